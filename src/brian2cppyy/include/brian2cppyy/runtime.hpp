@@ -1,0 +1,133 @@
+// brian2cppyy runtime support, included once into Cling before any kernel.
+//
+// Holds what every generated kernel relies on: the argument slot type through
+// which Python hands values and pointers to a kernel, the arithmetic helpers
+// that Brian2's C++ expression renderer emits (_brian_mod, _brian_floordiv,
+// _brian_pow), and the random-number buffers shared with the runtime device.
+#ifndef BRIAN2CPPYY_RUNTIME_HPP
+#define BRIAN2CPPYY_RUNTIME_HPP
+
+#include <cstdint>
+#include <cstddef>
+#include <cmath>
+#include <cstring>
+#include <climits>
+#include <cfloat>
+#include <vector>
+#include <algorithm>
+#include <numeric>
+#include <type_traits>
+#include <utility>
+
+#include "dynamic_array.h"   // Brian2's DynamicArray1D / DynamicArray2D
+#include "spikequeue.h"      // Brian2's CSpikeQueue (includes stdint_compat.h: int_)
+
+namespace brian2cppyy {
+
+// One argument slot: Python writes pointers and scalars into an array of
+// these, the kernel reads them back in its prologue.
+union Slot {
+    void* p;
+    double d;
+    int64_t i;
+};
+static_assert(sizeof(Slot) == 8, "argument slots must be 8 bytes wide");
+
+// Status codes a kernel returns to Python (>= 0 means success; the value is
+// the number of returned elements for the getter templates).
+enum Status : int64_t {
+    OK = 0,
+    ERR_INDEX = -1,            // an index out of range (synapse creation)
+    ERR_SAMPLE_SIZE = -2,      // an invalid sample size
+    ERR_INTERRUPTED = -3,      // stopped by Ctrl-C
+    ERR_CALLBACK = -4,         // a Python callback raised
+    ERR_INVALID_VALUE = -5,    // invalid value (e.g. negative probability)
+};
+
+// ---------------------------------------------------------------------------
+// Random numbers: the buffers are owned by Brian2's RuntimeDevice (numpy
+// arrays) so that seed(), get/set_random_state and store/restore behave as
+// with the Cython target. When a buffer index wraps to 0, the buffer is
+// refilled in place from numpy.random through a Python callback installed at
+// start-up. kind: 0 = uniform (rand), 1 = normal (randn).
+typedef int (*RefillCallback)(int kind, double* buffer, int size);
+inline RefillCallback& refill_callback() {
+    static RefillCallback cb = nullptr;
+    return cb;
+}
+inline void set_refill_callback(intptr_t address) {
+    refill_callback() = reinterpret_cast<RefillCallback>(address);
+}
+
+inline double draw_from_buffer(double* buffer, int32_t* index, int32_t size, int kind) {
+    if (*index == 0) {
+        RefillCallback cb = refill_callback();
+        if (cb) cb(kind, buffer, size);
+    }
+    const double value = buffer[*index];
+    *index += 1;
+    if (*index == size)
+        *index = 0;
+    return value;
+}
+
+}  // namespace brian2cppyy
+
+// ---------------------------------------------------------------------------
+// Helpers emitted by Brian2's C++ expression renderer. They follow Python's
+// semantics: the result of % has the sign of the divisor, // rounds towards
+// minus infinity.
+template <typename T1, typename T2>
+struct _brian_result_type {
+    typedef typename std::common_type<T1, T2>::type type;
+};
+
+template <typename T1, typename T2>
+static inline typename std::enable_if<
+    !(std::is_integral<T1>::value && std::is_integral<T2>::value),
+    typename _brian_result_type<T1, T2>::type>::type
+_brian_mod(T1 x, T2 y) {
+    typedef typename _brian_result_type<T1, T2>::type R;
+    return static_cast<R>(x - y * std::floor(1.0 * x / y));
+}
+
+template <typename T1, typename T2>
+static inline typename std::enable_if<
+    std::is_integral<T1>::value && std::is_integral<T2>::value,
+    typename _brian_result_type<T1, T2>::type>::type
+_brian_mod(T1 x, T2 y) {
+    typedef typename _brian_result_type<T1, T2>::type R;
+    const R a = static_cast<R>(x), b = static_cast<R>(y);
+    R rem = a % b;
+    if (rem != 0 && ((rem < 0) != (b < 0)))
+        rem += b;
+    return rem;
+}
+
+template <typename T1, typename T2>
+static inline typename std::enable_if<
+    !(std::is_integral<T1>::value && std::is_integral<T2>::value),
+    typename _brian_result_type<T1, T2>::type>::type
+_brian_floordiv(T1 x, T2 y) {
+    typedef typename _brian_result_type<T1, T2>::type R;
+    return static_cast<R>(std::floor(1.0 * x / y));
+}
+
+template <typename T1, typename T2>
+static inline typename std::enable_if<
+    std::is_integral<T1>::value && std::is_integral<T2>::value,
+    typename _brian_result_type<T1, T2>::type>::type
+_brian_floordiv(T1 x, T2 y) {
+    typedef typename _brian_result_type<T1, T2>::type R;
+    const R a = static_cast<R>(x), b = static_cast<R>(y);
+    R quot = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0)))
+        quot -= 1;
+    return quot;
+}
+
+#ifndef _brian_pow
+#define _brian_pow(x, y) (std::pow((x), (y)))
+#endif
+
+#endif  // BRIAN2CPPYY_RUNTIME_HPP

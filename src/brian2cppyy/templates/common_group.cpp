@@ -1,0 +1,64 @@
+{#
+  brian2cppyy: the skeleton every group template extends.
+
+  Each block (before_run, run, after_run) becomes one C++ unit that the code
+  object compiles inside a namespace of its own. A unit defines one kernel,
+
+      int64_t _kernel(brian2cppyy::Slot* const _slots)
+
+  whose arguments (array pointers, dynamic-array objects, constants) arrive
+  in the slot array that the code object fills. The marker line
+  "BRIAN2CPPYY_LOAD_NAMESPACE" is replaced by the code object with the
+  declarations that read those slots. The kernel returns a status code, or
+  the number of returned elements for the getter templates.
+
+  Child templates fill the blocks `maincode`, `before_code`, `after_code`
+  and may add `template_support_code`.
+#}
+{% macro _unit_head() %}
+// ---- support code (functions used by this code object)
+{{ support_code_lines | autoindent }}
+// ---- hash defines
+{{ hashdefine_lines | autoindent }}
+{% endmacro %}
+
+{% macro before_run() %}
+{{ _unit_head() }}
+int64_t _kernel(brian2cppyy::Slot* const _slots)
+{
+    // BRIAN2CPPYY_LOAD_NAMESPACE
+    {{ pointers_lines | autoindent }}
+    {% block before_code %}
+    // EMPTY_CODE_BLOCK
+    {% endblock %}
+    return 0;
+}
+{% endmacro %}
+
+{% macro run() %}
+{{ _unit_head() }}
+{% block template_support_code %}
+{% endblock %}
+int64_t _kernel(brian2cppyy::Slot* const _slots)
+{
+    // BRIAN2CPPYY_LOAD_NAMESPACE
+    {{ pointers_lines | autoindent }}
+    {{ denormals_code_lines | autoindent }}
+    {% block maincode %}
+    {% endblock %}
+    return 0;
+}
+{% endmacro %}
+
+{% macro after_run() %}
+{{ _unit_head() }}
+int64_t _kernel(brian2cppyy::Slot* const _slots)
+{
+    // BRIAN2CPPYY_LOAD_NAMESPACE
+    {{ pointers_lines | autoindent }}
+    {% block after_code %}
+    // EMPTY_CODE_BLOCK
+    {% endblock %}
+    return 0;
+}
+{% endmacro %}

@@ -1,0 +1,20 @@
+{# USES_VARIABLES { N } #}
+{#  Returns the values of a variable where a condition holds (G.v['cond']). #}
+{% extends 'common_group.cpp' %}
+{% block maincode %}
+    {% set c_type = c_data_type(variables['_variable'].dtype) %}
+    {{ c_type }}* const _elements = static_cast<{{ c_type }}*>(_return_buffer);
+    const size_t _N = {{ constant_or_scalar('N', variables['N']) }};
+    int64_t _num_elements = 0;
+    // scalar code
+    const size_t _vectorisation_idx = 1;
+    {{ scalar_code | autoindent }}
+    for (size_t _idx = 0; _idx < _N; _idx++)
+    {
+        const size_t _vectorisation_idx = _idx;
+        {{ vector_code | autoindent }}
+        if (_cond)
+            _elements[_num_elements++] = _variable;
+    }
+    return _num_elements;
+{% endblock %}
