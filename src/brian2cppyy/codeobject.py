@@ -23,6 +23,7 @@ import numpy as np
 from brian2.codegen.codeobject import CodeObject, check_compiler_kwds, constant_or_scalar
 from brian2.codegen.generators.cpp_generator import c_data_type
 from brian2.codegen.templates import MultiTemplate, Templater
+from brian2.core.base import BrianObjectException
 from brian2.core.functions import Function
 from brian2.core.preferences import prefs
 from brian2.core.variables import (
@@ -61,6 +62,15 @@ RETURNING_TEMPLATES = {
     "group_get_indices": "N",
 }
 
+#: C++ type of the objects Brian2 hands over in PyCapsules, by capsule name
+CAPSULE_TYPES = {"CSpikeQueue": "CSpikeQueue"}
+
+#: Python work a template needs around its kernel: (template, block) -> callable
+PYTHON_HOOKS = {
+    # the pathway (re)builds its spike queue from the delays before each run
+    ("synapses_push_spikes", "before_run"): lambda owner: owner.initialise_queue(),
+}
+
 _KERNEL_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
 
 
@@ -77,7 +87,8 @@ class _Layout:
     """The slots of one kernel and the C++ lines that read them."""
 
     def __init__(self):
-        self.slots = [("ptr", None)]  # slot 0: the return buffer
+        # slot 0: the return buffer; slot 1: details of an error (int64[4])
+        self.slots = [("ptr", None), ("ptr", None)]
         self.lines = []
 
     def add(self, kind, value):
@@ -88,10 +99,12 @@ class _Layout:
 class _Kernel:
     """A compiled block bound to its slot array."""
 
-    __slots__ = ("function", "slots", "slots_address", "keepalive", "unit")
+    __slots__ = ("function", "slots", "slots_address", "keepalive", "unit", "error_info")
 
     def __init__(self, address, slots, keepalive, unit):
         self.function = _KERNEL_TYPE(address)
+        self.error_info = np.zeros(4, dtype=np.int64)
+        slots[1] = self.error_info.ctypes.data
         self.slots = slots
         self.slots_address = slots.ctypes.data
         self.keepalive = keepalive
@@ -227,11 +240,18 @@ class CppyyCodeObject(CodeObject):
         layout = _Layout()
         if "_return_buffer" in identifiers:
             layout.lines.append("void* const _return_buffer = _slots[0].p;")
+        if "_error_info" in identifiers:
+            layout.lines.append("int64_t* const _error_info = static_cast<int64_t*>(_slots[1].p);")
         declared = set()
         for name, var in sorted(self.variables.items()):
             if isinstance(var, Function):
                 self._layout_function(name, var, layout, identifiers, declared)
-            elif isinstance(var, (AuxiliaryVariable, Subexpression)):
+            elif isinstance(var, AuxiliaryVariable):
+                # set by the statements (e.g. _cond, _iter_low), declared here
+                if name in identifiers and name not in declared:
+                    declared.add(name)
+                    layout.lines.append(f"{_cpp_type(var.dtype)} {name};")
+            elif isinstance(var, Subexpression):
                 continue
             elif isinstance(var, Constant):
                 if name in identifiers and name not in declared:
@@ -239,7 +259,24 @@ class CppyyCodeObject(CodeObject):
                     self._layout_constant(name, var.get_value(), layout)
             elif isinstance(var, ArrayVariable):
                 self._layout_array(name, var, layout, identifiers, declared)
+            elif type(var).__name__ == "PyCapsule":
+                if name in identifiers and name not in declared:
+                    declared.add(name)
+                    self._layout_capsule(name, var, layout)
         return layout
+
+    def _layout_capsule(self, name, capsule, layout):
+        """A C++ object of Brian2's (e.g. a pathway's spike queue) that
+        reaches us as a PyCapsule: the kernel gets the pointer, typed."""
+        capsule_name = jit.capsule_name(capsule)
+        cpp_type = CAPSULE_TYPES.get(capsule_name)
+        if cpp_type is None:
+            raise NotImplementedError(
+                f"'{self.name}' refers to '{name}', a C++ object of unknown type "
+                f"'{capsule_name}'."
+            )
+        k = layout.add("capsule", capsule)
+        layout.lines.append(f"{cpp_type}* const {name} = static_cast<{cpp_type}*>(_slots[{k}].p);")
 
     def _layout_constant(self, name, value, layout):
         value = np.asarray(value)
@@ -334,6 +371,9 @@ class CppyyCodeObject(CodeObject):
                 array = np.ascontiguousarray(value)
                 keepalive.append(array)
                 slots[k] = array.ctypes.data
+            elif kind == "capsule":
+                keepalive.append(value)
+                slots[k] = jit.capsule_pointer(value, jit.capsule_name(value))
             elif kind == "dyn":
                 capsule = self.device.get_capsule(value)
                 keepalive.append(self.device.get_value(value, access_data=False))
@@ -406,6 +446,9 @@ class CppyyCodeObject(CodeObject):
     # -- running -----------------------------------------------------------
 
     def run_block(self, block):
+        hook = PYTHON_HOOKS.get((self.template_name, block))
+        if hook is not None:
+            hook(self.owner)
         kernel = self.compiled_code.get(block)
         if kernel is None:
             return None
@@ -416,14 +459,33 @@ class CppyyCodeObject(CodeObject):
         status = kernel()
         jit.raise_pending_error()
         if status < 0:
-            raise RuntimeError(
-                f"The '{block}' kernel of '{self.name}' failed "
-                f"({jit.status_message(status)})."
-            )
+            self._raise_status(block, status, kernel.error_info)
         if returning is not None:
             kernel.slots[0] = 0
             return buffer[:status]
         return None
+
+    def _raise_status(self, block, status, info):
+        """Turn a kernel's error status into the exception Brian2 raises."""
+        if status == jit.ERR_INDEX:
+            name = "ij"[int(info[2])] if 0 <= info[2] <= 1 else "index"
+            cause = IndexError(
+                f"index {name}={info[0]} outside allowed range from 0 to {info[1]}"
+            )
+        elif status == jit.ERR_SAMPLE_SIZE:
+            cause = IndexError(
+                f"Requested sample size {info[0]} is bigger than the population "
+                f"size {info[1]}."
+            )
+        elif status == jit.ERR_NEGATIVE_SAMPLE_SIZE:
+            cause = IndexError(f"Requested sample size {info[0]} is negative.")
+        else:
+            cause = RuntimeError(jit.status_message(status))
+        message = (
+            f"An exception occurred during the execution of the '{block}' block "
+            f"of code object '{self.name}'.\n"
+        )
+        raise BrianObjectException(message, self.owner) from cause
 
     def _return_buffer(self, size_variable):
         var = self.variables[size_variable]

@@ -103,12 +103,21 @@ def raise_pending_error():
         raise exc
 
 
+# Status codes of kernels (see brian2cppyy::Status in runtime.hpp)
+ERR_INDEX = -1
+ERR_SAMPLE_SIZE = -2
+ERR_INTERRUPTED = -3
+ERR_CALLBACK = -4
+ERR_INVALID_VALUE = -5
+ERR_NEGATIVE_SAMPLE_SIZE = -6
+
 _STATUS_MESSAGES = {
-    -1: "index out of range",
-    -2: "invalid sample size",
-    -3: "interrupted",
-    -4: "a Python callback failed",
-    -5: "invalid value",
+    ERR_INDEX: "index out of range",
+    ERR_SAMPLE_SIZE: "sample size bigger than the population",
+    ERR_INTERRUPTED: "interrupted",
+    ERR_CALLBACK: "a Python callback failed",
+    ERR_INVALID_VALUE: "invalid value",
+    ERR_NEGATIVE_SAMPLE_SIZE: "negative sample size",
 }
 
 
@@ -365,6 +374,15 @@ def compile_kernel(body, preamble="", epilogue="", dump_path=None):
             address = int(unit._kernel_address())
             _kernel_addresses[name] = address
     return address, unit
+
+
+def capsule_name(capsule):
+    """The name a PyCapsule was created with."""
+    get = ctypes.pythonapi.PyCapsule_GetName
+    get.restype = ctypes.c_char_p
+    get.argtypes = [ctypes.py_object]
+    name = get(capsule)
+    return name.decode("ascii") if name is not None else None
 
 
 def capsule_pointer(capsule, name):

@@ -28,9 +28,11 @@ int64_t _kernel(brian2cppyy::Slot* const _slots)
 {
     // BRIAN2CPPYY_LOAD_NAMESPACE
     {{ pointers_lines | autoindent }}
+    {
     {% block before_code %}
     // EMPTY_CODE_BLOCK
     {% endblock %}
+    }
     return 0;
 }
 {% endmacro %}
@@ -44,8 +46,10 @@ int64_t _kernel(brian2cppyy::Slot* const _slots)
     // BRIAN2CPPYY_LOAD_NAMESPACE
     {{ pointers_lines | autoindent }}
     {{ denormals_code_lines | autoindent }}
+    {
     {% block maincode %}
     {% endblock %}
+    }
     return 0;
 }
 {% endmacro %}
@@ -56,9 +60,11 @@ int64_t _kernel(brian2cppyy::Slot* const _slots)
 {
     // BRIAN2CPPYY_LOAD_NAMESPACE
     {{ pointers_lines | autoindent }}
+    {
     {% block after_code %}
     // EMPTY_CODE_BLOCK
     {% endblock %}
+    }
     return 0;
 }
 {% endmacro %}

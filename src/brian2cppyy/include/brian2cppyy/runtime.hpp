@@ -18,6 +18,8 @@
 #include <numeric>
 #include <type_traits>
 #include <utility>
+#include <set>
+#include <map>
 
 #include "dynamic_array.h"   // Brian2's DynamicArray1D / DynamicArray2D
 #include "spikequeue.h"      // Brian2's CSpikeQueue (includes stdint_compat.h: int_)
@@ -42,6 +44,7 @@ enum Status : int64_t {
     ERR_INTERRUPTED = -3,      // stopped by Ctrl-C
     ERR_CALLBACK = -4,         // a Python callback raised
     ERR_INVALID_VALUE = -5,    // invalid value (e.g. negative probability)
+    ERR_NEGATIVE_SAMPLE_SIZE = -6,  // a negative sample size
 };
 
 // ---------------------------------------------------------------------------
@@ -69,6 +72,15 @@ inline double draw_from_buffer(double* buffer, int32_t* index, int32_t size, int
     if (*index == size)
         *index = 0;
     return value;
+}
+
+// The multisynaptic index: numbers the synapses of each (source, target)
+// pair 0, 1, 2, ... in the order of their synapse indices.
+inline void number_synapse_pairs(const int32_t* pre, const int32_t* post, size_t n,
+                                 int32_t* number) {
+    std::map<std::pair<int32_t, int32_t>, int32_t> seen;
+    for (size_t k = 0; k < n; k++)
+        number[k] = seen[std::make_pair(pre[k], post[k])]++;
 }
 
 }  // namespace brian2cppyy

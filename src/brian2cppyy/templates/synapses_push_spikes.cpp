@@ -1,0 +1,12 @@
+{# USES_VARIABLES { _queue_capsule } #}
+{#  Pushes the source's events into the pathway's C++ spike queue. Before a
+    run, the code object has the pathway (re)initialise its queue (delays,
+    dt) in Python, see CppyyCodeObject.run_block. #}
+{% extends 'common_group.cpp' %}
+{% block maincode %}
+    {% set _eventspace = get_array_name(eventspace_variable) %}
+    int32_t* const _events = {{ _eventspace }};
+    const int32_t _num_events = _events[_num{{ eventspace_variable.name }} - 1];
+    if (_num_events > 0)
+        _queue_capsule->push(_events, _num_events);
+{% endblock %}

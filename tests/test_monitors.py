@@ -1,0 +1,278 @@
+"""SpikeMonitor, StateMonitor, PopulationRateMonitor with the cppyy target."""
+
+import numpy as np
+import pytest
+from brian2 import (
+    Hz,
+    Network,
+    NeuronGroup,
+    PopulationRateMonitor,
+    SpikeMonitor,
+    StateMonitor,
+    ms,
+    run,
+)
+
+
+def _driven_group(N=12):
+    G = NeuronGroup(
+        N,
+        """dv/dt = (I - v)/(5*ms) : 1
+           I : 1 (constant)
+           k : integer""",
+        threshold="v > 1",
+        reset="v = 0; k += 1",
+        method="exact",
+        name="driven*",
+    )
+    G.I = "1.2 + 0.1*i"
+    G.v = "0.05*i"
+    return G
+
+
+# -- SpikeMonitor -----------------------------------------------------------------
+
+
+def _spikes():
+    G = _driven_group()
+    S = SpikeMonitor(G, variables=["v", "k", "I"])
+    run(30 * ms)
+    return {
+        "i": np.array(S.i[:]),
+        "t": np.array(S.t[:]),
+        "count": np.array(S.count[:]),
+        "v": np.array(S.v[:]),
+        "k": np.array(S.k[:]),
+        "I": np.array(S.I[:]),
+        "num_spikes": S.num_spikes,
+        "k_final": np.array(G.k[:]),
+    }
+
+
+def test_spikemonitor_equals_numpy(with_target):
+    ours = _spikes()
+    theirs = with_target("numpy", _spikes)
+    assert ours["num_spikes"] > 50
+    assert ours["num_spikes"] == theirs["num_spikes"] == len(ours["i"])
+    for key in ["i", "t", "count", "k", "I", "k_final"]:
+        np.testing.assert_array_equal(ours[key], theirs[key], err_msg=key)
+    np.testing.assert_allclose(ours["v"], theirs["v"], rtol=1e-12)
+
+
+def test_spikemonitor_contents_consistent():
+    r = _spikes()
+    i, t = r["i"], r["t"]
+    assert r["i"].dtype.kind == "i"
+    np.testing.assert_array_equal(r["count"], np.bincount(i, minlength=12))
+    np.testing.assert_array_equal(r["count"], r["k_final"])
+    # the recorded v is the value that crossed the threshold (before reset)
+    assert np.all(r["v"] > 1)
+    np.testing.assert_allclose(r["I"], 1.2 + 0.1 * i, rtol=1e-15)
+    # the recorded k counts the spikes before this one (recorded before reset)
+    for n in range(12):
+        np.testing.assert_array_equal(r["k"][i == n], np.arange(r["count"][n]))
+    # times are non-decreasing and on the time grid
+    assert np.all(np.diff(t) >= 0)
+    np.testing.assert_allclose(t / 1e-4, np.round(t / 1e-4), atol=1e-6)
+    # faster neurons spike more often
+    assert np.all(np.diff(r["count"]) >= 0)
+
+
+def test_spikemonitor_no_variables_and_record_false():
+    G = _driven_group(5)
+    S = SpikeMonitor(G, record=False)
+    S_full = SpikeMonitor(G)
+    run(20 * ms)
+    np.testing.assert_array_equal(S.count[:], S_full.count[:])
+    assert S_full.num_spikes == np.sum(S_full.count[:]) > 0
+
+
+@pytest.mark.parametrize("sub", [slice(0, 4), slice(4, 9), slice(9, 12)])
+def test_spikemonitor_subgroup_source(sub):
+    G = _driven_group()
+    S_all = SpikeMonitor(G)
+    S_sub = SpikeMonitor(G[sub], variables=["v"])
+    run(30 * ms)
+    i_all, t_all = np.asarray(S_all.i), np.asarray(S_all.t)
+    mask = (i_all >= sub.start) & (i_all < sub.stop)
+    assert mask.sum() > 0
+    np.testing.assert_array_equal(np.asarray(S_sub.i), i_all[mask] - sub.start)
+    np.testing.assert_array_equal(np.asarray(S_sub.t), t_all[mask])
+    np.testing.assert_array_equal(S_sub.count[:], S_all.count[sub])
+    assert len(S_sub.count[:]) == sub.stop - sub.start
+    assert np.all(np.asarray(S_sub.v) > 1)
+
+
+def test_spike_trains():
+    G = _driven_group(4)
+    S = SpikeMonitor(G)
+    run(20 * ms)
+    trains = S.spike_trains()
+    assert sorted(trains) == [0, 1, 2, 3]
+    for n in range(4):
+        np.testing.assert_array_equal(
+            np.asarray(trains[n]), np.asarray(S.t)[np.asarray(S.i) == n]
+        )
+
+
+# -- StateMonitor ---------------------------------------------------------------------
+
+
+def _states(record, when="start"):
+    G = NeuronGroup(
+        8,
+        """dv/dt = (1 + i - v)/(4*ms) : 1
+           dw/dt = (v - w)/(8*ms) : 1
+           k : integer
+           s = v + 2*w : 1""",
+        method="exact",
+    )
+    G.v = "-0.1*i"
+    G.k = "3*i"
+    M = StateMonitor(G, ["v", "w", "k", "s"], record=record, when=when)
+    run(3 * ms)
+    return M, G
+
+
+def test_statemonitor_record_true(with_target):
+    M, G = _states(True)
+    t = np.asarray(M.t)
+    np.testing.assert_allclose(t, np.arange(30) * 1e-4, atol=1e-15)
+    assert M.v.shape == (8, 30) and M.w.shape == (8, 30)
+    assert M.k.shape == (8, 30) and M.s.shape == (8, 30)
+    np.testing.assert_array_equal(M.k, np.repeat((3 * np.arange(8))[:, None], 30, 1))
+    np.testing.assert_allclose(M.s, M.v + 2 * M.w, rtol=1e-14)
+    # when='start': the first column holds the initial values
+    np.testing.assert_array_equal(M.v[:, 0], -0.1 * np.arange(8))
+    np.testing.assert_array_equal(M.w[:, 0], np.zeros(8))
+
+    def reference():
+        M_np, _ = _states(True)
+        return np.array(M_np.v), np.array(M_np.w), np.array(M_np.t)
+
+    v_np, w_np, t_np = with_target("numpy", reference)
+    np.testing.assert_array_equal(t, t_np)
+    np.testing.assert_allclose(M.v, v_np, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(M.w, w_np, rtol=1e-12, atol=1e-13)
+
+
+def test_statemonitor_record_list():
+    M_all, _ = _states(True)
+    all_v, all_s, all_k = np.array(M_all.v), np.array(M_all.s), np.array(M_all.k)
+    M, _ = _states([6, 1, 3])
+    assert M.v.shape == (3, 30)
+    np.testing.assert_array_equal(np.asarray(M.record), [6, 1, 3])
+    np.testing.assert_allclose(M.v, all_v[[6, 1, 3]], rtol=1e-15)
+    np.testing.assert_allclose(M.s, all_s[[6, 1, 3]], rtol=1e-15)
+    np.testing.assert_array_equal(M.k, all_k[[6, 1, 3]])
+    # indexing the monitor by neuron index
+    np.testing.assert_array_equal(M[3].v, M.v[2])
+    np.testing.assert_array_equal(M[6].k, np.full(30, 18))
+
+
+def test_statemonitor_single_index_and_empty():
+    M, _ = _states(5)
+    assert M.v.shape == (1, 30)
+    np.testing.assert_array_equal(M.v[0][0], -0.5)
+    M_empty, _ = _states(False)
+    assert M_empty.v.shape == (0, 30)
+    assert len(M_empty.t) == 30
+
+
+def test_statemonitor_when_start_vs_end():
+    G = NeuronGroup(3, "dv/dt = 1/ms : 1", method="euler")
+    G.v = "i"
+    M_start = StateMonitor(G, "v", record=True, when="start")
+    M_end = StateMonitor(G, "v", record=True, when="end")
+    run(1 * ms)
+    np.testing.assert_array_equal(np.asarray(M_start.t), np.asarray(M_end.t))
+    # before the update: i + 0.1*n; after it: i + 0.1*(n+1)
+    np.testing.assert_allclose(M_start.v[:, 0], [0, 1, 2], atol=1e-15)
+    np.testing.assert_allclose(M_end.v[:, 0], [0.1, 1.1, 2.1], atol=1e-12)
+    np.testing.assert_allclose(M_end.v[:, :-1], M_start.v[:, 1:], atol=1e-15)
+    np.testing.assert_allclose(M_end.v[:, -1], G.v[:], atol=1e-15)
+
+
+def test_statemonitor_with_dt():
+    G = NeuronGroup(2, "dv/dt = 1/ms : 1", method="euler")
+    M = StateMonitor(G, "v", record=True, dt=0.5 * ms)
+    run(3 * ms)
+    np.testing.assert_allclose(np.asarray(M.t), np.arange(6) * 5e-4, atol=1e-15)
+    np.testing.assert_allclose(M.v[0], np.arange(6) * 0.5, atol=1e-12)
+
+
+# -- PopulationRateMonitor ---------------------------------------------------------------
+
+
+def _rates(source_slice=None):
+    G = _driven_group(20)
+    source = G if source_slice is None else G[source_slice]
+    R = PopulationRateMonitor(source)
+    S = SpikeMonitor(source)
+    run(20 * ms)
+    return np.array(R.t[:]), np.array(R.rate[:]), np.array(S.i[:]), np.array(S.t[:])
+
+
+@pytest.mark.parametrize("source_slice", [None, slice(5, 15)])
+def test_population_rate_equals_numpy(with_target, source_slice):
+    t, rate, spike_i, spike_t = _rates(source_slice)
+    t_np, rate_np, _, _ = with_target("numpy", _rates, source_slice)
+    np.testing.assert_array_equal(t, t_np)
+    np.testing.assert_allclose(rate, rate_np, rtol=1e-14)
+    assert len(t) == 200
+    # rate = (number of spikes in the step) / dt / N
+    N = 20 if source_slice is None else 10
+    steps = np.round(spike_t / 1e-4).astype(int)
+    expected = np.bincount(steps, minlength=200) / 1e-4 / N
+    np.testing.assert_allclose(rate, expected, rtol=1e-14)
+    assert np.sum(rate > 0) > 10
+
+
+def test_population_rate_units():
+    G = _driven_group(4)
+    R = PopulationRateMonitor(G)
+    run(5 * ms)
+    assert R.rate.dim == Hz.dim
+    assert np.all(np.asarray(R.rate) >= 0)
+
+
+# -- several runs ------------------------------------------------------------------------
+
+
+def test_monitors_append_over_two_runs():
+    G = _driven_group(6)
+    S = SpikeMonitor(G, variables=["v"])
+    M = StateMonitor(G, "v", record=[0, 5])
+    R = PopulationRateMonitor(G)
+    net = Network(G, S, M, R)
+    net.run(10 * ms)
+    n_spikes_1 = S.num_spikes
+    i_1, t_1 = np.array(S.i), np.array(S.t)
+    count_1 = np.array(S.count)
+    v_1 = np.array(M.v)
+    rate_1 = np.array(R.rate)
+    net.run(15 * ms)
+
+    # one uninterrupted run of the same length
+    G2 = _driven_group(6)
+    S2 = SpikeMonitor(G2, variables=["v"])
+    M2 = StateMonitor(G2, "v", record=[0, 5])
+    R2 = PopulationRateMonitor(G2)
+    Network(G2, S2, M2, R2).run(25 * ms)
+
+    assert S.num_spikes > n_spikes_1 > 0
+    np.testing.assert_array_equal(np.asarray(S.i)[:n_spikes_1], i_1)
+    np.testing.assert_array_equal(np.asarray(S.t)[:n_spikes_1], t_1)
+    assert np.all(np.asarray(S.t)[n_spikes_1:] >= 0.010)
+    assert np.all(S.count[:] >= count_1) and np.any(S.count[:] > count_1)
+    assert M.v.shape == (2, 250) and len(M.t) == 250
+    np.testing.assert_array_equal(M.v[:, :100], v_1)
+    np.testing.assert_allclose(np.asarray(M.t), np.arange(250) * 1e-4, atol=1e-12)
+    assert len(R.rate) == 250
+    np.testing.assert_array_equal(np.asarray(R.rate)[:100], rate_1)
+
+    np.testing.assert_array_equal(np.asarray(S.i), np.asarray(S2.i))
+    np.testing.assert_allclose(np.asarray(S.t), np.asarray(S2.t), atol=1e-12)
+    np.testing.assert_array_equal(S.count[:], S2.count[:])
+    np.testing.assert_allclose(M.v, M2.v, rtol=1e-12)
+    np.testing.assert_array_equal(np.asarray(R.rate), np.asarray(R2.rate))

@@ -1,0 +1,125 @@
+"""Registration of the target and its preferences."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from brian2.codegen.targets import codegen_targets
+from brian2.core.preferences import PreferenceError, prefs
+
+import brian2cppyy
+from brian2cppyy.preferences import cling_flags
+
+
+def _run_python(code, timeout=120):
+    """Run ``code`` in a fresh interpreter; return the completed process."""
+    env = dict(os.environ)
+    env.pop("EXTRA_CLING_ARGS", None)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+def test_target_registered():
+    matching = [c for c in codegen_targets if getattr(c, "class_name", None) == "cppyy"]
+    assert matching == [brian2cppyy.CppyyCodeObject]
+    from brian2.codegen.codeobject import CodeObject
+
+    assert issubclass(matching[0], CodeObject)
+
+
+def test_target_selectable():
+    # The preference validator of codegen.target accepts the new name
+    prefs.codegen.target = "cppyy"
+    assert prefs["codegen.target"] == "cppyy"
+    from brian2.devices.device import get_device
+
+    assert get_device().code_object_class() is brian2cppyy.CppyyCodeObject
+
+
+def test_import_does_not_import_cppyy():
+    proc = _run_python(
+        """
+        import brian2cppyy, sys
+        from brian2 import *
+        prefs.codegen.target = 'cppyy'
+        G = NeuronGroup(3, 'v : 1')  # creating objects does not start Cling either
+        assert 'cppyy' not in sys.modules, 'cppyy imported'
+        print('OK')
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("OK")
+
+
+def test_preferences_registered_with_defaults():
+    assert prefs["codegen.runtime.cppyy.optimisation_level"] == 2
+    assert list(prefs["codegen.runtime.cppyy.extra_cling_args"]) == ["-march=native"]
+    assert prefs["codegen.runtime.cppyy.dump_dir"] is None
+    # attribute access works as for Brian2's own preferences
+    assert prefs.codegen.runtime.cppyy.optimisation_level == 2
+
+
+def test_cling_flags_default():
+    assert cling_flags() == "-O2 -march=native"
+
+
+@pytest.mark.parametrize("level", [0, 1, 3, "s", "fast"])
+def test_cling_flags_reflect_preferences(level):
+    prefs.codegen.runtime.cppyy.optimisation_level = level
+    prefs.codegen.runtime.cppyy.extra_cling_args = ["-march=native", "-DFOO=1"]
+    assert cling_flags() == f"-O{level} -march=native -DFOO=1"
+
+
+def test_cling_flags_without_extra_args():
+    prefs.codegen.runtime.cppyy.extra_cling_args = []
+    prefs.codegen.runtime.cppyy.optimisation_level = 1
+    assert cling_flags() == "-O1"
+
+
+@pytest.mark.parametrize("bad", [4, -1, "O2", "2", None, 2.5])
+def test_invalid_optimisation_level_rejected(bad):
+    with pytest.raises(PreferenceError):
+        prefs.codegen.runtime.cppyy.optimisation_level = bad
+    assert prefs["codegen.runtime.cppyy.optimisation_level"] == 2
+
+
+@pytest.mark.parametrize("bad", ["-march=native", [1, 2], ["-O1", None]])
+def test_invalid_extra_cling_args_rejected(bad):
+    with pytest.raises(PreferenceError):
+        prefs.codegen.runtime.cppyy.extra_cling_args = bad
+
+
+def test_invalid_dump_dir_rejected():
+    with pytest.raises(PreferenceError):
+        prefs.codegen.runtime.cppyy.dump_dir = 42
+
+
+def test_optimisation_level_used_by_cling():
+    proc = _run_python(
+        """
+        import brian2cppyy
+        from brian2 import *
+        prefs.codegen.target = 'cppyy'
+        prefs.codegen.runtime.cppyy.optimisation_level = 3
+        G = NeuronGroup(4, 'v : 1')
+        G.v = 'i * 2.0'
+        run(0.2*ms)
+        assert list(G.v[:]) == [0.0, 2.0, 4.0, 6.0], G.v[:]
+        info = brian2cppyy.jit.cling_info()
+        print('FLAGS=' + info['flags'])
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    flags = [line for line in proc.stdout.splitlines() if line.startswith("FLAGS=")]
+    assert len(flags) == 1, proc.stdout
+    flag_list = flags[0][len("FLAGS=") :].split()
+    assert "-O3" in flag_list
+    assert "-O2" not in flag_list
+    assert "-march=native" in flag_list
