@@ -1,6 +1,9 @@
 """Shared fixtures of brian2cppyy's own tests.
 
-Every test starts in a fresh Brian2 scope with ``codegen.target = 'cppyy'``;
+Every test starts in a fresh Brian2 scope with ``codegen.target = 'cppyy'``
+and ``codegen.string_expression_target = 'cppyy'`` (Brian2 evaluates string
+expressions such as ``G.v = 'rand()'`` or ``G.v['i > 5']`` with the latter,
+which defaults to numpy);
 the preferences (and ``defaultclock.dt``) are restored afterwards, so that a
 test that switches to ``'numpy'`` or ``'cython'`` for a reference run, or
 changes a ``codegen.runtime.cppyy`` preference, does not leak into the next.
@@ -8,12 +11,11 @@ changes a ``codegen.runtime.cppyy`` preference, does not leak into the next.
 
 import copy
 
-import numpy as np
 import pytest
 
 import brian2cppyy  # noqa: F401  (registers the target and its preferences)
 from brian2 import defaultclock, ms, prefs, start_scope
-from brian2.devices.device import get_device, reset_device
+from brian2.devices.device import reset_device
 
 # A script (``python tests/run_brian2_suite.py``), not a test module.
 collect_ignore = ["run_brian2_suite.py"]
@@ -26,6 +28,7 @@ def cppyy_target():
     saved = {key: copy.deepcopy(value) for key, value in prefs.prefs.items()}
     start_scope()
     prefs.codegen.target = "cppyy"
+    prefs.codegen.string_expression_target = "cppyy"
     defaultclock.dt = 0.1 * ms
     yield
     for key, value in saved.items():
@@ -38,30 +41,22 @@ def cppyy_target():
 def with_target():
     """Run a model-building function under another code-generation target.
 
-    ``with_target('numpy', build)`` starts a new scope, sets the target,
-    calls ``build()`` and returns its result; the target is set back to
-    ``'cppyy'`` afterwards (also when ``build`` raises).
+    ``with_target('numpy', build)`` starts a new scope, sets the target (for
+    code generation and string expressions), calls ``build()`` and returns
+    its result; the targets are set back afterwards (also when ``build``
+    raises).
     """
 
     def run(target, build, *args, **kwds):
         start_scope()
         defaultclock.dt = 0.1 * ms
-        previous = prefs.codegen.target
+        previous = (prefs.codegen.target, prefs.codegen.string_expression_target)
         prefs.codegen.target = target
+        prefs.codegen.string_expression_target = target
         try:
             return build(*args, **kwds)
         finally:
-            prefs.codegen.target = previous
+            prefs.codegen.target, prefs.codegen.string_expression_target = previous
             start_scope()
 
     return run
-
-
-def as_array(x):
-    """A plain numpy copy of a Brian2 array (units stripped)."""
-    return np.array(np.asarray(x), copy=True)
-
-
-@pytest.fixture
-def device():
-    return get_device()

@@ -373,3 +373,28 @@ def test_units_preserved():
     G = NeuronGroup(3, "dv/dt = (10*mV - v)/(1*ms) : volt", method="exact")
     run(50 * ms)
     np.testing.assert_allclose(np.asarray(G.v[:] / mV), 10.0, rtol=1e-12)
+
+
+def test_string_expressions_run_through_cppyy():
+    # G.v = 'expr', G.v['cond'] = ..., G.v['cond'] and G.indices['cond'] use
+    # the codegen.string_expression_target, set to 'cppyy' for these tests
+    import brian2cppyy
+
+    G = NeuronGroup(6, "v : 1\ns = v*3 : 1")
+
+    def used():
+        s = brian2cppyy.stats()
+        return s["compiled"] + s["cache_hits"]
+
+    for action in [
+        lambda: G.__setattr__("v", "i*0.5"),
+        lambda: G.v.__setitem__("i > 2", "v + 10"),
+        lambda: G.v["v > 1"],
+        lambda: G.s[:],
+        lambda: G.indices["v > 1"],
+    ]:
+        before = used()
+        action()
+        assert used() == before + 1
+    np.testing.assert_array_equal(G.v[:], [0, 0.5, 1, 11.5, 12, 12.5])
+    np.testing.assert_array_equal(G.s[:], 3 * np.array([0, 0.5, 1, 11.5, 12, 12.5]))

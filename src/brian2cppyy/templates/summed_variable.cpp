@@ -5,7 +5,7 @@
 {% block maincode %}
     {% set _target_var_array = get_array_name(_target_var) %}
     {% set _index_array = get_array_name(_index_var) %}
-    for (size_t _target_idx = 0; _target_idx < (size_t){{ _target_size_name }}; _target_idx++)
+    for (size_t _target_idx = 0; _target_idx < (size_t)({{ constant_or_scalar(_target_size_name, variables[_target_size_name]) }}); _target_idx++)
         {{ _target_var_array }}[_target_idx + {{ _target_start }}] = 0;
     // scalar code
     const size_t _vectorisation_idx = 1;

@@ -30,7 +30,7 @@
     {{ scalar_code['generator_expr'] | autoindent }}
     {{ scalar_code['create_cond'] | autoindent }}
     {{ scalar_code['update'] | autoindent }}
-    const int64_t _outer_size = {{ outer_index_size }};
+    const int64_t _outer_size = {{ constant_or_scalar(outer_index_size, variables[outer_index_size]) }};
     for (_{{ outer_index }} = 0; _{{ outer_index }} < _outer_size; _{{ outer_index }}++)
     {
         _raw{{ outer_index_array }} = _{{ outer_index }} + {{ outer_index_offset }};
@@ -162,16 +162,17 @@
                 _u_outer_array = {{ outer_index_array }};
             }
             const int32_t {{ outer_index_array }} = _u_outer_array;
+            const int32_t _{{ result_index }} = _u_result;
             _raw{{ result_index_array }} = _u_result + {{ result_index_offset }};
             {% if result_index_condition %}
             {% if result_index_used %}
-            if (_u_result < 0 || _u_result >= {{ result_index_size }})
+            if (_u_result < 0 || _u_result >= {{ constant_or_scalar(result_index_size, variables[result_index_size]) }})
             {
                 {% if skip_if_invalid %}
                 continue;
                 {% else %}
                 _error_info[0] = _u_result;
-                _error_info[1] = {{ result_index_size }} - 1;
+                _error_info[1] = {{ constant_or_scalar(result_index_size, variables[result_index_size]) }} - 1;
                 _error_info[2] = {{ 0 if result_index == 'i' else 1 }};
                 return brian2cppyy::ERR_INDEX;
                 {% endif %}
@@ -179,7 +180,6 @@
             {% endif %}
             char _u_cond;
             {
-                const int32_t _{{ result_index }} = _u_result;
                 {{ vector_code['create_cond'] | autoindent }}
                 _u_cond = _cond;
             }
@@ -189,13 +189,13 @@
             {% endif %}
             {% endif %}
             {% if not result_index_used %}
-            if (_u_result < 0 || _u_result >= {{ result_index_size }})
+            if (_u_result < 0 || _u_result >= {{ constant_or_scalar(result_index_size, variables[result_index_size]) }})
             {
                 {% if skip_if_invalid %}
                 continue;
                 {% else %}
                 _error_info[0] = _u_result;
-                _error_info[1] = {{ result_index_size }} - 1;
+                _error_info[1] = {{ constant_or_scalar(result_index_size, variables[result_index_size]) }} - 1;
                 _error_info[2] = {{ 0 if result_index == 'i' else 1 }};
                 return brian2cppyy::ERR_INDEX;
                 {% endif %}

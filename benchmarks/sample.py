@@ -1,0 +1,178 @@
+"""Run ONE benchmark sample in this process and print one JSON line on stdout.
+
+    python benchmarks/sample.py WORKLOAD TARGET [--cython-cache DIR] [--standalone-dir DIR]
+
+TARGET is ``cppyy``, ``cython``, ``numpy`` or ``cpp_standalone``.  Phases
+(seconds, ``time.perf_counter``):
+
+``import``
+    ``import brian2cppyy`` (cppyy target only: the other targets do not need
+    it) and ``import brian2``.
+``build``
+    the workload function: constructing the network objects (including the
+    kernels that initialise variables and create synapses).
+``first_run``
+    ``net.run(0*ms)``: code generation and compilation of the run kernels.
+    For ``cpp_standalone``: everything but the simulation loop, i.e. the
+    ``net.run`` calls (code generation) plus ``device.build`` (writing the
+    project, compiling it, starting the binary) minus the loop time.
+``loop``
+    the timed ``net.run(duration)`` after the first run.  For
+    ``cpp_standalone``: ``device._last_run_time`` as measured by the binary.
+
+Cython: without ``--cython-cache`` a fresh temporary cache directory is used
+and deleted afterwards (a cold cache); pass a warmed directory for a warm
+cache.  cpp_standalone: without ``--standalone-dir`` the project is written to
+a fresh temporary directory, deleted afterwards.
+
+The JSON line also holds the peak resident set size (``getrusage``, of this
+process and of its waited-for children: compilers, the standalone binary), the
+spike counts of the workload's SpikeMonitors (to check that targets simulate
+the same thing) and, for cppyy, ``brian2cppyy.stats()``.  On an error the line
+has ``"ok": false`` and the error, and the exit status is 1.
+"""
+
+import time
+
+_T_START = time.perf_counter()
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import shutil  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import traceback  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TMP_ROOT = os.path.join(HERE, "results", "tmp")
+TARGETS = ("cppyy", "cython", "numpy", "cpp_standalone")
+WORKLOAD_NAMES = ("lif_small", "coba", "cuba", "cobahh", "stdp")
+
+
+def _peak_rss_mb(who):
+    # ru_maxrss is in kilobytes on Linux
+    return resource.getrusage(who).ru_maxrss / 1024.0
+
+
+def _spike_counts(net):
+    from brian2 import SpikeMonitor
+
+    return {
+        obj.name: int(obj.num_spikes)
+        for obj in net.objects
+        if isinstance(obj, SpikeMonitor)
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("workload", choices=WORKLOAD_NAMES)
+    parser.add_argument("target", choices=TARGETS)
+    parser.add_argument("--cython-cache", metavar="DIR",
+                        help="Cython cache directory (default: a fresh temporary one, i.e. cold)")
+    parser.add_argument("--standalone-dir", metavar="DIR",
+                        help="cpp_standalone project directory (default: a fresh temporary one)")
+    args = parser.parse_args(argv)
+
+    result = {
+        "workload": args.workload,
+        "target": args.target,
+        "ok": False,
+        "phases": {},
+        "pid": os.getpid(),
+    }
+    cleanup = []
+    stage = "import"
+    try:
+        t0 = time.perf_counter()
+        if args.target == "cppyy":
+            import brian2cppyy  # noqa: F401  (registers the target)
+        import brian2  # noqa: F401
+        t1 = time.perf_counter()
+        result["phases"]["import"] = t1 - t0
+
+        from brian2 import device, ms, prefs, set_device
+
+        sys.path.insert(0, HERE)
+        import workloads
+
+        stage = "setup"
+        workdir = None
+        if args.target == "cython":
+            workdir = args.cython_cache
+            result["cython_cache"] = "given" if workdir else "fresh"
+            if workdir is None:
+                os.makedirs(TMP_ROOT, exist_ok=True)
+                workdir = tempfile.mkdtemp(prefix="cython-cold-", dir=TMP_ROOT)
+                cleanup.append(workdir)
+            prefs.codegen.target = "cython"
+            prefs.codegen.runtime.cython.cache_dir = os.path.abspath(workdir)
+        elif args.target == "cpp_standalone":
+            workdir = args.standalone_dir
+            if workdir is None:
+                os.makedirs(TMP_ROOT, exist_ok=True)
+                workdir = tempfile.mkdtemp(prefix="standalone-", dir=TMP_ROOT)
+                cleanup.append(workdir)
+            set_device("cpp_standalone", directory=workdir, build_on_run=False)
+        else:
+            prefs.codegen.target = args.target
+
+        stage = "build"
+        t0 = time.perf_counter()
+        net, duration = workloads.WORKLOADS[args.workload]()
+        t1 = time.perf_counter()
+        result["phases"]["build"] = t1 - t0
+        result["duration_s"] = float(duration)
+
+        stage = "first_run"
+        t0 = time.perf_counter()
+        net.run(0 * ms)
+        t1 = time.perf_counter()
+        first_run = t1 - t0
+
+        stage = "loop"
+        t0 = time.perf_counter()
+        net.run(duration)
+        t1 = time.perf_counter()
+        loop = t1 - t0
+
+        if args.target == "cpp_standalone":
+            stage = "device.build"
+            codegen = first_run + loop  # the net.run calls only generate code here
+            t0 = time.perf_counter()
+            device.build(directory=workdir, compile=True, run=True, with_output=False)
+            t1 = time.perf_counter()
+            device_build = t1 - t0
+            loop = float(device._last_run_time)
+            first_run = codegen + device_build - loop
+            result["standalone"] = {"net_run_codegen": codegen, "device_build": device_build}
+
+        result["phases"]["first_run"] = first_run
+        result["phases"]["loop"] = loop
+        stage = "results"
+        result["spikes"] = _spike_counts(net)
+        if args.target == "cppyy":
+            import brian2cppyy
+
+            result["cppyy_stats"] = brian2cppyy.stats()
+        result["ok"] = True
+    except BaseException as exc:  # noqa: BLE001  (a sample reports, never crashes)
+        result["error"] = f"{type(exc).__name__}: {exc}".strip()
+        result["error_stage"] = stage
+        result["traceback"] = traceback.format_exc()[-6000:]
+    finally:
+        result["in_process_total"] = time.perf_counter() - _T_START
+        result["peak_rss_mb"] = _peak_rss_mb(resource.RUSAGE_SELF)
+        result["peak_rss_children_mb"] = _peak_rss_mb(resource.RUSAGE_CHILDREN)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        print(json.dumps(result), flush=True)
+        for path in cleanup:
+            shutil.rmtree(path, ignore_errors=True)
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""Errors in C++ code: clear messages, and a process that keeps working."""
+
+import numpy as np
+import pytest
+from brian2 import NeuronGroup, StateMonitor, check_units, implementation, ms, run
+
+import brian2cppyy
+from brian2cppyy import CppyyCompilationError
+
+
+def _exception_chain(exc):
+    """The exception and its causes/contexts (Brian2 wraps errors)."""
+    seen = []
+    while exc is not None and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+def _full_message(exc):
+    return "\n".join(str(e) for e in _exception_chain(exc))
+
+
+def _broken_function():
+    @implementation(
+        "cpp",
+        """
+        double broken_fn(double x)
+        {
+            return x + ;
+        }
+        """,
+    )
+    @check_units(x=1, result=1)
+    def broken_fn(x):
+        return x + 2.0
+
+    return broken_fn
+
+
+def test_syntax_error_in_user_function():
+    broken_fn = _broken_function()  # noqa: F841  (used in the equations)
+    G = NeuronGroup(
+        5, "dv/dt = broken_fn(v)/ms : 1\nx : 1", method="euler", name="faulty_group"
+    )
+    G.x = "i * 1.5"
+    G.v = 0.25
+    failed = brian2cppyy.stats()["failed"]
+
+    with pytest.raises(Exception) as excinfo:
+        run(1 * ms)
+
+    message = _full_message(excinfo.value)
+    assert "broken_fn" in message
+    assert "faulty_group" in message
+    # the compiler's own words and the offending line are quoted
+    assert "error:" in message
+    assert "expected expression" in message
+    assert "return x + ;" in message
+    assert brian2cppyy.stats()["failed"] > failed
+    # our exception is in the chain (Brian2 may wrap it)
+    ours = [e for e in _exception_chain(excinfo.value) if isinstance(e, CppyyCompilationError)]
+    assert ours, repr(excinfo.value)
+    assert "function(s) 'broken_fn'" in str(ours[0])
+    assert "for 'faulty_group'" in str(ours[0])
+    assert ours[0].diagnostics and "expected expression" in ours[0].diagnostics
+    assert ours[0].lines and any("x + ;" in text for _, text, _ in ours[0].lines)
+
+    # The user's data are still there
+    np.testing.assert_array_equal(G.x[:], np.arange(5) * 1.5)
+    np.testing.assert_array_equal(G.v[:], 0.25)
+
+
+def test_process_keeps_working_after_error():
+    broken_fn = _broken_function()  # noqa: F841
+    G = NeuronGroup(3, "v : 1", name="faulty_setter")
+    with pytest.raises(Exception) as excinfo:
+        G.v = "broken_fn(i)"
+    assert "broken_fn" in _full_message(excinfo.value)
+    np.testing.assert_array_equal(G.v[:], 0.0)
+
+    # A valid model (new code) compiles and runs correctly afterwards ...
+    H = NeuronGroup(4, "dv/dt = -v/(2.5*ms) : 1\nk : integer", method="exact")
+    H.v = "1 + i"
+    H.k = "i * 7"
+    M = StateMonitor(H, "v", record=True)
+    run(1 * ms)
+    np.testing.assert_allclose(H.v[:], (1 + np.arange(4)) * np.exp(-1 / 2.5), rtol=1e-12)
+    np.testing.assert_array_equal(H.k[:], 7 * np.arange(4))
+    assert M.v.shape == (4, 10)
+
+    # ... and so does a corrected user function of the same name
+    @implementation("cpp", "double broken_fn(double x) { return x + 2.0; }")
+    @check_units(x=1, result=1)
+    def broken_fn(x):  # noqa: F811
+        return x + 2.0
+
+    G.v = "broken_fn(i)"
+    np.testing.assert_array_equal(G.v[:], np.arange(3) + 2.0)
+
+
+def test_type_error_in_user_function():
+    @implementation(
+        "cpp",
+        """
+        double typo_fn(double x) { return undeclared_thing_xyz * x; }
+        """,
+    )
+    @check_units(x=1, result=1)
+    def typo_fn(x):
+        return x
+
+    G = NeuronGroup(2, "v : 1", name="typo_group")
+    G.v = 3.0
+    with pytest.raises(Exception) as excinfo:
+        G.run_regularly("v = typo_fn(v)")
+        run(0.1 * ms)
+    message = _full_message(excinfo.value)
+    assert "typo_fn" in message
+    assert "typo_group" in message
+    assert "undeclared_thing_xyz" in message
+    assert "undeclared identifier" in message
+    np.testing.assert_array_equal(G.v[:], 3.0)
+
+
+def test_missing_header():
+    @implementation(
+        "cpp",
+        "double needs_header(double x) { return x; }",
+        headers=["<no_such_header_xyz.h>"],
+    )
+    @check_units(x=1, result=1)
+    def needs_header(x):
+        return x
+
+    G = NeuronGroup(2, "dv/dt = needs_header(v)/ms : 1", method="euler", name="header_group")
+    G.v = 1.5
+    with pytest.raises(Exception) as excinfo:
+        run(0.1 * ms)
+    message = _full_message(excinfo.value)
+    assert "no_such_header_xyz.h" in message
+    assert "file not found" in message
+    assert "'needs_header'" in message
+    assert "header_group" in message
+    ours = [e for e in _exception_chain(excinfo.value) if isinstance(e, CppyyCompilationError)]
+    assert ours
+    np.testing.assert_array_equal(G.v[:], 1.5)
+
+    # still usable afterwards
+    H = NeuronGroup(3, "v : 1")
+    H.v = "i*i"
+    np.testing.assert_array_equal(H.v[:], [0, 1, 4])
+
+
+def test_missing_source_file(tmp_path):
+    missing = tmp_path / "not_there.cpp"
+
+    @implementation(
+        "cpp",
+        "double needs_source(double x) { return x; }",
+        sources=[str(missing)],
+    )
+    @check_units(x=1, result=1)
+    def needs_source(x):
+        return x
+
+    G = NeuronGroup(2, "v : 1", name="source_group")
+    with pytest.raises(Exception) as excinfo:
+        G.v = "needs_source(i)"
+    message = _full_message(excinfo.value)
+    assert "not_there.cpp" in message
+    assert "needs_source" in message
+
+
+def test_missing_library():
+    @implementation(
+        "cpp",
+        "double needs_lib(double x) { return x; }",
+        libraries=["no_such_library_xyz"],
+    )
+    @check_units(x=1, result=1)
+    def needs_lib(x):
+        return x
+
+    G = NeuronGroup(2, "v : 1", name="library_group")
+    with pytest.raises(Exception) as excinfo:
+        G.v = "needs_lib(i)"
+    message = _full_message(excinfo.value)
+    assert "no_such_library_xyz" in message
+    assert "needs_lib" in message
+    H = NeuronGroup(2, "v : 1")
+    H.v = "i + 0.5"
+    np.testing.assert_array_equal(H.v[:], [0.5, 1.5])
+
+
+def test_unknown_compiler_keyword():
+    @implementation(
+        "cpp",
+        "double odd_kwd(double x) { return x; }",
+        extra_compile_args=["-O3"],
+    )
+    @check_units(x=1, result=1)
+    def odd_kwd(x):
+        return x
+
+    G = NeuronGroup(2, "v : 1")
+    with pytest.raises(Exception) as excinfo:
+        G.v = "odd_kwd(i)"
+    assert "extra_compile_args" in _full_message(excinfo.value)
