@@ -29,10 +29,10 @@ test-ours: $(STAMP)
 	$(PY) -m pytest tests -n $(JOBS) -q
 
 test-brian2: $(STAMP)
-	$(PY) tests/run_brian2_suite.py -q
+	$(PY) tests/run_brian2_suite.py
 
 test-long: $(STAMP)
-	$(PY) tests/run_brian2_suite.py --long -q
+	$(PY) tests/run_brian2_suite.py --long
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

@@ -2,7 +2,8 @@
 docs/benchmark-protocol.md and benchmarks/README.md.
 
     python benchmarks/run.py [--workloads lif_small,coba,...] [--targets cppyy,numpy,...]
-                             [--samples N] [--quick]
+                             [--samples N] [--quick] [--timeout S] [--output STEM]
+    python benchmarks/run.py --from-json benchmarks/results/<date>.json   # redraw, reprint
 
 Every sample runs ``benchmarks/sample.py`` in a fresh process; the whole
 process wall time is recorded as the phase ``process``.  Targets alternate
@@ -278,21 +279,26 @@ def chart(data, path):
                     continue
                 xs.append(x)
                 ys.append(ph["median"])
-            ax.bar(xs, ys, width, label=t, color=colors[j % len(colors)])
+            bars = ax.bar(xs, ys, width, label=t if phase == "loop" else None,
+                          color=colors[j % len(colors)])
+            ax.bar_label(bars, labels=[report.fmt_seconds(y) for y in ys], fontsize=6,
+                         padding=1)
         ax.set_yscale("log")
+        ax.margins(y=0.12)
         ax.set_ylabel("seconds (median, log scale)")
         ax.set_title(title, fontsize=10)
         ax.grid(axis="y", which="both", alpha=0.3)
     axes[-1].set_xticks(range(len(workloads)))
     axes[-1].set_xticklabels(workloads)
-    axes[0].legend(fontsize=8, ncol=len(targets), loc="upper left")
+    fig.legend(fontsize=8, ncol=len(targets), loc="upper center", bbox_to_anchor=(0.5, 0.955),
+               frameon=False)
     m = data["machine"]
     fig.suptitle(
         f"brian2cppyy benchmarks {data['date'][:10]} — {m['cpu']} ({m['usable_cores']} cores), "
         f"median of {data['config']['samples']} samples",
         fontsize=10,
     )
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -322,7 +328,18 @@ def main(argv=None):
                         help="seconds after which a sample is killed and recorded as failed")
     parser.add_argument("--output", metavar="STEM",
                         help="write STEM.json and STEM.png instead of results/<date>[-quick]")
+    parser.add_argument("--from-json", metavar="JSON",
+                        help="run nothing: redraw the chart (next to JSON) and print the table")
     args = parser.parse_args(argv)
+
+    if args.from_json:
+        with open(args.from_json) as f:
+            data = json.load(f)
+        png_path = os.path.splitext(args.from_json)[0] + ".png"
+        chart(data, png_path)
+        _log(f"wrote {png_path}")
+        print(report.render(data, source=os.path.relpath(args.from_json, REPO)))
+        return 0
 
     workloads = _split(args.workloads, WORKLOADS, "workloads") if args.workloads else (
         list(QUICK_WORKLOADS) if args.quick else list(WORKLOADS))

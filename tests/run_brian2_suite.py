@@ -41,9 +41,10 @@ def main(argv):
     serial = "--serial" in argv
     extra = [a for a in argv if a not in ("--long", "--gsl", "--serial")]
     tests_dir = os.path.join(os.path.dirname(brian2.__file__), "tests")
-    args = ["-p", "brian2cppyy.pytest_plugin", "-p", "no:cacheprovider"]
+    # node ids are relative to the rootdir: Brian2's tests directory
+    args = ["-p", "brian2cppyy.pytest_plugin", "-p", "no:cacheprovider", f"--rootdir={tests_dir}"]
     for node_id in read_deselect_file():
-        args += ["--deselect", os.path.join(tests_dir, node_id)]
+        args += ["--deselect", node_id]
     if not serial:
         args += ["-n", str(max(os.cpu_count() or 1, 1))]
     ok = brian2.test(

@@ -207,3 +207,22 @@ def test_dump_dir_writes_sources(tmp_path):
     assert any("0.318310155" in t for t in stateupdate)  # 1/3.14159
     # The model ran correctly while dumping
     assert np.all(G.v[:] < 1.2345)
+
+
+def test_two_groups_share_kernels_but_not_data():
+    # Same structure in the same network: one compiled unit, two slot arrays
+    G1 = NeuronGroup(4, "dv/dt = -v/tau1 : 1", method="exact", name="twin_a")
+    tau1 = 2 * ms  # noqa: F841
+    G2 = NeuronGroup(6, "dv/dt = -v/tau1 : 1", method="exact", name="twin_b")
+    G1.v = 1.0
+    G2.v = 2.0
+    net = Network(G1)
+    net.run(1 * ms)
+    compiled = brian2cppyy.stats()["compiled"]
+    net2 = Network(G2)
+    tau1 = 4 * ms  # noqa: F841  (the second network sees another value)
+    net2.run(1 * ms)
+    assert brian2cppyy.stats()["compiled"] == compiled
+    np.testing.assert_allclose(G1.v[:], np.exp(-1 / 2), rtol=1e-12)
+    np.testing.assert_allclose(G2.v[:], 2 * np.exp(-1 / 4), rtol=1e-12)
+    assert len(G1.v) == 4 and len(G2.v) == 6

@@ -276,3 +276,27 @@ def test_monitors_append_over_two_runs():
     np.testing.assert_array_equal(S.count[:], S2.count[:])
     np.testing.assert_allclose(M.v, M2.v, rtol=1e-12)
     np.testing.assert_array_equal(np.asarray(R.rate), np.asarray(R2.rate))
+
+
+def test_monitors_grow_over_long_run():
+    # many appends: the dynamic arrays are resized (from C++) many times
+    G = NeuronGroup(
+        50,
+        "dv/dt = (2 - v)/(1*ms) : 1",
+        threshold="v > 1",
+        reset="v = 0",
+        method="exact",
+    )
+    G.v = "i/50.0"
+    S = SpikeMonitor(G, variables=["v"])
+    M = StateMonitor(G, "v", record=[0, 49])
+    run(200 * ms)
+    assert M.v.shape == (2, 2000)
+    assert len(M.t) == 2000
+    # period: ln(2) ms -> 7 steps with dt=0.1 ms
+    assert S.num_spikes > 50 * 250
+    assert len(S.i) == len(S.t) == len(S.v) == S.num_spikes
+    np.testing.assert_array_equal(S.count[:], np.bincount(np.asarray(S.i), minlength=50))
+    assert np.all(np.asarray(S.v) > 1)
+    assert np.all(np.asarray(M.v) <= 1.0 + 1e-12) or np.all(np.asarray(M.v) < 2)
+    assert np.all(np.diff(np.asarray(S.t)) >= 0)

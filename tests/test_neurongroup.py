@@ -398,3 +398,24 @@ def test_string_expressions_run_through_cppyy():
         assert used() == before + 1
     np.testing.assert_array_equal(G.v[:], [0, 0.5, 1, 11.5, 12, 12.5])
     np.testing.assert_array_equal(G.s[:], 3 * np.array([0, 0.5, 1, 11.5, 12, 12.5]))
+
+
+def test_shared_variable_written_in_run_regularly():
+    G = NeuronGroup(
+        5,
+        """v : 1
+           counter : 1 (shared)""",
+    )
+    G.run_regularly("counter += 1\nv = counter * i", dt=0.5 * ms)
+    run(3 * ms)
+    assert G.counter[:] == 6
+    np.testing.assert_array_equal(G.v[:], 6.0 * np.arange(5))
+
+
+def test_group_with_own_clock():
+    G = NeuronGroup(2, "dv/dt = 1/ms : 1", method="euler", dt=0.5 * ms)
+    M = StateMonitor(G, "v", record=0, dt=0.5 * ms)
+    run(5 * ms)
+    np.testing.assert_allclose(np.asarray(M.t), np.arange(10) * 5e-4, atol=1e-12)
+    np.testing.assert_allclose(M.v[0], np.arange(10) * 0.5, atol=1e-12)
+    np.testing.assert_allclose(G.v[:], 5.0, atol=1e-12)

@@ -90,6 +90,15 @@ def test_invalid_optimisation_level_rejected(bad):
     assert prefs["codegen.runtime.cppyy.optimisation_level"] == 2
 
 
+@pytest.mark.parametrize("bad", [True, False, 2.0, 3.0])
+def test_bool_and_float_optimisation_level_rejected(bad):
+    # True == 1 and 2.0 == 2 in Python, but they would give Cling the flags
+    # '-OTrue' or '-O2.0' (Cling reports "invalid integral value")
+    with pytest.raises(PreferenceError):
+        prefs.codegen.runtime.cppyy.optimisation_level = bad
+    assert cling_flags() == "-O2 -march=native"
+
+
 @pytest.mark.parametrize("bad", ["-march=native", [1, 2], ["-O1", None]])
 def test_invalid_extra_cling_args_rejected(bad):
     with pytest.raises(PreferenceError):

@@ -13,6 +13,7 @@ import os
 import re
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -307,6 +308,18 @@ def _offending_lines(diagnostics, source):
     return found
 
 
+def _log_compiler_warnings(name, caught):
+    """Cling's warnings about generated code go to Brian2's debug log, not to
+    the user's console (they are about Brian2's code, not the model)."""
+    if not caught:
+        return
+    from brian2.utils.logger import get_logger
+
+    logger = get_logger(__name__)
+    for w in caught:
+        logger.debug(f"Cling warning in unit {name}: {_clean(str(w.message))}")
+
+
 def unit_name(source):
     """The C++ namespace of a unit: a hash of its (name-independent) source."""
     return "_b2c_" + hashlib.sha1(source.encode("utf-8")).hexdigest()[:20]
@@ -338,7 +351,10 @@ def compile_unit(body, preamble="", epilogue="", dump_path=None):
                 f.write(source)
         start = time.perf_counter()
         try:
-            cppyy.cppdef(source)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", SyntaxWarning)
+                cppyy.cppdef(source)
+            _log_compiler_warnings(name, caught)
         except SyntaxError as exc:
             _stats.failed += 1
             diagnostics = _clean(str(exc))
