@@ -12,6 +12,7 @@ from brian2.codegen.targets import codegen_targets
 
 from . import preferences  # noqa: F401  (registers codegen.runtime.cppyy.*)
 from . import functions  # noqa: F401  (registers rand, randn, ...)
+from . import network_loop
 from .codeobject import CppyyCodeObject, CppyyCompilationError
 from .jit import stats
 
@@ -20,3 +21,4 @@ __version__ = "0.1.0"
 
 codegen_targets.add(CppyyCodeObject)
 preferences.register_cache_dir()
+network_loop.install()

@@ -99,10 +99,14 @@ class _Layout:
 class _Kernel:
     """A compiled block bound to its slot array."""
 
-    __slots__ = ("function", "slots", "slots_address", "keepalive", "unit", "error_info")
+    __slots__ = (
+        "function", "function_address", "slots", "slots_address", "keepalive", "unit",
+        "error_info",
+    )
 
     def __init__(self, address, slots, keepalive, unit):
         self.function = _KERNEL_TYPE(address)
+        self.function_address = address
         self.error_info = np.zeros(4, dtype=np.int64)
         slots[1] = self.error_info.ctypes.data
         self.slots = slots

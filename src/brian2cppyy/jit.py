@@ -181,6 +181,7 @@ def ensure_started():
         for path in _brian2_include_dirs() + [_INCLUDE_DIR]:
             cppyy.add_include_path(path)
         cppyy.include("brian2cppyy/runtime.hpp")
+        cppyy.include("brian2cppyy/network_loop.hpp")
         callback_type = ctypes.CFUNCTYPE(
             ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_int
         )

@@ -11,7 +11,9 @@ CACHE_EXTENSIONS = {".pch", ".lock", ".tmp"}
 
 
 def _valid_opt_level(value):
-    return value in (0, 1, 2, 3, "s", "fast")
+    if isinstance(value, str):
+        return value in ("s", "fast")
+    return type(value) is int and value in (0, 1, 2, 3)
 
 
 def _valid_flags(value):
@@ -49,6 +51,16 @@ prefs.register_preferences(
         ``extra_cling_args`` differ from cppyy's defaults (built once per set
         of flags, about a minute). Defaults to ``$XDG_CACHE_HOME/brian2cppyy``
         (``~/.cache/brian2cppyy``). Compiled kernels themselves live in memory.
+        """,
+    ),
+    fused_loop=BrianPreference(
+        default=True,
+        validator=lambda v: isinstance(v, bool),
+        docs="""
+        Whether ``Network.run`` runs its time steps in the fused C++ loop
+        (returning to Python only for NetworkOperations, reports, Ctrl-C
+        checks and other targets' code objects). If ``False``, Brian2's own
+        Python loop calls the kernels step by step; results are the same.
         """,
     ),
     dump_dir=BrianPreference(
