@@ -3,10 +3,10 @@
 Every test starts in a fresh Brian2 scope with ``codegen.target = 'cppyy'``
 and ``codegen.string_expression_target = 'cppyy'`` (Brian2 evaluates string
 expressions such as ``G.v = 'rand()'`` or ``G.v['i > 5']`` with the latter,
-which defaults to numpy);
-the preferences (and ``defaultclock.dt``) are restored afterwards, so that a
-test that switches to ``'numpy'`` or ``'cython'`` for a reference run, or
-changes a ``codegen.runtime.cppyy`` preference, does not leak into the next.
+which defaults to numpy). The preferences (and ``defaultclock.dt``) are
+restored afterwards, so that a test that switches to ``'numpy'`` or
+``'cython'`` for a reference run, or changes a ``codegen.runtime.cppyy``
+preference, does not leak into the next.
 """
 
 import copy

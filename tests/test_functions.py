@@ -18,6 +18,7 @@ from brian2 import (
     mV,
     run,
     seed,
+    start_scope,
 )
 from brian2.devices.device import RANDOM_BUFFER_SIZE
 
@@ -207,8 +208,6 @@ def test_timed_array_changed_values_in_new_scope():
         M = StateMonitor(G, "v", record=0, when="end")
         run(0.3 * ms)
         results.append(np.array(M.v[0]))
-        from brian2 import start_scope
-
         start_scope()
     np.testing.assert_array_equal(results[0], [1.0, 2.0, 3.0])
     np.testing.assert_array_equal(results[1], [-3.0, -6.0, -9.0])
@@ -260,7 +259,7 @@ def _expected_binomials(n, p, count, uniforms):
 @pytest.mark.parametrize("approximate", [True, False])
 def test_binomial_exact(n, p, approximate):
     # n*p or n*(1-p) <= 5: the exact algorithm even with approximate=True
-    binom = BinomialFunction(n, p, approximate=approximate)
+    binom = BinomialFunction(n, p, approximate=approximate)  # noqa: F841  (used in the expression)
     N = 2000
     G = NeuronGroup(N, "y : integer")
     seed(4321)
@@ -276,7 +275,7 @@ def test_binomial_exact(n, p, approximate):
 
 @pytest.mark.parametrize("n, p", [(100, 0.3), (1000, 0.6)])
 def test_binomial_approximate(n, p):
-    binom = BinomialFunction(n, p, approximate=True)
+    binom = BinomialFunction(n, p, approximate=True)  # noqa: F841  (used in the expression)
     N = 5000
     G = NeuronGroup(N, "y : 1")
     seed(99)
@@ -295,7 +294,7 @@ def test_binomial_approximate(n, p):
 
 def test_binomial_exact_not_approximated():
     # (with larger n, (1-p)**n rounds to 0 in Brian2's code: an endless loop)
-    binom = BinomialFunction(40, 0.3, approximate=False)
+    binom = BinomialFunction(40, 0.3, approximate=False)  # noqa: F841  (used in the expression)
     N = 25000  # more draws than the buffer holds
     G = NeuronGroup(N, "y : integer")
     seed(5)

@@ -17,7 +17,9 @@ loop, as does every run when ``codegen.runtime.cppyy.fused_loop`` is off.
 
 import ctypes
 import gc
+import signal
 import sys
+import threading
 import time
 from collections import defaultdict
 
@@ -118,10 +120,17 @@ def network_run(
     table = _Schedule(all_objects, clocks, profile)
     Network._globally_running = True
     try:
-        table.run(net, device, start_time, report_callback,
-                  next_report_time if report_callback is not None else None,
-                  report_period if report_callback is not None else None,
-                  t_start, t_end, duration)
+        with _DeferredInterrupt() as interrupt:
+            table.run(net, device, start_time, report_callback,
+                      next_report_time if report_callback is not None else None,
+                      report_period if report_callback is not None else None,
+                      t_start, t_end, duration, interrupt)
+    except KeyboardInterrupt:
+        # stopped between two steps: the network is at the last completed step
+        net.t_ = table.current_t()
+        device._last_run_time = time.time() - start_time
+        net.after_run()
+        raise
     finally:
         Network._globally_running = False
     end_time = time.time()
@@ -223,7 +232,7 @@ class _Schedule:
         return float(self.t_arrays[int(self.state[_MINCLOCK])][0])
 
     def run(self, net, device, start_time, report_callback, next_report_time, report_period,
-            t_start, t_end, duration):
+            t_start, t_end, duration, interrupt):
         loop = _loop()
         entries, state, times = self.entries, self.state, self.times
         args = (
@@ -258,6 +267,7 @@ class _Schedule:
                 else:
                     call()
             elif result == _CHECK:
+                interrupt.raise_if_requested()
                 net.t_ = self.current_t()
                 if report_callback is not None:
                     current = time.time()
@@ -285,6 +295,48 @@ class _Schedule:
             for entry, seconds in enumerate(self.profile):
                 info[self.owners[entry].name] += float(seconds)
         return info
+
+
+class _DeferredInterrupt:
+    """Ctrl-C (SIGINT) during the C++ loop.
+
+    The handler that was in place (Brian2's, which turns the first Ctrl-C
+    into ``Network.stop()`` when ``core.stop_on_keyboard_interrupt`` is set)
+    is called as usual; if it raises `KeyboardInterrupt`, the exception is
+    deferred to the next step boundary: the loop returns to Python at least
+    every ``CHECK_INTERVAL`` seconds, and the network stops at the last
+    completed step. Outside the main thread nothing is changed."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def _handler(self, signum, frame):
+        previous = self._previous
+        try:
+            if callable(previous):
+                previous(signum, frame)
+            elif previous != signal.SIG_IGN:
+                raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            self.requested = True
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+        return False
+
+    def raise_if_requested(self):
+        if self.requested:
+            self.requested = False
+            raise KeyboardInterrupt
 
 
 def install():
