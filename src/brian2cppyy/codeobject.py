@@ -483,6 +483,17 @@ class CppyyCodeObject(CodeObject):
             )
         elif status == jit.ERR_NEGATIVE_SAMPLE_SIZE:
             cause = IndexError(f"Requested sample size {info[0]} is negative.")
+        elif status == jit.ERR_CPP_EXCEPTION:
+            functions = sorted(
+                name for name, var in self.variables.items()
+                if isinstance(var, Function)
+                and var.implementations[self.__class__].get_code(self.owner)
+            )
+            cause = RuntimeError(
+                "A C++ exception was thrown in the generated code"
+                + (f" (functions used: {', '.join(functions)})" if functions else "")
+                + f": {jit.last_cpp_exception_message()}"
+            )
         else:
             cause = RuntimeError(jit.status_message(status))
         message = (

@@ -111,6 +111,7 @@ ERR_INTERRUPTED = -3
 ERR_CALLBACK = -4
 ERR_INVALID_VALUE = -5
 ERR_NEGATIVE_SAMPLE_SIZE = -6
+ERR_CPP_EXCEPTION = -7
 
 _STATUS_MESSAGES = {
     ERR_INDEX: "index out of range",
@@ -119,7 +120,13 @@ _STATUS_MESSAGES = {
     ERR_CALLBACK: "a Python callback failed",
     ERR_INVALID_VALUE: "invalid value",
     ERR_NEGATIVE_SAMPLE_SIZE: "negative sample size",
+    ERR_CPP_EXCEPTION: "a C++ exception",
 }
+
+
+def last_cpp_exception_message():
+    """The message of the last C++ exception a kernel caught."""
+    return str(ensure_started().gbl.brian2cppyy.last_error_message())
 
 
 def status_message(status):

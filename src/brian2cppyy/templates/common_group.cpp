@@ -12,6 +12,10 @@
   declarations that read those slots. The kernel returns a status code, or
   the number of returned elements for the getter templates.
 
+  A C++ exception (e.g. thrown by a user's function) must not unwind into
+  Python's C frames: BRIAN2CPPYY_CATCH_ALL stores its message and returns an
+  error status, which the code object raises as a Python exception.
+
   Child templates fill the blocks `maincode`, `before_code`, `after_code`
   and may add `template_support_code`.
 #}
@@ -28,11 +32,11 @@ int64_t _kernel(brian2cppyy::Slot* const _slots)
 {
     // BRIAN2CPPYY_LOAD_NAMESPACE
     {{ pointers_lines | autoindent }}
-    {
+    try {
     {% block before_code %}
     // EMPTY_CODE_BLOCK
     {% endblock %}
-    }
+    } BRIAN2CPPYY_CATCH_ALL
     return 0;
 }
 {% endmacro %}
@@ -46,10 +50,10 @@ int64_t _kernel(brian2cppyy::Slot* const _slots)
     // BRIAN2CPPYY_LOAD_NAMESPACE
     {{ pointers_lines | autoindent }}
     {{ denormals_code_lines | autoindent }}
-    {
+    try {
     {% block maincode %}
     {% endblock %}
-    }
+    } BRIAN2CPPYY_CATCH_ALL
     return 0;
 }
 {% endmacro %}
@@ -60,11 +64,11 @@ int64_t _kernel(brian2cppyy::Slot* const _slots)
 {
     // BRIAN2CPPYY_LOAD_NAMESPACE
     {{ pointers_lines | autoindent }}
-    {
+    try {
     {% block after_code %}
     // EMPTY_CODE_BLOCK
     {% endblock %}
-    }
+    } BRIAN2CPPYY_CATCH_ALL
     return 0;
 }
 {% endmacro %}

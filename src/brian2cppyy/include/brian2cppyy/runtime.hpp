@@ -18,6 +18,8 @@
 #include <numeric>
 #include <type_traits>
 #include <utility>
+#include <string>
+#include <exception>
 #include <set>
 #include <map>
 
@@ -45,7 +47,23 @@ enum Status : int64_t {
     ERR_CALLBACK = -4,         // a Python callback raised
     ERR_INVALID_VALUE = -5,    // invalid value (e.g. negative probability)
     ERR_NEGATIVE_SAMPLE_SIZE = -6,  // a negative sample size
+    ERR_CPP_EXCEPTION = -7,    // a C++ exception (message: last_error_message())
 };
+
+// The message of the last C++ exception caught in a kernel.
+inline std::string& last_error_message() {
+    static std::string message;
+    return message;
+}
+
+#define BRIAN2CPPYY_CATCH_ALL                                              \
+    catch (const std::exception& _exc) {                                    \
+        brian2cppyy::last_error_message() = _exc.what();                    \
+        return brian2cppyy::ERR_CPP_EXCEPTION;                              \
+    } catch (...) {                                                         \
+        brian2cppyy::last_error_message() = "unknown C++ exception";        \
+        return brian2cppyy::ERR_CPP_EXCEPTION;                              \
+    }
 
 // ---------------------------------------------------------------------------
 // Random numbers: the buffers are owned by Brian2's RuntimeDevice (numpy
