@@ -24,12 +24,12 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
-PHASES = ["import", "build", "first_run", "loop", "process"]
+PHASES = ["import", "build", "first_run", "loop", "loop_core", "process"]
 #: (phase, other target) pairs shown as "cppyy / other" columns
 RATIO_COLUMNS = [
-    ("cython-warm", ("loop", "process")),
+    ("cython-warm", ("loop", "loop_core", "process")),
     ("cython-cold", ("process",)),
-    ("cpp_standalone", ("loop",)),
+    ("cpp_standalone", ("loop", "loop_core")),
 ]
 
 
@@ -99,7 +99,9 @@ def render(data, source=None, all_phases=False):
     lines.append("")
     lines.append(
         "`loop`: `net.run(duration)` after a first `net.run(0*ms)` "
-        "(cpp_standalone: the binary's own run time). `process`: the whole process, "
+        "(cpp_standalone: the binary's own run time). `loop_core`: the time-step loop "
+        "alone (`device._last_run_time`), without `Network.run`'s preparation "
+        "(code objects, a `gc.collect()`). `process`: the whole process, "
         "start to exit (import, build, code generation and compilation, run). "
         "Ratios are cppyy / other: below 1, cppyy is faster."
     )
@@ -115,7 +117,7 @@ def render(data, source=None, all_phases=False):
     for w in workloads:
         label = _workload_label(summary[w])
         wname = f"{w} ({label})" if label else w
-        for i, phase in enumerate(("loop", "process")):
+        for i, phase in enumerate(("loop", "loop_core", "process")):
             row = [wname if i == 0 else "", phase]
             for t in targets:
                 cell = summary[w][t]

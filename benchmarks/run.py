@@ -48,7 +48,7 @@ import report  # noqa: E402
 
 WORKLOADS = ["lif_small", "coba", "cuba", "cobahh", "stdp"]
 TARGETS = ["cppyy", "cython-cold", "cython-warm", "numpy", "cpp_standalone"]
-PHASES = ["import", "build", "first_run", "loop", "process"]
+PHASES = ["import", "build", "first_run", "loop", "loop_core", "process"]
 QUICK_WORKLOADS = ["lif_small", "coba"]
 
 

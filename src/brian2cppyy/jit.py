@@ -39,6 +39,10 @@ _loaded_libraries = set()
 _compiled_sources = set()
 _refill_callback = None  # keeps the ctypes callback alive
 _pending_error = None  # an exception raised by a callback during a kernel
+#: brian2cppyy::exchange (runtime.hpp), read and written through ctypes
+_exchange = None
+_EXCHANGE_LAST_KERNEL, _EXCHANGE_NETWORK_LOOP, _EXCHANGE_REFILL_CALLBACK = 0, 1, 2
+_EXCHANGE_SIZE = 4
 
 
 @dataclass
@@ -193,8 +197,15 @@ def ensure_started():
             ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_int
         )
         _refill_callback = callback_type(_refill)
-        address = ctypes.cast(_refill_callback, ctypes.c_void_p).value
-        cppyy.gbl.brian2cppyy.set_refill_callback(address)
+        import cppyy.ll
+
+        global _exchange
+        _exchange = (ctypes.c_int64 * _EXCHANGE_SIZE).from_address(
+            cppyy.ll.addressof(cppyy.gbl.brian2cppyy.exchange)
+        )
+        _exchange[_EXCHANGE_REFILL_CALLBACK] = ctypes.cast(
+            _refill_callback, ctypes.c_void_p
+        ).value
         _started_flags = os.environ.get("EXTRA_CLING_ARGS", flags)
         _cppyy = cppyy
     return _cppyy
@@ -385,19 +396,31 @@ _kernel_addresses = {}
 
 def compile_kernel(body, preamble="", epilogue="", dump_path=None):
     """Compile a unit that defines ``int64_t _kernel(brian2cppyy::Slot*)``
-    and return ``(address of the kernel, unit)``."""
+    and return ``(address of the kernel, unit)``. The unit hands the address
+    over through a static initialiser (no cppyy call, so no wrapper for Cling
+    to compile)."""
     body = (
         f"{body}\n"
-        "intptr_t _kernel_address() { return reinterpret_cast<intptr_t>(&_kernel); }\n"
+        "static const bool _kernel_registered =\n"
+        "    brian2cppyy::register_kernel(reinterpret_cast<intptr_t>(&_kernel));\n"
     )
-    unit = compile_unit(body, preamble, epilogue, dump_path)
     with _lock:
+        unit = compile_unit(body, preamble, epilogue, dump_path)
         name = unit.__cpp_name__
         address = _kernel_addresses.get(name)
         if address is None:
-            address = int(unit._kernel_address())
+            address = int(_exchange[_EXCHANGE_LAST_KERNEL])
+            if not address:
+                raise CompilationError(f"The unit {name} did not register its kernel.")
+            _exchange[_EXCHANGE_LAST_KERNEL] = 0
             _kernel_addresses[name] = address
     return address, unit
+
+
+def network_loop_address():
+    """Address of ``brian2cppyy::run_network_loop``."""
+    ensure_started()
+    return int(_exchange[_EXCHANGE_NETWORK_LOOP])
 
 
 def capsule_name(capsule):

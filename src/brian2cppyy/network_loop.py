@@ -61,8 +61,7 @@ _loop_function = None
 def _loop():
     global _loop_function
     if _loop_function is None:
-        cppyy = jit.ensure_started()
-        _loop_function = _LOOP_TYPE(int(cppyy.gbl.brian2cppyy.network_loop_address()))
+        _loop_function = _LOOP_TYPE(jit.network_loop_address())
     return _loop_function
 
 

@@ -128,9 +128,8 @@ inline int64_t run_network_loop(const int64_t* entries, int32_t n_entries,
     }
 }
 
-inline intptr_t network_loop_address() {
-    return reinterpret_cast<intptr_t>(&run_network_loop);
-}
+static const bool network_loop_registered =
+    (exchange[EXCHANGE_NETWORK_LOOP] = reinterpret_cast<intptr_t>(&run_network_loop), true);
 
 }  // namespace brian2cppyy
 

@@ -50,6 +50,23 @@ enum Status : int64_t {
     ERR_CPP_EXCEPTION = -7,    // a C++ exception (message: last_error_message())
 };
 
+// Addresses exchanged with Python without a cppyy call (each first cppyy
+// call of a function costs Cling a wrapper compilation): Python finds this
+// array once and reads/writes it through ctypes.
+enum ExchangeSlot {
+    EXCHANGE_LAST_KERNEL = 0,      // the kernel of the unit compiled last
+    EXCHANGE_NETWORK_LOOP = 1,     // run_network_loop
+    EXCHANGE_REFILL_CALLBACK = 2,  // Python's random-buffer refill callback
+    EXCHANGE_SIZE = 4
+};
+intptr_t exchange[EXCHANGE_SIZE] = {0, 0, 0, 0};
+
+// Called by a static initialiser in each compiled unit.
+inline bool register_kernel(intptr_t address) {
+    exchange[EXCHANGE_LAST_KERNEL] = address;
+    return true;
+}
+
 // The message of the last C++ exception caught in a kernel.
 inline std::string& last_error_message() {
     static std::string message;
@@ -72,12 +89,8 @@ inline std::string& last_error_message() {
 // refilled in place from numpy.random through a Python callback installed at
 // start-up. kind: 0 = uniform (rand), 1 = normal (randn).
 typedef int (*RefillCallback)(int kind, double* buffer, int size);
-inline RefillCallback& refill_callback() {
-    static RefillCallback cb = nullptr;
-    return cb;
-}
-inline void set_refill_callback(intptr_t address) {
-    refill_callback() = reinterpret_cast<RefillCallback>(address);
+inline RefillCallback refill_callback() {
+    return reinterpret_cast<RefillCallback>(exchange[EXCHANGE_REFILL_CALLBACK]);
 }
 
 inline double draw_from_buffer(double* buffer, int32_t* index, int32_t size, int kind) {
