@@ -267,3 +267,20 @@ def test_store_restore_restores_random_stream():
     seed(12)
     net.run(15 * ms)
     assert not np.array_equal(G.v[:], v1)
+
+
+def test_fixed_seed_values_are_brians_cython_values():
+    """Brian2's own table of random values for a fixed seed (the test
+    test_random_values_fixed_seed_numbers, which skips unknown targets):
+    the cppyy target must give exactly the Cython target's entry."""
+    from brian2 import NeuronGroup, ms, run, seed
+    from brian2.tests.test_neurongroup import _random_values
+
+    expected = _random_values[("RuntimeDevice", "cython", None)]
+    G = NeuronGroup(100, "v1 : 1\nv2 : 1")
+    seed(9876)
+    G.v1 = "rand()"
+    G.v2 = "randn()"
+    run(0 * ms)
+    np.testing.assert_allclose(G.v1[::20], expected[0])
+    np.testing.assert_allclose(G.v2[::20], expected[1])
