@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: run test test-ours test-brian2 test-long bench venv clean
+.PHONY: run test test-ours test-brian2 test-long bench venv clean gsl
 
 venv: $(STAMP)
 
@@ -23,16 +23,27 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) examples/demo.py
 
-test: test-ours test-brian2
+test: gsl test-ours test-brian2
 
-test-ours: $(STAMP)
+# GSL's development files, for the GSL state updaters (method='gsl'): installed
+# with apt-get (as root) unless pkg-config or the header finds them already.
+gsl:
+	@if pkg-config --exists gsl 2>/dev/null || test -f /usr/include/gsl/gsl_odeiv2.h; then \
+		echo "GSL found"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y libgsl-dev; \
+	else \
+		echo "GSL not found: install it as root (apt-get install libgsl-dev)"; exit 1; \
+	fi
+
+test-ours: $(STAMP) gsl
 	$(PY) -m pytest tests -n $(JOBS) -q
 
-test-brian2: $(STAMP)
-	$(PY) tests/run_brian2_suite.py
+test-brian2: $(STAMP) gsl
+	$(PY) tests/run_brian2_suite.py --gsl
 
-test-long: $(STAMP)
-	$(PY) tests/run_brian2_suite.py --long
+test-long: $(STAMP) gsl
+	$(PY) tests/run_brian2_suite.py --long --gsl
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

@@ -6,19 +6,11 @@ from brian2 import NeuronGroup, StateMonitor, check_units, implementation, ms, r
 
 import brian2cppyy
 from brian2cppyy import CppyyCompilationError
+from helpers import exception_chain, full_message
 
 
-def _exception_chain(exc):
-    """The exception and its causes/contexts (Brian2 wraps errors)."""
-    seen = []
-    while exc is not None and exc not in seen:
-        seen.append(exc)
-        exc = exc.__cause__ or exc.__context__
-    return seen
 
 
-def _full_message(exc):
-    return "\n".join(str(e) for e in _exception_chain(exc))
 
 
 def _broken_function():
@@ -50,7 +42,7 @@ def test_syntax_error_in_user_function():
     with pytest.raises(Exception) as excinfo:
         run(1 * ms)
 
-    message = _full_message(excinfo.value)
+    message = full_message(excinfo.value)
     assert "broken_fn" in message
     assert "faulty_group" in message
     # the compiler's own words and the offending line are quoted
@@ -59,7 +51,7 @@ def test_syntax_error_in_user_function():
     assert "return x + ;" in message
     assert brian2cppyy.stats()["failed"] > failed
     # our exception is in the chain (Brian2 may wrap it)
-    ours = [e for e in _exception_chain(excinfo.value) if isinstance(e, CppyyCompilationError)]
+    ours = [e for e in exception_chain(excinfo.value) if isinstance(e, CppyyCompilationError)]
     assert ours, repr(excinfo.value)
     assert "function(s) 'broken_fn'" in str(ours[0])
     assert "for 'faulty_group'" in str(ours[0])
@@ -76,7 +68,7 @@ def test_process_keeps_working_after_error():
     G = NeuronGroup(3, "v : 1", name="faulty_setter")
     with pytest.raises(Exception) as excinfo:
         G.v = "broken_fn(i)"
-    assert "broken_fn" in _full_message(excinfo.value)
+    assert "broken_fn" in full_message(excinfo.value)
     np.testing.assert_array_equal(G.v[:], 0.0)
 
     # A valid model (new code) compiles and runs correctly afterwards ...
@@ -115,7 +107,7 @@ def test_type_error_in_user_function():
     with pytest.raises(Exception) as excinfo:
         G.run_regularly("v = typo_fn(v)")
         run(0.1 * ms)
-    message = _full_message(excinfo.value)
+    message = full_message(excinfo.value)
     assert "typo_fn" in message
     assert "typo_group" in message
     assert "undeclared_thing_xyz" in message
@@ -137,12 +129,12 @@ def test_missing_header():
     G.v = 1.5
     with pytest.raises(Exception) as excinfo:
         run(0.1 * ms)
-    message = _full_message(excinfo.value)
+    message = full_message(excinfo.value)
     assert "no_such_header_xyz.h" in message
     assert "file not found" in message
     assert "'needs_header'" in message
     assert "header_group" in message
-    ours = [e for e in _exception_chain(excinfo.value) if isinstance(e, CppyyCompilationError)]
+    ours = [e for e in exception_chain(excinfo.value) if isinstance(e, CppyyCompilationError)]
     assert ours
     np.testing.assert_array_equal(G.v[:], 1.5)
 
@@ -167,7 +159,7 @@ def test_missing_source_file(tmp_path):
     G = NeuronGroup(2, "v : 1", name="source_group")
     with pytest.raises(Exception) as excinfo:
         G.v = "needs_source(i)"
-    message = _full_message(excinfo.value)
+    message = full_message(excinfo.value)
     assert "not_there.cpp" in message
     assert "needs_source" in message
 
@@ -185,7 +177,7 @@ def test_missing_library():
     G = NeuronGroup(2, "v : 1", name="library_group")
     with pytest.raises(Exception) as excinfo:
         G.v = "needs_lib(i)"
-    message = _full_message(excinfo.value)
+    message = full_message(excinfo.value)
     assert "no_such_library_xyz" in message
     assert "needs_lib" in message
     H = NeuronGroup(2, "v : 1")
@@ -206,4 +198,4 @@ def test_unknown_compiler_keyword():
     G = NeuronGroup(2, "v : 1")
     with pytest.raises(Exception) as excinfo:
         G.v = "odd_kwd(i)"
-    assert "extra_compile_args" in _full_message(excinfo.value)
+    assert "extra_compile_args" in full_message(excinfo.value)

@@ -13,10 +13,11 @@ from brian2.codegen.targets import codegen_targets
 from . import preferences  # noqa: F401  (registers codegen.runtime.cppyy.*)
 from . import functions  # noqa: F401  (registers rand, randn, ...)
 from . import network_loop
+from . import gsl  # noqa: F401  (GSL state updaters for the cppyy target)
 from .codeobject import CppyyCodeObject, CppyyCompilationError
-from .jit import stats
+from .jit import cache_info, stats
 
-__all__ = ["CppyyCodeObject", "CppyyCompilationError", "stats"]
+__all__ = ["CppyyCodeObject", "CppyyCompilationError", "cache_info", "stats"]
 __version__ = "0.1.0"
 
 codegen_targets.add(CppyyCodeObject)

@@ -44,6 +44,12 @@ __all__ = ["CppyyCodeObject", "CppyyCompilationError"]
 #: The marker line in ``common_group.cpp`` that receives the declarations
 LOAD_NAMESPACE_MARKER = "// BRIAN2CPPYY_LOAD_NAMESPACE"
 
+#: The first line of a kernel that draws from the shared random buffers
+#: (kernels of several threads may run at once: see random_mutex in runtime.hpp)
+RANDOM_LOCK_LINE = (
+    "std::lock_guard<std::mutex> _random_lock(brian2cppyy::random_mutex());"
+)
+
 #: Keywords of ``@implementation('cpp', ...)`` that the target understands
 ACCEPTED_COMPILER_KWDS = [
     "headers",
@@ -144,7 +150,12 @@ class CppyyCodeObject(CodeObject):
         compiler_kwds,
         name="cppyy_code_object*",
     ):
-        check_compiler_kwds(compiler_kwds, ACCEPTED_COMPILER_KWDS, "cppyy")
+        try:
+            check_compiler_kwds(compiler_kwds, ACCEPTED_COMPILER_KWDS, "cppyy")
+        except ValueError as exc:
+            raise ValueError(
+                f"{exc} {_unknown_kwds_culprits(variables, owner)}".rstrip()
+            ) from None
         super().__init__(
             owner,
             code,
@@ -172,6 +183,8 @@ class CppyyCodeObject(CodeObject):
             return None
         self._prepare_compiler_kwds()
         layout = self._layout(get_identifiers(source))
+        if "draw_from_buffer" in source:
+            layout.lines.insert(0, RANDOM_LOCK_LINE)
         source = source.replace(LOAD_NAMESPACE_MARKER, "\n".join(layout.lines), 1)
         source = self._neutral_names(source)
         preamble, body, epilogue = _split_preprocessor(source, self._define_macros())
@@ -513,6 +526,28 @@ class CppyyCodeObject(CodeObject):
         else:
             dtype = self.variables["_variable"].dtype
         return np.zeros(max(size, 1), dtype=dtype)
+
+
+def _unknown_kwds_culprits(variables, owner):
+    """Which user functions of a code object carry compiler keywords the
+    target does not know (for the error message)."""
+    culprits = []
+    for name, var in sorted(variables.items()):
+        if not isinstance(var, Function):
+            continue
+        try:
+            kwds = var.implementations[CppyyCodeObject].compiler_kwds
+        except (KeyError, AttributeError):
+            continue
+        unknown = sorted(set(kwds or {}) - set(ACCEPTED_COMPILER_KWDS))
+        if unknown:
+            culprits.append(f"'{name}' ({', '.join(unknown)})")
+    if not culprits:
+        return ""
+    return (
+        f"They come from the implementation of the function(s) {', '.join(culprits)}, "
+        f"used by '{getattr(owner, 'name', '?')}'."
+    )
 
 
 def _split_preprocessor(source, define_macros):

@@ -4,6 +4,11 @@ process-wide cache of compiled units, and the translation of Cling's
 diagnostics into Python exceptions.
 
 Cling starts on the first compilation, not when ``brian2cppyy`` is imported.
+
+Threads: everything that touches Cling holds ``_lock``; kernels run without
+it (and without the GIL, through ctypes), so kernels of several Python
+threads run at once. What they share is guarded in C++ (``runtime.hpp``: the
+random buffers by ``random_mutex``, the last exception message per thread).
 """
 
 import ctypes
@@ -23,7 +28,9 @@ __all__ = [
     "compile_unit",
     "ensure_started",
     "stats",
+    "cache_info",
     "cling_info",
+    "get_logger",
 ]
 
 _INCLUDE_DIR = os.path.join(os.path.dirname(__file__), "include")
@@ -38,7 +45,11 @@ _included_headers = set()
 _loaded_libraries = set()
 _compiled_sources = set()
 _refill_callback = None  # keeps the ctypes callback alive
-_pending_error = None  # an exception raised by a callback during a kernel
+#: ``.error``: an exception raised by a callback during a kernel, per thread
+#: (the callback runs in the thread that called the kernel)
+_pending = threading.local()
+#: flag sets a compilation was asked for after Cling had started with others
+_ignored_flags = set()
 #: brian2cppyy::exchange (runtime.hpp), read and written through ctypes
 _exchange = None
 _EXCHANGE_LAST_KERNEL, _EXCHANGE_NETWORK_LOOP, _EXCHANGE_REFILL_CALLBACK = 0, 1, 2
@@ -64,6 +75,68 @@ _stats = Stats()
 def stats():
     """A snapshot of the JIT counters as a dict."""
     return _stats.as_dict()
+
+
+def cache_info():
+    """The in-process cache of compiled code, as a dict (``brian2cppyy.cache_info()``):
+    ``units`` (C++ units in the cache), ``kernels`` (kernels among them),
+    ``compiled``, ``cache_hits``, ``failed``, ``compile_seconds`` (as in
+    `stats`), ``headers``, ``libraries``, ``sources`` (user headers, libraries
+    and source files loaded into Cling) and ``started`` (whether Cling runs).
+    Compiled code stays in Cling until the process ends."""
+    with _lock:
+        info = {
+            "units": len(_units),
+            "kernels": len(_kernel_addresses),
+            "headers": len(_included_headers),
+            "libraries": len(_loaded_libraries),
+            "sources": len(_compiled_sources),
+            "started": _cppyy is not None,
+        }
+        info.update(_stats.as_dict())
+    return info
+
+
+class _SerialisedLogger:
+    """Brian2's logger for this package, with one lock around each call.
+
+    Brian2 logs the messages of extension packages (logger names outside
+    ``brian2.``) by adding a filter to the logger for the duration of the
+    call and removing it afterwards. Two threads logging at once therefore
+    both see both filters, and Brian2's filter fails an assertion
+    (``AssertionError: brian2cppyy.network_loop.run``) in the middle of a
+    ``Network.run``. All of this package's logging goes through this class."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, name):
+        from brian2.utils.logger import get_logger as brian2_get_logger
+
+        self._logger = brian2_get_logger(name)
+
+    def _log(self, method, *args, **kwds):
+        with _SerialisedLogger._lock:
+            return getattr(self._logger, method)(*args, **kwds)
+
+    def debug(self, *args, **kwds):
+        return self._log("debug", *args, **kwds)
+
+    def diagnostic(self, *args, **kwds):
+        return self._log("diagnostic", *args, **kwds)
+
+    def info(self, *args, **kwds):
+        return self._log("info", *args, **kwds)
+
+    def warn(self, *args, **kwds):
+        return self._log("warn", *args, **kwds)
+
+    def error(self, *args, **kwds):
+        return self._log("error", *args, **kwds)
+
+
+def get_logger(name):
+    """A thread-safe Brian2 logger for a module of this package."""
+    return _SerialisedLogger(name)
 
 
 class CompilationError(Exception):
@@ -95,16 +168,15 @@ def _refill(kind, address, size):
         buffer[:] = np.random.rand(size) if kind == 0 else np.random.randn(size)
         return 0
     except BaseException as exc:  # never let a Python error unwind through C++
-        global _pending_error
-        _pending_error = exc
+        _pending.error = exc
         return -1
 
 
 def raise_pending_error():
     """Raise an exception that a Python callback stored during a kernel."""
-    global _pending_error
-    if _pending_error is not None:
-        exc, _pending_error = _pending_error, None
+    exc = getattr(_pending, "error", None)
+    if exc is not None:
+        _pending.error = None
         raise exc
 
 
@@ -129,8 +201,10 @@ _STATUS_MESSAGES = {
 
 
 def last_cpp_exception_message():
-    """The message of the last C++ exception a kernel caught."""
-    return str(ensure_started().gbl.brian2cppyy.last_error_message())
+    """The message of the last C++ exception a kernel caught in this thread."""
+    cppyy = ensure_started()
+    with _lock:
+        return str(cppyy.gbl.brian2cppyy.last_error_message())
 
 
 def status_message(status):
@@ -158,6 +232,72 @@ def _choose_precompiled_header(flags):
     os.environ["CLING_STANDARD_PCH"] = os.path.join(cache, f"allDict.cxx.{tag}.pch")
 
 
+#: the first bytes of a Clang precompiled header
+_PCH_MAGIC = b"CPCH"
+
+
+def expected_pch_path():
+    """The precompiled header Cling uses (or will use when it starts):
+    ``CLING_STANDARD_PCH`` if set (``None`` if it is ``'none'``), else the one
+    cppyy ships, else ``None`` (cppyy then builds one when it starts)."""
+    import importlib.util
+
+    env = os.environ.get("CLING_STANDARD_PCH")
+    if env is not None:
+        return None if env.lower() == "none" else env
+    spec = importlib.util.find_spec("cppyy")
+    if spec is None or spec.origin is None:
+        return None
+    path = os.path.join(
+        os.path.dirname(spec.origin),
+        "allDict.cxx.pch." + _distribution_version("cppyy-cling"),
+    )
+    return path if os.path.exists(path) else None
+
+
+def pch_problem(path):
+    """Why ``path`` is not a usable precompiled header (a string), or ``None``."""
+    if not os.path.exists(path):
+        return "the file does not exist"
+    if not os.path.isfile(path):
+        return "it is not a file"
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(_PCH_MAGIC))
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror})"
+    if head != _PCH_MAGIC:
+        return "it is not a Clang precompiled header (corrupt or truncated)"
+    return None
+
+
+def _check_precompiled_header():
+    """Cling crashes the process (segmentation fault) when its precompiled
+    header is not one. A broken header in our cache directory is removed (cppyy
+    builds it again); any other one stops the start with a clear error."""
+    from .preferences import cache_dir
+
+    path = expected_pch_path()
+    if path is None or not os.path.exists(path):
+        return  # cppyy builds it
+    problem = pch_problem(path)
+    if problem is None:
+        return
+    if os.path.dirname(os.path.abspath(path)) == cache_dir():
+        get_logger(__name__).warn(
+            f"The precompiled header {path} in brian2cppyy's cache is unusable "
+            f"({problem}); cppyy builds it again (about a minute).",
+            "pch_rebuilt",
+        )
+        os.remove(path)
+        return
+    raise RuntimeError(
+        f"Cling cannot start: the precompiled header {path} is unusable "
+        f"({problem}), and Cling would crash the process with it. Reinstall "
+        "cppyy-cling, or fix or unset the CLING_STANDARD_PCH environment variable."
+    )
+
+
 def ensure_started():
     """Start Cling (once per process) with the flags from the preferences and
     load the runtime support header. Returns the ``cppyy`` module."""
@@ -175,8 +315,7 @@ def ensure_started():
         if "cppyy" in sys.modules:
             current = os.environ.get("EXTRA_CLING_ARGS", "")
             if current.split() != flags.split():
-                from brian2.utils.logger import get_logger
-
+                _ignored_flags.add(flags)
                 get_logger(__name__).warn(
                     "cppyy was imported before brian2cppyy started Cling; the "
                     f"Cling flags in use are '{current}', not '{flags}' as the "
@@ -187,6 +326,7 @@ def ensure_started():
         else:
             os.environ["EXTRA_CLING_ARGS"] = flags
             _choose_precompiled_header(flags)
+            _check_precompiled_header()
         import cppyy
 
         for path in _brian2_include_dirs() + [_INCLUDE_DIR]:
@@ -211,13 +351,68 @@ def ensure_started():
     return _cppyy
 
 
+_cling_versions = None
+
+
+def _distribution_version(name):
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
 def cling_info():
-    """Flags and versions of the running Cling (starts it if needed)."""
+    """Flags, versions and precompiled header of the running Cling (starts
+    it if needed): ``flags`` (``EXTRA_CLING_ARGS`` in use), ``cppyy``,
+    ``cppyy_cling``, ``cppyy_backend``, ``CPyCppyy`` (package versions),
+    ``clang`` (``__clang_version__`` as Cling reports it), ``cplusplus``
+    (``__cplusplus``) and ``pch`` (the precompiled header Cling was told to
+    use: ``CLING_STANDARD_PCH``, or ``None``)."""
+    global _cling_versions
     cppyy = ensure_started()
+    with _lock:
+        if _cling_versions is None:
+            cppyy.cppdef(
+                "namespace brian2cppyy_info {\n"
+                "const char* clang_version() { return __clang_version__; }\n"
+                "long cplusplus() { return __cplusplus; }\n"
+                "}\n"
+            )
+            ns = cppyy.gbl.brian2cppyy_info
+            _cling_versions = {
+                "clang": str(ns.clang_version()).strip(),
+                "cplusplus": int(ns.cplusplus()),
+            }
+    pch = os.environ.get("CLING_STANDARD_PCH")
     return {
         "flags": _started_flags,
         "cppyy": getattr(cppyy, "__version__", "unknown"),
+        "cppyy_cling": _distribution_version("cppyy-cling"),
+        "cppyy_backend": _distribution_version("cppyy-backend"),
+        "CPyCppyy": _distribution_version("CPyCppyy"),
+        **_cling_versions,
+        "pch": None if pch is None or pch.lower() == "none" else pch,
     }
+
+
+def _warn_if_flags_differ():
+    """A compilation after the Cling flags preferences changed: they only
+    take effect in a new process (Cling's flags are fixed when it starts)."""
+    from .preferences import cling_flags
+
+    flags = cling_flags()
+    if flags.split() == (_started_flags or "").split() or flags in _ignored_flags:
+        return
+    _ignored_flags.add(flags)
+    get_logger(__name__).warn(
+        f"The codegen.runtime.cppyy preferences ask for the Cling flags "
+        f"'{flags}', but Cling is already running with '{_started_flags}' in "
+        "this process; the new optimisation_level/extra_cling_args take effect "
+        "in a new Python process.",
+        "flags_fixed",
+    )
 
 
 def include_header(header):
@@ -332,8 +527,6 @@ def _log_compiler_warnings(name, caught):
     the user's console (they are about Brian2's code, not the model)."""
     if not caught:
         return
-    from brian2.utils.logger import get_logger
-
     logger = get_logger(__name__)
     for w in caught:
         logger.debug(f"Cling warning in unit {name}: {_clean(str(w.message))}")
@@ -359,6 +552,7 @@ def compile_unit(body, preamble="", epilogue="", dump_path=None):
         if unit is not None:
             _stats.cache_hits += 1
             return unit
+        _warn_if_flags_differ()
         pragma = ""
         source = (
             f"{preamble}\n{pragma}namespace {name} {{\n{body}\n}}  // namespace {name}\n"

@@ -33,14 +33,13 @@ from brian2.devices.device import all_devices, get_device
 from brian2.groups.group import Group
 from brian2.units.allunits import second
 from brian2.units.fundamentalunits import check_units
-from brian2.utils.logger import get_logger
 
 from . import jit
 from .codeobject import CppyyCodeObject
 
 __all__ = ["install", "network_run"]
 
-logger = get_logger(__name__)
+logger = jit.get_logger(__name__)
 
 # Keep in sync with network_loop.hpp
 _DONE, _PYTHON, _CHECK, _TIME_LIMIT, _KERNEL_ERROR = range(5)
@@ -129,6 +128,11 @@ def network_run(
         net.t_ = table.current_t()
         device._last_run_time = time.time() - start_time
         net.after_run()
+        raise
+    except BaseException:
+        # an error in a kernel or in Python code between kernels: as in
+        # Brian2's loop, the network's time is that of the failing step
+        net.t_ = table.current_t()
         raise
     finally:
         Network._globally_running = False

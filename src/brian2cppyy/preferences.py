@@ -2,7 +2,7 @@
 
 import os
 
-from brian2.core.preferences import BrianPreference, prefs
+from brian2.core.preferences import BrianPreference, PreferenceError, prefs
 
 __all__ = ["cling_flags", "cache_dir", "CACHE_EXTENSIONS"]
 
@@ -10,14 +10,53 @@ __all__ = ["cling_flags", "cache_dir", "CACHE_EXTENSIONS"]
 CACHE_EXTENSIONS = {".pch", ".lock", ".tmp"}
 
 
+def _invalid(name, value, expected):
+    """Brian2 only says "Value ... is invalid"; our validators say what is valid."""
+    raise PreferenceError(
+        f"Value {value!r} for preference 'codegen.runtime.cppyy.{name}' is "
+        f"invalid: {expected}."
+    )
+
+
 def _valid_opt_level(value):
-    if isinstance(value, str):
-        return value in ("s", "fast")
-    return type(value) is int and value in (0, 1, 2, 3)
+    if isinstance(value, str) and value in ("s", "fast"):
+        return True
+    if type(value) is int and value in (0, 1, 2, 3):
+        return True
+    _invalid(
+        "optimisation_level",
+        value,
+        "the optimisation level must be one of the integers 0, 1, 2, 3 or the "
+        "strings 's', 'fast' (Cling's -O0 ... -O3, -Os, -Ofast)",
+    )
 
 
 def _valid_flags(value):
-    return isinstance(value, (list, tuple)) and all(isinstance(f, str) for f in value)
+    if isinstance(value, (list, tuple)) and all(isinstance(f, str) for f in value):
+        return True
+    _invalid(
+        "extra_cling_args",
+        value,
+        "Cling's extra flags must be a list of strings, e.g. ['-march=native']",
+    )
+
+
+def _valid_bool(name):
+    def validator(value):
+        return isinstance(value, bool) or _invalid(name, value, "use True or False")
+
+    return validator
+
+
+def _valid_optional_path(name):
+    def validator(value):
+        return (
+            value is None
+            or isinstance(value, str)
+            or _invalid(name, value, "use None or a directory (a string)")
+        )
+
+    return validator
 
 
 prefs.register_preferences(
@@ -44,7 +83,7 @@ prefs.register_preferences(
     ),
     cache_dir=BrianPreference(
         default=None,
-        validator=lambda v: v is None or isinstance(v, str),
+        validator=_valid_optional_path("cache_dir"),
         docs="""
         The on-disk cache of the target (``clear_cache('cppyy')`` empties
         it). It holds the precompiled headers that Cling needs when
@@ -55,7 +94,7 @@ prefs.register_preferences(
     ),
     fused_loop=BrianPreference(
         default=True,
-        validator=lambda v: isinstance(v, bool),
+        validator=_valid_bool("fused_loop"),
         docs="""
         Whether ``Network.run`` runs its time steps in the fused C++ loop
         (returning to Python only for NetworkOperations, reports, Ctrl-C
@@ -65,7 +104,7 @@ prefs.register_preferences(
     ),
     dump_dir=BrianPreference(
         default=None,
-        validator=lambda v: v is None or isinstance(v, str),
+        validator=_valid_optional_path("dump_dir"),
         docs="""
         If set to a directory, the C++ source of every compiled kernel is
         written there (one ``.cpp`` file per code object block), for

@@ -22,6 +22,7 @@
 #include <exception>
 #include <set>
 #include <map>
+#include <mutex>
 
 #include "dynamic_array.h"   // Brian2's DynamicArray1D / DynamicArray2D
 #include "spikequeue.h"      // Brian2's CSpikeQueue (includes stdint_compat.h: int_)
@@ -67,9 +68,11 @@ inline bool register_kernel(intptr_t address) {
     return true;
 }
 
-// The message of the last C++ exception caught in a kernel.
+// The message of the last C++ exception caught in a kernel, per thread
+// (kernels of several Python threads may fail at the same time; Python reads
+// the message in the thread that called the kernel).
 inline std::string& last_error_message() {
-    static std::string message;
+    thread_local std::string message;
     return message;
 }
 
@@ -91,6 +94,15 @@ inline std::string& last_error_message() {
 typedef int (*RefillCallback)(int kind, double* buffer, int size);
 inline RefillCallback refill_callback() {
     return reinterpret_cast<RefillCallback>(exchange[EXCHANGE_REFILL_CALLBACK]);
+}
+
+// Kernels that draw from the (process-wide) random buffers hold this lock
+// for their whole call (a kernel runs with the GIL released, so kernels of
+// several Python threads may run at once; the buffers and their indices are
+// shared). Uncontended, it costs one lock per kernel call, not per draw.
+inline std::mutex& random_mutex() {
+    static std::mutex mutex;
+    return mutex;
 }
 
 inline double draw_from_buffer(double* buffer, int32_t* index, int32_t size, int kind) {

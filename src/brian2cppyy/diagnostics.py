@@ -1,0 +1,375 @@
+"""Diagnostics of the cppyy target: ``python -m brian2cppyy info``.
+
+Reports the versions (brian2cppyy, Brian2, numpy, cppyy, cppyy-cling and the
+Clang inside it), the Cling flags in use, the health of the precompiled
+header (PCH) that Cling loads, the cache directory, and runs a self-test: a
+tiny network built and run on the ``'cppyy'`` target, checked against the
+analytic solution, with its compile time.
+
+Cling starts and the self-test runs in a child process, so that a broken
+installation (Cling crashes on an unusable PCH) is reported rather than
+taking the report down; `info` returns the report as a dict, `format_report`
+renders it, `main` is the command line. `self_test` runs the self-test in the
+current process.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import warnings
+
+__all__ = ["info", "format_report", "self_test", "main"]
+
+#: the environment variable that hands the parent's preferences to the child
+_PREFS_ENV = "BRIAN2CPPYY_DIAGNOSTICS_PREFS"
+#: the preferences that decide how Cling starts
+_CLING_PREFS = ("optimisation_level", "extra_cling_args", "cache_dir")
+#: "0": the child only starts Cling
+_SELF_TEST_ENV = "BRIAN2CPPYY_DIAGNOSTICS_SELF_TEST"
+
+
+def _version(distribution):
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def self_test(duration_ms=20.0):
+    """Build and run a small network on the cppyy target in this process and
+    check it against the exact solution. Returns a dict: ``ok``, ``message``,
+    ``kernels_compiled``, ``kernels_cached``, ``compile_seconds`` (Cling's
+    time), ``first_run_seconds`` (code generation and compilation) and
+    ``run_seconds``. Leaves the user's preferences, default clock and magic
+    network alone (explicit `Network`, own clock, unique names)."""
+    import numpy as np
+    from brian2 import (
+        Clock, Network, NeuronGroup, SpikeMonitor, Synapses, ms, prefs,
+    )
+
+    from . import jit
+
+    saved = {
+        key: prefs[key]
+        for key in ("codegen.target", "codegen.string_expression_target")
+    }
+    result = {"ok": False, "message": ""}
+    try:
+        prefs["codegen.target"] = "cppyy"
+        prefs["codegen.string_expression_target"] = "cppyy"
+        before = jit.stats()
+        clock = Clock(dt=0.1 * ms, name="brian2cppyy_selftest_clock*")
+        # v relaxes to I: neurons with I > 1 fire at tau*log(I/(I-1)), then reset
+        group = NeuronGroup(
+            8, "dv/dt = (I - v)/tau : 1\nI : 1 (constant)", threshold="v > 1",
+            reset="v = 0", method="exact", clock=clock,
+            name="brian2cppyy_selftest_group*",
+        )
+        group.I = "0.5 + 0.25*i"
+        counter = NeuronGroup(1, "n : integer", clock=clock,
+                              name="brian2cppyy_selftest_counter*")
+        synapses = Synapses(group, counter, on_pre="n_post += 1", clock=clock,
+                            name="brian2cppyy_selftest_synapses*")
+        synapses.connect()
+        spikes = SpikeMonitor(group, name="brian2cppyy_selftest_spikes*")
+        net = Network(group, counter, synapses, spikes,
+                      name="brian2cppyy_selftest_network*")
+        namespace = {"tau": 10 * ms}
+        start = time.perf_counter()
+        net.run(0 * ms, namespace=namespace)
+        result["first_run_seconds"] = time.perf_counter() - start
+        start = time.perf_counter()
+        net.run(duration_ms * ms, namespace=namespace)
+        result["run_seconds"] = time.perf_counter() - start
+        after = jit.stats()
+        result["kernels_compiled"] = after["compiled"] - before["compiled"]
+        result["kernels_cached"] = after["cache_hits"] - before["cache_hits"]
+        result["compile_seconds"] = after["compile_seconds"] - before["compile_seconds"]
+
+        # the exact solution: first spike of neuron i at tau*log(I/(I-1))
+        tau, dt, T = 0.010, 0.0001, duration_ms / 1000.0
+        I = 0.5 + 0.25 * np.arange(8)
+        problems = []
+        for i in range(8):
+            times = np.asarray(spikes.t_[spikes.i[:] == i])
+            if I[i] <= 1 or tau * np.log(I[i] / (I[i] - 1)) > T - dt:
+                expected_v = I[i] * (1 - np.exp(-T / tau))
+                if len(times) or abs(group.v[i] - expected_v) > 1e-9:
+                    problems.append(f"neuron {i}: v={group.v[i]:.6g}, expected {expected_v:.6g}")
+                continue
+            period = tau * np.log(I[i] / (I[i] - 1))
+            if not len(times) or abs(times[0] - period) > dt + 1e-12:
+                problems.append(f"neuron {i}: first spike {times[:1]}, expected {period:.6g} s")
+        if int(counter.n[0]) != spikes.num_spikes:
+            problems.append(
+                f"the synapses counted {int(counter.n[0])} spikes, the monitor {spikes.num_spikes}"
+            )
+        if problems:
+            result["message"] = "wrong results: " + "; ".join(problems)
+        else:
+            result["ok"] = True
+            result["message"] = (
+                f"8 neurons, {len(synapses)} synapses and a spike monitor ran "
+                f"{duration_ms:g} ms; {spikes.num_spikes} spikes at the exact times"
+            )
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        result["message"] = f"{type(exc).__name__}: {exc}"
+        cause = exc.__cause__ or exc.__context__
+        if cause is not None:
+            result["message"] += f" (caused by {type(cause).__name__}: {cause})"
+    finally:
+        for key, value in saved.items():
+            prefs[key] = value
+    return result
+
+
+def _child():
+    """In the child process: start Cling, watching for warnings, then run the
+    self-test; print the results as one JSON line."""
+    import brian2cppyy
+    from brian2 import prefs
+
+    from . import jit
+
+    for key, value in json.loads(os.environ.get(_PREFS_ENV, "{}")).items():
+        prefs["codegen.runtime.cppyy." + key] = value
+    report = {}
+    start = time.perf_counter()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            jit.ensure_started()
+    except Exception as exc:  # noqa: BLE001 - reported
+        report["start_error"] = f"{type(exc).__name__}: {exc}"
+    else:
+        report["cling_start_seconds"] = time.perf_counter() - start
+        report["start_warnings"] = [str(w.message) for w in caught]
+        report["cling"] = jit.cling_info()
+        if os.environ.get(_SELF_TEST_ENV) != "0":
+            report["self_test"] = self_test()
+        report["cache_info"] = brian2cppyy.cache_info()
+    print("BRIAN2CPPYY_DIAGNOSTICS " + json.dumps(report), flush=True)
+
+
+def _run_child(timeout, run_self_test):
+    from brian2 import prefs
+
+    env = dict(os.environ)
+    env[_SELF_TEST_ENV] = "1" if run_self_test else "0"
+    env[_PREFS_ENV] = json.dumps(
+        {key: prefs["codegen.runtime.cppyy." + key] for key in _CLING_PREFS}
+    )
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(
+        [package_parent] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    )
+    command = [sys.executable, "-c", "from brian2cppyy.diagnostics import _child; _child()"]
+    try:
+        proc = subprocess.run(command, env=env, capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, f"the child process did not finish within {timeout} s", ""
+    for line in proc.stdout.splitlines():
+        if line.startswith("BRIAN2CPPYY_DIAGNOSTICS "):
+            return json.loads(line.split(" ", 1)[1]), None, proc.stderr
+    if proc.returncode < 0:
+        how = f"was killed by signal {-proc.returncode}"
+    else:
+        how = f"exited with status {proc.returncode}"
+    return None, f"the child process that starts Cling {how}", proc.stderr
+
+
+def _pch_report(path, start_warnings, stderr, started):
+    from . import jit
+
+    pch = {"path": path, "healthy": False, "problems": []}
+    if path is None:
+        pch["problems"].append(
+            "no precompiled header (CLING_STANDARD_PCH is 'none' or cppyy has none)"
+        )
+    else:
+        problem = jit.pch_problem(path)
+        if problem is None:
+            pch["size_mb"] = os.path.getsize(path) / 2**20
+        else:
+            pch["problems"].append(f"{path}: {problem}")
+    for message in start_warnings:
+        if "precompiled header" in message.lower():
+            pch["problems"].append(f"warning when Cling started: {message}")
+    for line in (stderr or "").splitlines():
+        lowered = line.lower()
+        if "pch" in lowered or "precompiled" in lowered or "ast file" in lowered:
+            pch["problems"].append(f"Cling: {line.strip()}")
+    if not started:
+        pch["problems"].append("Cling did not start")
+    pch["healthy"] = not pch["problems"]
+    return pch
+
+
+def info(run_self_test=True, timeout=600):
+    """Collect the diagnostics as a dict (see the module docstring). Cling
+    starts, and the self-test runs, in a child process with this process's
+    ``codegen.runtime.cppyy`` preferences and environment."""
+    import brian2
+    import numpy
+
+    import brian2cppyy
+
+    from . import jit
+    from .preferences import cache_dir, cling_flags
+
+    report = {
+        "versions": {
+            "brian2cppyy": brian2cppyy.__version__,
+            "brian2": brian2.__version__,
+            "numpy": numpy.__version__,
+            "python": platform.python_version(),
+            "platform": f"{platform.system()} {platform.machine()}",
+            "cppyy": _version("cppyy"),
+            "cppyy-cling": _version("cppyy-cling"),
+            "cppyy-backend": _version("cppyy-backend"),
+            "CPyCppyy": _version("CPyCppyy"),
+        },
+        "package_dir": os.path.dirname(os.path.abspath(brian2cppyy.__file__)),
+        "requested_flags": cling_flags(),
+    }
+    path = cache_dir()
+    files = sorted(os.listdir(path)) if os.path.isdir(path) else []
+    report["cache"] = {
+        "dir": path,
+        "files": len(files),
+        "size_mb": sum(os.path.getsize(os.path.join(path, f)) for f in files
+                       if os.path.isfile(os.path.join(path, f))) / 2**20,
+    }
+    pch_path = jit.expected_pch_path()
+    child, error, stderr = _run_child(timeout, run_self_test)
+    if child is not None and "start_error" in child:
+        child, error = None, child["start_error"]
+    started = child is not None
+    if started:
+        report["cling"] = dict(child["cling"], start_seconds=child["cling_start_seconds"])
+        pch_path = child["cling"].get("pch")
+        start_warnings = child["start_warnings"]
+        report["self_test"] = child.get("self_test")
+    else:
+        report["cling"] = {
+            "error": error, "stderr": "\n".join(_essential_lines(stderr or "")[-40:])
+        }
+        start_warnings = []
+        report["self_test"] = (
+            {"ok": False, "message": f"not run: {error}"} if run_self_test else None
+        )
+    report["pch"] = _pch_report(pch_path, start_warnings, stderr, started)
+    report["ok"] = started and (not run_self_test or bool(report["self_test"]["ok"]))
+    return report
+
+
+def _essential_lines(text):
+    """Cling's messages, without the stack trace it prints when it crashes
+    (everything after its ``*** Break ***`` line)."""
+    kept = []
+    for line in text.splitlines():
+        if line.strip():
+            kept.append(line.rstrip())
+        if "*** Break ***" in line:
+            break
+    return kept
+
+
+def format_report(report):
+    """The report of `info` as text."""
+    lines = ["brian2cppyy diagnostics", ""]
+    versions = report["versions"]
+    cling = report["cling"]
+    clang = ""
+    if "clang" in cling:
+        clang = f" (Cling with Clang {cling['clang']}, C++ {cling['cplusplus']})"
+    lines.append("Versions")
+    lines.append(f"  brian2cppyy    {versions['brian2cppyy']}  ({report['package_dir']})")
+    for key in ("brian2", "numpy", "cppyy"):
+        lines.append(f"  {key:<14} {versions[key]}")
+    lines.append(f"  cppyy-cling    {versions['cppyy-cling']}{clang}")
+    lines.append(f"  cppyy-backend  {versions['cppyy-backend']}")
+    lines.append(f"  CPyCppyy       {versions['CPyCppyy']}")
+    lines.append(f"  python         {versions['python']} on {versions['platform']}")
+    lines.append("")
+    lines.append("Cling")
+    if "error" in cling:
+        lines.append(f"  FAILED: {cling['error']}")
+        for line in cling.get("stderr", "").splitlines()[-15:]:
+            lines.append(f"    {line}")
+    else:
+        lines.append(f"  flags          {cling['flags'].strip()}")
+        if cling["flags"].split() != report["requested_flags"].split():
+            lines.append(f"                 (the preferences ask for '{report['requested_flags']}')")
+        lines.append(f"  started in     {cling['start_seconds']:.2f} s")
+    lines.append("")
+    pch = report["pch"]
+    lines.append("Precompiled header")
+    lines.append(f"  path           {pch['path']}")
+    if pch["healthy"]:
+        lines.append(
+            f"  status         OK ({pch['size_mb']:.1f} MB, readable; Cling started "
+            "without a precompiled-header warning)"
+        )
+    else:
+        lines.append("  status         PROBLEM")
+        for problem in pch["problems"]:
+            lines.append(f"    - {problem}")
+    lines.append("")
+    cache = report["cache"]
+    lines.append("Cache")
+    lines.append(
+        f"  directory      {cache['dir']} ({cache['files']} files, {cache['size_mb']:.1f} MB;"
+        " compiled kernels live in memory)"
+    )
+    lines.append("")
+    lines.append("Self-test")
+    test = report["self_test"]
+    if test is None:
+        lines.append("  skipped")
+    else:
+        lines.append(f"  result         {'OK' if test['ok'] else 'FAILED'}: {test['message']}")
+        if "kernels_compiled" in test:
+            lines.append(
+                f"  compile        {test['kernels_compiled']} kernels compiled by Cling in "
+                f"{test['compile_seconds']:.2f} s ({test['kernels_cached']} more requests answered from the in-process cache); "
+                f"first run (code generation + compilation) {test['first_run_seconds']:.2f} s"
+            )
+            lines.append(f"  run            {test['run_seconds']:.3f} s")
+    lines.append("")
+    lines.append("OK" if report["ok"] else "FAILED")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    """``python -m brian2cppyy info [--json] [--no-self-test]``; returns the
+    exit status (0: Cling started and the self-test passed)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m brian2cppyy", description="brian2cppyy: the cppyy target for Brian2"
+    )
+    commands = parser.add_subparsers(dest="command")
+    info_parser = commands.add_parser(
+        "info", help="versions, Cling flags, precompiled header, cache, self-test"
+    )
+    info_parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    info_parser.add_argument("--no-self-test", action="store_true",
+                             help="only start Cling, do not run the self-test network")
+    info_parser.add_argument("--timeout", type=float, default=600,
+                             help="seconds to wait for Cling and the self-test (default 600)")
+    args = parser.parse_args(argv)
+    if args.command != "info":
+        parser.print_help()
+        return 2
+    report = info(run_self_test=not args.no_self_test, timeout=args.timeout)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(format_report(report))
+    return 0 if report["ok"] else 1
