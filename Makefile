@@ -47,6 +47,7 @@ test-long: $(STAMP) gsl
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/report.py --readme README.md
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info examples/output
