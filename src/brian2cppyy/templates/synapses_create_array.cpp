@@ -7,6 +7,7 @@
     synapses of each (source, target) pair. #}
 {% extends 'common_group.cpp' %}
 {% block maincode %}
+    {% import '_synapse_creation.cpp' as _creation with context %}
     const size_t _old_num_synapses = {{ N }};
     const size_t _new_num_synapses = _old_num_synapses + _numsources;
     {{ _dynamic_N_incoming_ptr }}->resize({{ constant_or_scalar('N_post', variables['N_post']) }} + {{ target_offset_val }});
@@ -26,14 +27,5 @@
         _N_outgoing_data[_real_sources]++;
         _N_incoming_data[_real_targets]++;
     }
-    {% for _dyn in _registered_variables | variables_to_array_names(access_data=False) | sort %}
-    {{ _dyn }}_ptr->resize(_new_num_synapses);
-    {% endfor %}
-    {{ N }} = _new_num_synapses;
-    {% if multisynaptic_index %}
-    {
-        int32_t* const _synapse_number = {{ get_array_name(variables[multisynaptic_index], access_data=False) }}_ptr->get_data_ptr();
-        brian2cppyy::number_synapse_pairs(_pre_data, _post_data, _new_num_synapses, _synapse_number);
-    }
-    {% endif %}
+    {{ _creation.finish_creation() | autoindent }}
 {% endblock %}

@@ -13,6 +13,7 @@
     object raises the IndexError Brian2 expects. #}
 {% extends 'common_group.cpp' %}
 {% block maincode %}
+    {% import '_synapse_creation.cpp' as _creation with context %}
     DynamicArray1D<int32_t>* const _pre_array = {{ _dynamic__synaptic_pre_ptr }};
     DynamicArray1D<int32_t>* const _post_array = {{ _dynamic__synaptic_post_ptr }};
     const size_t _old_num_synapses = _pre_array->size();
@@ -166,17 +167,7 @@
             _raw{{ result_index_array }} = _u_result + {{ result_index_offset }};
             {% if result_index_condition %}
             {% if result_index_used %}
-            if (_u_result < 0 || _u_result >= {{ constant_or_scalar(result_index_size, variables[result_index_size]) }})
-            {
-                {% if skip_if_invalid %}
-                continue;
-                {% else %}
-                _error_info[0] = _u_result;
-                _error_info[1] = {{ constant_or_scalar(result_index_size, variables[result_index_size]) }} - 1;
-                _error_info[2] = {{ 0 if result_index == 'i' else 1 }};
-                return brian2cppyy::ERR_INDEX;
-                {% endif %}
-            }
+            {{ _creation.check_result_index() | autoindent }}
             {% endif %}
             char _u_cond;
             {
@@ -189,17 +180,7 @@
             {% endif %}
             {% endif %}
             {% if not result_index_used %}
-            if (_u_result < 0 || _u_result >= {{ constant_or_scalar(result_index_size, variables[result_index_size]) }})
-            {
-                {% if skip_if_invalid %}
-                continue;
-                {% else %}
-                _error_info[0] = _u_result;
-                _error_info[1] = {{ constant_or_scalar(result_index_size, variables[result_index_size]) }} - 1;
-                _error_info[2] = {{ 0 if result_index == 'i' else 1 }};
-                return brian2cppyy::ERR_INDEX;
-                {% endif %}
-            }
+            {{ _creation.check_result_index() | autoindent }}
             {% endif %}
             int32_t _u_n, _u_pre_idx, _u_post_idx;
             {
@@ -232,14 +213,5 @@
         _N_outgoing_data[_pre_data[_k]]++;
         _N_incoming_data[_post_data[_k]]++;
     }
-    {% for _dyn in _registered_variables | variables_to_array_names(access_data=False) | sort %}
-    {{ _dyn }}_ptr->resize(_new_num_synapses);
-    {% endfor %}
-    {{ N }} = _new_num_synapses;
-    {% if multisynaptic_index %}
-    {
-        int32_t* const _synapse_number = {{ get_array_name(variables[multisynaptic_index], access_data=False) }}_ptr->get_data_ptr();
-        brian2cppyy::number_synapse_pairs(_pre_data, _post_data, _new_num_synapses, _synapse_number);
-    }
-    {% endif %}
+    {{ _creation.finish_creation() | autoindent }}
 {% endblock %}
