@@ -106,11 +106,10 @@ class _Kernel:
     """A compiled block bound to its slot array."""
 
     __slots__ = (
-        "function", "function_address", "slots", "slots_address", "keepalive", "unit",
-        "error_info",
+        "function", "function_address", "slots", "slots_address", "keepalive", "error_info",
     )
 
-    def __init__(self, address, slots, keepalive, unit):
+    def __init__(self, address, slots, keepalive):
         self.function = _KERNEL_TYPE(address)
         self.function_address = address
         self.error_info = np.zeros(4, dtype=np.int64)
@@ -118,7 +117,6 @@ class _Kernel:
         self.slots = slots
         self.slots_address = slots.ctypes.data
         self.keepalive = keepalive
-        self.unit = unit
 
     def __call__(self):
         return self.function(self.slots_address)
@@ -193,7 +191,7 @@ class CppyyCodeObject(CodeObject):
         if dump_dir:
             dump_path = os.path.join(dump_dir, f"{self.name}_{block}.cpp")
         try:
-            address, unit = jit.compile_kernel(body, preamble, epilogue, dump_path)
+            address = jit.compile_kernel(body, preamble, epilogue, dump_path)
         except jit.CompilationError as exc:
             raise CppyyCompilationError(
                 self._compile_error_message(block, exc),
@@ -201,7 +199,7 @@ class CppyyCodeObject(CodeObject):
                 lines=exc.lines,
             ) from None
         slots, keepalive = self._fill_slots(layout)
-        return _Kernel(address, slots, keepalive, unit)
+        return _Kernel(address, slots, keepalive)
 
     def _prepare_compiler_kwds(self):
         """Headers, include dirs, libraries and sources of user functions."""
@@ -227,9 +225,8 @@ class CppyyCodeObject(CodeObject):
         except jit.CompilationError as exc:
             functions = ", ".join(
                 f"'{name}'"
-                for name, var in sorted(self.variables.items())
-                if isinstance(var, Function)
-                and var.implementations[self.__class__].compiler_kwds
+                for name, impl in _function_implementations(self.variables)
+                if impl.compiler_kwds
             )
             owner = getattr(self.owner, "name", "?")
             raise CppyyCompilationError(
@@ -262,7 +259,7 @@ class CppyyCodeObject(CodeObject):
         declared = set()
         for name, var in sorted(self.variables.items()):
             if isinstance(var, Function):
-                self._layout_function(name, var, layout, identifiers, declared)
+                self._layout_function(name, var, layout, declared)
             elif isinstance(var, AuxiliaryVariable):
                 # set by the statements (e.g. _cond, _iter_low), declared here
                 if name in identifiers and name not in declared:
@@ -292,7 +289,7 @@ class CppyyCodeObject(CodeObject):
                 f"'{self.name}' refers to '{name}', a C++ object of unknown type "
                 f"'{capsule_name}'."
             )
-        k = layout.add("capsule", capsule)
+        k = layout.add("capsule", (capsule, capsule_name))
         layout.lines.append(f"{cpp_type}* const {name} = static_cast<{cpp_type}*>(_slots[{k}].p);")
 
     def _layout_constant(self, name, value, layout):
@@ -345,7 +342,7 @@ class CppyyCodeObject(CodeObject):
                     k = layout.add("i", int(var.get_len()))
                     lines.append(f"const size_t {num} = (size_t)_slots[{k}].i;")
 
-    def _layout_function(self, name, function, layout, identifiers, declared):
+    def _layout_function(self, name, function, layout, declared):
         """Arrays in a function implementation's namespace (e.g. the values of
         a TimedArray, the random-number buffers), with its dependencies."""
         impl = function.implementations[self.__class__]
@@ -364,7 +361,7 @@ class CppyyCodeObject(CodeObject):
             k = layout.add("ndarray", value)
             layout.lines.append(f"{ctype}* const {key} = static_cast<{ctype}*>(_slots[{k}].p);")
         for dep_name, dep in (impl.dependencies or {}).items():
-            self._layout_function(dep_name, dep, layout, identifiers, declared)
+            self._layout_function(dep_name, dep, layout, declared)
 
     def _fill_slots(self, layout):
         slots = np.zeros(len(layout.slots), dtype=np.uint64)
@@ -389,8 +386,9 @@ class CppyyCodeObject(CodeObject):
                 keepalive.append(array)
                 slots[k] = array.ctypes.data
             elif kind == "capsule":
-                keepalive.append(value)
-                slots[k] = jit.capsule_pointer(value, jit.capsule_name(value))
+                capsule, capsule_name = value
+                keepalive.append(capsule)
+                slots[k] = jit.capsule_pointer(capsule, capsule_name)
             elif kind == "dyn":
                 capsule = self.device.get_capsule(value)
                 keepalive.append(self.device.get_value(value, access_data=False))
@@ -435,11 +433,9 @@ class CppyyCodeObject(CodeObject):
         ]
         culprits = []
         for lineno, text, _ in exc.lines:
-            for name, var in sorted(self.variables.items()):
-                if not isinstance(var, Function):
-                    continue
+            for name, impl in _function_implementations(self.variables):
                 try:
-                    code = var.implementations[self.__class__].get_code(self.owner)
+                    code = impl.get_code(self.owner)
                 except Exception:  # noqa: BLE001 - only for the message
                     continue
                 if isinstance(code, dict):
@@ -497,11 +493,10 @@ class CppyyCodeObject(CodeObject):
         elif status == jit.ERR_NEGATIVE_SAMPLE_SIZE:
             cause = IndexError(f"Requested sample size {info[0]} is negative.")
         elif status == jit.ERR_CPP_EXCEPTION:
-            functions = sorted(
-                name for name, var in self.variables.items()
-                if isinstance(var, Function)
-                and var.implementations[self.__class__].get_code(self.owner)
-            )
+            functions = [
+                name for name, impl in _function_implementations(self.variables)
+                if impl.get_code(self.owner)
+            ]
             cause = RuntimeError(
                 "A C++ exception was thrown in the generated code"
                 + (f" (functions used: {', '.join(functions)})" if functions else "")
@@ -528,17 +523,23 @@ class CppyyCodeObject(CodeObject):
         return np.zeros(max(size, 1), dtype=dtype)
 
 
+def _function_implementations(variables):
+    """``(name, implementation)`` of each function a code object uses, by
+    name (functions without an implementation for our target are left out)."""
+    for name, var in sorted(variables.items()):
+        if isinstance(var, Function):
+            try:
+                yield name, var.implementations[CppyyCodeObject]
+            except KeyError:
+                continue
+
+
 def _unknown_kwds_culprits(variables, owner):
     """Which user functions of a code object carry compiler keywords the
     target does not know (for the error message)."""
     culprits = []
-    for name, var in sorted(variables.items()):
-        if not isinstance(var, Function):
-            continue
-        try:
-            kwds = var.implementations[CppyyCodeObject].compiler_kwds
-        except (KeyError, AttributeError):
-            continue
+    for name, impl in _function_implementations(variables):
+        kwds = impl.compiler_kwds
         unknown = sorted(set(kwds or {}) - set(ACCEPTED_COMPILER_KWDS))
         if unknown:
             culprits.append(f"'{name}' ({', '.join(unknown)})")

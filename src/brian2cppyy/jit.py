@@ -39,8 +39,8 @@ _INCLUDE_DIR = os.path.join(os.path.dirname(__file__), "include")
 _lock = threading.RLock()
 _cppyy = None
 _started_flags = None
-#: source hash -> compiled unit (the C++ namespace proxy)
-_units = {}
+#: names (C++ namespaces) of the units compiled in this process
+_units = set()
 _included_headers = set()
 _loaded_libraries = set()
 _compiled_sources = set()
@@ -538,7 +538,7 @@ def unit_name(source):
 
 
 def compile_unit(body, preamble="", epilogue="", dump_path=None):
-    """Compile ``body`` inside its own namespace and return the namespace proxy.
+    """Compile ``body`` inside its own namespace and return its name.
 
     ``preamble`` (macros and ``#include`` lines) goes before the namespace,
     ``epilogue`` (``#undef`` lines) after it. Identical sources are compiled
@@ -548,14 +548,12 @@ def compile_unit(body, preamble="", epilogue="", dump_path=None):
     key_source = preamble + "\n@@\n" + body + "\n@@\n" + epilogue
     name = unit_name(key_source)
     with _lock:
-        unit = _units.get(name)
-        if unit is not None:
+        if name in _units:
             _stats.cache_hits += 1
-            return unit
+            return name
         _warn_if_flags_differ()
-        pragma = ""
         source = (
-            f"{preamble}\n{pragma}namespace {name} {{\n{body}\n}}  // namespace {name}\n"
+            f"{preamble}\nnamespace {name} {{\n{body}\n}}  // namespace {name}\n"
             f"{epilogue}\n"
         )
         if dump_path is not None:
@@ -578,10 +576,9 @@ def compile_unit(body, preamble="", epilogue="", dump_path=None):
             ) from None
         finally:
             _stats.compile_seconds += time.perf_counter() - start
-        unit = getattr(cppyy.gbl, name)
-        _units[name] = unit
+        _units.add(name)
         _stats.compiled += 1
-        return unit
+        return name
 
 
 #: unit namespace -> address of its kernel
@@ -590,7 +587,7 @@ _kernel_addresses = {}
 
 def compile_kernel(body, preamble="", epilogue="", dump_path=None):
     """Compile a unit that defines ``int64_t _kernel(brian2cppyy::Slot*)``
-    and return ``(address of the kernel, unit)``. The unit hands the address
+    and return the address of the kernel. The unit hands the address
     over through a static initialiser (no cppyy call, so no wrapper for Cling
     to compile)."""
     body = (
@@ -599,8 +596,7 @@ def compile_kernel(body, preamble="", epilogue="", dump_path=None):
         "    brian2cppyy::register_kernel(reinterpret_cast<intptr_t>(&_kernel));\n"
     )
     with _lock:
-        unit = compile_unit(body, preamble, epilogue, dump_path)
-        name = unit.__cpp_name__
+        name = compile_unit(body, preamble, epilogue, dump_path)
         address = _kernel_addresses.get(name)
         if address is None:
             address = int(_exchange[_EXCHANGE_LAST_KERNEL])
@@ -608,7 +604,7 @@ def compile_kernel(body, preamble="", epilogue="", dump_path=None):
                 raise CompilationError(f"The unit {name} did not register its kernel.")
             _exchange[_EXCHANGE_LAST_KERNEL] = 0
             _kernel_addresses[name] = address
-    return address, unit
+    return address
 
 
 def network_loop_address():
