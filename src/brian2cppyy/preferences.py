@@ -43,31 +43,13 @@ def _valid_flags(value):
     )
 
 
-def _valid_optional_bool(name):
+def _valid_type(name, types, expected, optional=False):
+    """A validator: the value is one of ``types`` (or ``None`` if ``optional``)."""
+
     def validator(value):
-        return (
-            value is None
-            or isinstance(value, bool)
-            or _invalid(name, value, "use None (Brian2's C++ flags decide), True or False")
-        )
-
-    return validator
-
-
-def _valid_bool(name):
-    def validator(value):
-        return isinstance(value, bool) or _invalid(name, value, "use True or False")
-
-    return validator
-
-
-def _valid_optional_path(name):
-    def validator(value):
-        return (
-            value is None
-            or isinstance(value, str)
-            or _invalid(name, value, "use None or a directory (a string)")
-        )
+        if (optional and value is None) or isinstance(value, types):
+            return True
+        _invalid(name, value, expected)
 
     return validator
 
@@ -88,7 +70,9 @@ prefs.register_preferences(
     ),
     fast_math=BrianPreference(
         default=None,
-        validator=_valid_optional_bool("fast_math"),
+        validator=_valid_type(
+            "fast_math", bool, "use None (Brian2's C++ flags decide), True or False", True
+        ),
         docs="""
         Whether kernels are compiled with the relaxed floating-point model of
         ``-ffast-math`` (reassociation, contraction; infinities and NaNs keep
@@ -111,7 +95,7 @@ prefs.register_preferences(
     ),
     cache_dir=BrianPreference(
         default=None,
-        validator=_valid_optional_path("cache_dir"),
+        validator=_valid_type("cache_dir", str, "use None or a directory (a string)", True),
         docs="""
         The on-disk cache of the target (``clear_cache('cppyy')`` empties
         it). It holds the precompiled headers that Cling needs when
@@ -122,7 +106,7 @@ prefs.register_preferences(
     ),
     fused_loop=BrianPreference(
         default=True,
-        validator=_valid_bool("fused_loop"),
+        validator=_valid_type("fused_loop", bool, "use True or False"),
         docs="""
         Whether ``Network.run`` runs its time steps in the fused C++ loop
         (returning to Python only for NetworkOperations, reports, Ctrl-C
@@ -132,7 +116,7 @@ prefs.register_preferences(
     ),
     dump_dir=BrianPreference(
         default=None,
-        validator=_valid_optional_path("dump_dir"),
+        validator=_valid_type("dump_dir", str, "use None or a directory (a string)", True),
         docs="""
         If set to a directory, the C++ source of every compiled kernel is
         written there (one ``.cpp`` file per code object block), for
