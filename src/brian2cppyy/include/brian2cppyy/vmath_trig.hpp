@@ -1,0 +1,268 @@
+// Vectorisable sin, cos and sqrt for Cling-compiled kernels.
+//
+// Cling (cppyy) compiles `std::sin(a[i])` in a loop to a call of glibc's
+// scalar sin per element; the loop vectoriser cannot widen such calls. The
+// functions here contain no calls and no branches that survive if-conversion,
+// so a loop `for (i...) y[i] = brian2cppyy::vmath::sin(a[i]);` becomes AVX2
+// code. They are accurate to within 2 ulp (measured: tests/test_vmath_trig.py)
+// over the whole double range, with IEEE special values:
+//   sin/cos(+-inf) = NaN, NaN -> NaN, sin(-0) = -0, sqrt(-0) = -0,
+//   sqrt(x < 0) = NaN, sqrt(inf) = inf, subnormals handled.
+//
+// Algorithms (written from the published descriptions, no library code):
+// * Argument reduction |x| = (N + F) * pi/2, q = N mod 4, |F| <= 1/2, with
+//   r = F * pi/2 kept as a double-double (rh + rl):
+//   - |x| < 2**PH_EMIN: Cody-Waite reduction (W. J. Cody, W. Waite,
+//     "Software Manual for the Elementary Functions", 1980) with pi/2 split
+//     into three doubles; the first product is exact with one FMA, the
+//     second is exact by Dekker/Knuth TwoProduct and TwoSum (T. J. Dekker,
+//     "A floating-point technique for extending the available precision",
+//     1971; D. Knuth, TAOCP vol. 2), so r carries ~2**-110 absolute error.
+//   - otherwise: Payne-Hanek reduction (M. Payne, R. Hanek, "Radian
+//     reduction for trigonometric functions", SIGNUM Newsletter 18, 1983):
+//     only the bits of 2/pi that can influence x*2/pi mod 4 are used. They
+//     come from a table indexed by the exponent of x (four doubles per
+//     exponent, see tools/vmath_trig_gen.py); the products with x's mantissa
+//     are split exactly with FMA and the integer parts removed exactly, so
+//     that F is accurate to ~2**-150 absolute -- enough for the worst case
+//     x mod pi/2 ~ 2**-61 of all doubles (J.-M. Muller, "Elementary
+//     Functions", ch. 11).
+//   Both reductions are computed for every element and one is selected (a
+//   blend): a branch would stop the loop vectoriser. The table reads become
+//   AVX2 gathers.
+// * sin r = r + r*z*S(z), cos r = 1 - z/2 + z*z*C(z), z = r*r, S and C of
+//   degree 6 fitted by Chebyshev interpolation (coefficients computed by
+//   tools/vmath_trig_gen.py with mpmath); rl enters through the first-order
+//   terms sin(rh+rl) ~ sin rh + rl cos rh, cos(rh+rl) ~ cos rh - rl sin rh,
+//   and 1 - z/2 is summed with its rounding error (Knuth's TwoSum).
+// * sqrt: the SSE2 sqrtsd instruction (correctly rounded). `std::sqrt`
+//   compiles to a libm call guarded for errno, which blocks vectorisation;
+//   the `__builtin_ia32_sqrtsd` intrinsic has no errno semantics and the
+//   loop vectoriser widens it to vsqrtpd.
+//
+// Needs FMA (x86 with __FMA__, e.g. -march=native on any AVX2 machine, or
+// AArch64); without it sin/cos fall back to std::sin/std::cos (correct, but
+// not vectorised). All functions are `always_inline`: Cling does not inline
+// plain `inline` functions from an earlier transaction, and a call blocks
+// vectorisation. The bodies fix their own floating-point model
+// (`float_control(precise, on)`, no contraction), so a calling loop compiled
+// with relaxed floating-point rules does not break the exact steps.
+#ifndef BRIAN2CPPYY_VMATH_TRIG_HPP
+#define BRIAN2CPPYY_VMATH_TRIG_HPP
+
+#include <cmath>
+#include <cstdint>
+
+#include "vmath_trig_data.hpp"
+
+#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+#define BRIAN2CPPYY_VMATH_TRIG_FMA 1
+#else
+#define BRIAN2CPPYY_VMATH_TRIG_FMA 0
+#endif
+
+#define BRIAN2CPPYY_VMATH_TRIG_INLINE static inline __attribute__((always_inline))
+#define BRIAN2CPPYY_VMATH_TRIG_STRICT \
+    _Pragma("float_control(precise, on)") _Pragma("clang fp contract(off)")
+
+namespace brian2cppyy {
+namespace vmath {
+namespace trig_detail {
+
+using namespace trig_data;
+
+// A double-double: the unevaluated sum hi + lo, |lo| <= ulp(hi)/2.
+struct Pair {
+    double hi;
+    double lo;
+};
+
+BRIAN2CPPYY_VMATH_TRIG_INLINE uint64_t bits_of(double x) {
+    return __builtin_bit_cast(uint64_t, x);
+}
+
+BRIAN2CPPYY_VMATH_TRIG_INLINE double from_bits(uint64_t b) {
+    return __builtin_bit_cast(double, b);
+}
+
+// Knuth's TwoSum: hi + lo == a + b exactly, for any a, b.
+BRIAN2CPPYY_VMATH_TRIG_INLINE Pair two_sum(double a, double b) {
+    BRIAN2CPPYY_VMATH_TRIG_STRICT
+    double s = a + b;
+    double bb = s - a;
+    double e = (a - (s - bb)) + (b - bb);
+    return {s, e};
+}
+
+// Dekker's Fast2Sum: exact if a == 0 or exponent(a) >= exponent(b).
+BRIAN2CPPYY_VMATH_TRIG_INLINE Pair fast_two_sum(double a, double b) {
+    BRIAN2CPPYY_VMATH_TRIG_STRICT
+    double s = a + b;
+    return {s, b - (s - a)};
+}
+
+// TwoProduct with FMA: hi + lo == a * b exactly (barring over/underflow).
+BRIAN2CPPYY_VMATH_TRIG_INLINE Pair two_prod(double a, double b) {
+    BRIAN2CPPYY_VMATH_TRIG_STRICT
+    double p = a * b;
+    return {p, __builtin_fma(a, b, -p)};
+}
+
+// n mod 4 in [0, 4) for an integer-valued double n (exact).
+BRIAN2CPPYY_VMATH_TRIG_INLINE double mod4(double n) {
+    BRIAN2CPPYY_VMATH_TRIG_STRICT
+    return n - 4.0 * __builtin_floor(n * 0.25);
+}
+
+// The reduced argument: |x| = (q + (hi + lo) / (pi/2)) * pi/2 mod 2*pi.
+struct Reduced {
+    double hi;
+    double lo;
+    double q;  // quadrant, 0..3 (NaN for non-finite x)
+};
+
+// Cody-Waite reduction of ax = |x| (accurate for ax < 2**PH_EMIN).
+BRIAN2CPPYY_VMATH_TRIG_INLINE Reduced reduce_cody_waite(double ax) {
+    BRIAN2CPPYY_VMATH_TRIG_STRICT
+    double k = __builtin_rint(ax * TWO_OVER_PI);
+    // ax - k*PIO2_1 is representable (it is a multiple of ulp(ax) or of
+    // 2**-53, and below 1), so the FMA computes it exactly.
+    double t = __builtin_fma(-k, PIO2_1, ax);
+    Pair p = two_prod(k, PIO2_2);
+    Pair s = two_sum(t, -p.hi);
+    double lo = (s.lo - p.lo) - k * PIO2_3;
+    Pair r = fast_two_sum(s.hi, lo);
+    return {r.hi, r.lo, mod4(k)};
+}
+
+// Payne-Hanek reduction of ax = |x| (for 2**PH_EMIN <= ax < inf).
+BRIAN2CPPYY_VMATH_TRIG_INLINE Reduced reduce_payne_hanek(double ax) {
+    BRIAN2CPPYY_VMATH_TRIG_STRICT
+    const uint64_t b = bits_of(ax);
+    int64_t e = static_cast<int64_t>(b >> 52) - 1023;
+    e = e < PH_EMIN ? PH_EMIN : (e > PH_EMAX ? PH_EMAX : e);
+    const double* row = PH_TABLE[e - PH_EMIN];
+    // the mantissa m in [1, 2): ax * (2/pi) == m * (row sum) mod 4
+    const double m = from_bits((b & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL);
+    Pair p0 = two_prod(m, row[0]);  // multiples of 2**-50, < 2**55
+    Pair p1 = two_prod(m, row[1]);  // multiples of 2**-103, < 4
+    Pair p2 = two_prod(m, row[2]);  // < 2**-49
+    double p3 = m * row[3];         // < 2**-102
+    // remove integer parts (exact: each difference is representable)
+    double n0 = __builtin_rint(p0.hi);
+    double n1 = __builtin_rint(p0.lo);
+    double n2 = __builtin_rint(p1.hi);
+    double u = (p0.hi - n0) + (p0.lo - n1);  // exact: multiples of 2**-50, |u| <= 1
+    Pair s = two_sum(u, p1.hi - n2);
+    Pair t = two_sum(p1.lo, p2.hi);
+    double tail = t.lo + (p2.lo + p3);
+    Pair a = two_sum(s.hi, t.hi);
+    double n3 = __builtin_rint(a.hi);
+    double lo = (a.lo + s.lo) + tail;
+    Pair f = two_sum(a.hi - n3, lo);  // F = f.hi + f.lo, |F| <= 1/2
+    double q = mod4(mod4(n0) + n1 + n2 + n3);
+    // r = F * pi/2 as a double-double
+    Pair r = two_prod(f.hi, PIO2_H);
+    double r_lo = r.lo + (f.hi * PIO2_L + f.lo * PIO2_H);
+    Pair out = fast_two_sum(r.hi, r_lo);
+    return {out.hi, out.lo, q};
+}
+
+BRIAN2CPPYY_VMATH_TRIG_INLINE Reduced reduce(double ax) {
+    Reduced cw = reduce_cody_waite(ax);
+    Reduced ph = reduce_payne_hanek(ax);
+    bool small = ax < static_cast<double>(1LL << PH_EMIN);
+    return {small ? cw.hi : ph.hi, small ? cw.lo : ph.lo, small ? cw.q : ph.q};
+}
+
+// Horner's scheme with FMA for the six-degree polynomials S and C.
+BRIAN2CPPYY_VMATH_TRIG_INLINE double horner(const double* c, double z) {
+    BRIAN2CPPYY_VMATH_TRIG_STRICT
+    double p = c[6];
+    p = __builtin_fma(p, z, c[5]);
+    p = __builtin_fma(p, z, c[4]);
+    p = __builtin_fma(p, z, c[3]);
+    p = __builtin_fma(p, z, c[2]);
+    p = __builtin_fma(p, z, c[1]);
+    return __builtin_fma(p, z, c[0]);
+}
+
+// sin(rh + rl) for |rh + rl| <= pi/4 (slightly more).
+BRIAN2CPPYY_VMATH_TRIG_INLINE double sin_kernel(double rh, double rl) {
+    BRIAN2CPPYY_VMATH_TRIG_STRICT
+    double z = rh * rh;
+    double rz = rh * z;
+    // rh + (rh*z*S(z) + rl*(1 - z/2))
+    double correction = __builtin_fma(rz, horner(SIN_COEFFS, z), rl - 0.5 * z * rl);
+    return rh + correction;
+}
+
+// cos(rh + rl) for |rh + rl| <= pi/4 (slightly more).
+BRIAN2CPPYY_VMATH_TRIG_INLINE double cos_kernel(double rh, double rl) {
+    BRIAN2CPPYY_VMATH_TRIG_STRICT
+    Pair z = two_prod(rh, rh);
+    double half = 0.5 * z.hi;  // exact
+    Pair w = two_sum(1.0, -half);
+    // (1 - z/2) + z*z*C(z) - rh*rl, with the rounding errors of z and 1 - z/2
+    double zz = z.hi * z.hi;
+    double correction = __builtin_fma(zz, horner(COS_COEFFS, z.hi),
+                                      (w.lo - 0.5 * z.lo) - rh * rl);
+    return w.hi + correction;
+}
+
+BRIAN2CPPYY_VMATH_TRIG_INLINE double negate_if(bool flip, double v) {
+    return from_bits(bits_of(v) ^ (static_cast<uint64_t>(flip) << 63));
+}
+
+}  // namespace trig_detail
+
+// sin(x) within 2 ulp for every double x.
+BRIAN2CPPYY_VMATH_TRIG_INLINE double sin(double x) {
+#if BRIAN2CPPYY_VMATH_TRIG_FMA
+    using namespace trig_detail;
+    const double ax = __builtin_fabs(x);
+    Reduced r = reduce(ax);
+    double s = sin_kernel(r.hi, r.lo);
+    double c = cos_kernel(r.hi, r.lo);
+    // quadrant q: sin, cos, -sin, -cos
+    double v = (r.q == 1.0 || r.q == 3.0) ? c : s;
+    v = negate_if(r.q >= 2.0, v);
+    v = from_bits(bits_of(v) ^ (bits_of(x) & 0x8000000000000000ULL));
+    return ax <= __DBL_MAX__ ? v : x - x;
+#else
+    return std::sin(x);
+#endif
+}
+
+// cos(x) within 2 ulp for every double x.
+BRIAN2CPPYY_VMATH_TRIG_INLINE double cos(double x) {
+#if BRIAN2CPPYY_VMATH_TRIG_FMA
+    using namespace trig_detail;
+    const double ax = __builtin_fabs(x);
+    Reduced r = reduce(ax);
+    double s = sin_kernel(r.hi, r.lo);
+    double c = cos_kernel(r.hi, r.lo);
+    // quadrant q: cos, -sin, -cos, sin
+    double v = (r.q == 1.0 || r.q == 3.0) ? s : c;
+    v = negate_if(r.q == 1.0 || r.q == 2.0, v);
+    return ax <= __DBL_MAX__ ? v : x - x;
+#else
+    return std::cos(x);
+#endif
+}
+
+// sqrt(x), correctly rounded (the hardware instruction), vectorisable.
+BRIAN2CPPYY_VMATH_TRIG_INLINE double sqrt(double x) {
+#if defined(__SSE2__)
+    typedef double v2df __attribute__((vector_size(16)));
+    v2df v = {x, 0.0};
+    return __builtin_ia32_sqrtsd(v)[0];
+#else
+    return std::sqrt(x);
+#endif
+}
+
+}  // namespace vmath
+}  // namespace brian2cppyy
+
+#endif  // BRIAN2CPPYY_VMATH_TRIG_HPP
