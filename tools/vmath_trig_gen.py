@@ -21,7 +21,8 @@ What is computed (all with mpmath at 1500 bits, then rounded to double):
   Row e holds those bits, scaled by 2**e, in four pieces: T0, T1, T2 are
   the bits on the fixed grids [2**54, 4), [4, 2**-51), [2**-51, 2**-104)
   (so that m*Tk are multiples of 2**-50, 2**-103, 2**-156), T3 the nearest
-  double to the rest. The table covers e = PH_EMIN ... 1023.
+  double to the rest. The table covers e = PH_EMIN ... 1023, plus a row of
+  zeros for the exponent of inf and NaN (so that no index is clamped).
 """
 
 import argparse
@@ -176,12 +177,13 @@ def render():
         "",
         "// Payne-Hanek: row e - PH_EMIN holds T0..T3 for exponent e",
         f"constexpr int PH_EMIN = {PH_EMIN};",
-        "constexpr int PH_EMAX = 1023;",
-        "alignas(32) constexpr double PH_TABLE[%d][4] = {" % (1024 - PH_EMIN),
+        f"constexpr double PH_MIN_ARGUMENT = {fmt(2.0 ** PH_EMIN)};  // 2**PH_EMIN",
+        "alignas(32) constexpr double PH_TABLE[%d][4] = {" % (1025 - PH_EMIN),
     ]
     for e in range(PH_EMIN, 1024):
         row = ", ".join(fmt(v) for v in payne_hanek_row(e))
         lines.append(f"    {{{row}}},  // e = {e}")
+    lines.append("    {0x0p+0, 0x0p+0, 0x0p+0, 0x0p+0},  // inf, NaN")
     lines += [
         "};",
         "",

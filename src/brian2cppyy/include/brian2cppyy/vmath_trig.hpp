@@ -136,34 +136,44 @@ BRIAN2CPPYY_VMATH_TRIG_INLINE Reduced reduce_cody_waite(double ax) {
 }
 
 // Payne-Hanek reduction of ax = |x| (for 2**PH_EMIN <= ax < inf).
+//
+// With m the mantissa of ax (1 <= m < 2) and T0..T3 the row of its exponent,
+// ax * 2/pi == m * (T0 + T1 + T2 + T3) mod 4. The products m*Tk are split
+// exactly (TwoProduct); m*T0 is a multiple of 2**-50 (< 2**55), m*T1 of
+// 2**-103 (< 8). Their parts on the grid 2**-50 are summed exactly and their
+// integer part removed; the parts below (each < 2**-50 and on the grid
+// 2**-103) are summed exactly too. Only the last two TwoSums and the tail
+// (< 2**-100) round, so that F carries an absolute error below 2**-150 even
+// when the large terms cancel down to the smallest |F| of all doubles
+// (about 2**-62).
 BRIAN2CPPYY_VMATH_TRIG_INLINE Reduced reduce_payne_hanek(double ax) {
     BRIAN2CPPYY_VMATH_TRIG_STRICT
-    const uint64_t b = bits_of(ax);
-    int64_t e = static_cast<int64_t>(b >> 52) - 1023;
-    e = e < PH_EMIN ? PH_EMIN : (e > PH_EMAX ? PH_EMAX : e);
-    const double* row = PH_TABLE[e - PH_EMIN];
-    // the mantissa m in [1, 2): ax * (2/pi) == m * (row sum) mod 4
+    // smaller arguments (whose result is not used) read row 0; inf and NaN
+    // read the last row (zeros)
+    const uint64_t b = bits_of(__builtin_fmax(ax, PH_MIN_ARGUMENT));
+    const int64_t row_index = static_cast<int64_t>(b >> 52) - (1023 + PH_EMIN);
+    const double* row = PH_TABLE[row_index];
     const double m = from_bits((b & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL);
-    Pair p0 = two_prod(m, row[0]);  // multiples of 2**-50, < 2**55
-    Pair p1 = two_prod(m, row[1]);  // multiples of 2**-103, < 4
-    Pair p2 = two_prod(m, row[2]);  // < 2**-49
-    double p3 = m * row[3];         // < 2**-102
-    // remove integer parts (exact: each difference is representable)
+    Pair p0 = two_prod(m, row[0]);
+    Pair p1 = two_prod(m, row[1]);
+    Pair p2 = two_prod(m, row[2]);
+    double p3 = m * row[3];
+    // p1.hi (in [0, 8)) on the grid 2**-50, and the rest (exact, < 2**-51)
+    double c_hi = __builtin_rint(p1.hi * 0x1p50) * 0x1p-50;
+    double c_lo = p1.hi - c_hi;
     double n0 = __builtin_rint(p0.hi);
-    double n1 = __builtin_rint(p0.lo);
-    double n2 = __builtin_rint(p1.hi);
-    double u = (p0.hi - n0) + (p0.lo - n1);  // exact: multiples of 2**-50, |u| <= 1
-    Pair s = two_sum(u, p1.hi - n2);
-    Pair t = two_sum(p1.lo, p2.hi);
-    double tail = t.lo + (p2.lo + p3);
-    Pair a = two_sum(s.hi, t.hi);
-    double n3 = __builtin_rint(a.hi);
-    double lo = (a.lo + s.lo) + tail;
-    Pair f = two_sum(a.hi - n3, lo);  // F = f.hi + f.lo, |F| <= 1/2
-    double q = mod4(mod4(n0) + n1 + n2 + n3);
-    // r = F * pi/2 as a double-double
+    double n2 = __builtin_rint(c_hi);
+    double big = ((p0.hi - n0) + p0.lo) + (c_hi - n2);  // exact: grid 2**-50, |big| <= 3
+    double n1 = __builtin_rint(big);
+    double v = big - n1;                                 // exact, |v| <= 1/2
+    double w = c_lo + p1.lo;  // exact: grid 2**-103, < 2**-50
+    Pair ws = two_sum(w, p2.hi);
+    Pair f = two_sum(v, ws.hi);
+    double lo = f.lo + (ws.lo + (p2.lo + p3));
+    double q = mod4(mod4(n0) + n1 + n2);
+    // r = (f.hi + lo) * pi/2 as a double-double
     Pair r = two_prod(f.hi, PIO2_H);
-    double r_lo = r.lo + (f.hi * PIO2_L + f.lo * PIO2_H);
+    double r_lo = r.lo + (f.hi * PIO2_L + lo * PIO2_H);
     Pair out = fast_two_sum(r.hi, r_lo);
     return {out.hi, out.lo, q};
 }
@@ -171,7 +181,7 @@ BRIAN2CPPYY_VMATH_TRIG_INLINE Reduced reduce_payne_hanek(double ax) {
 BRIAN2CPPYY_VMATH_TRIG_INLINE Reduced reduce(double ax) {
     Reduced cw = reduce_cody_waite(ax);
     Reduced ph = reduce_payne_hanek(ax);
-    bool small = ax < static_cast<double>(1LL << PH_EMIN);
+    bool small = ax < PH_MIN_ARGUMENT;
     return {small ? cw.hi : ph.hi, small ? cw.lo : ph.lo, small ? cw.q : ph.q};
 }
 

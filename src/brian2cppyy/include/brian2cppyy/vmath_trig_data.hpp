@@ -38,8 +38,8 @@ constexpr double COS_COEFFS[7] = {
 
 // Payne-Hanek: row e - PH_EMIN holds T0..T3 for exponent e
 constexpr int PH_EMIN = 20;
-constexpr int PH_EMAX = 1023;
-alignas(32) constexpr double PH_TABLE[1004][4] = {
+constexpr double PH_MIN_ARGUMENT = 0x1.0000000000000p+20;  // 2**PH_EMIN
+alignas(32) constexpr double PH_TABLE[1005][4] = {
     {0x1.45f3000000000p+19, 0x1.b727220a94fe0p-3, 0x1.3abe8fa9a6ee0p-55, 0x1.b6c52b3278872p-109},  // e = 20
     {0x1.45f3000000000p+20, 0x1.b727220a94fe0p-2, 0x1.3abe8fa9a6ee0p-54, 0x1.b6c52b3278872p-108},  // e = 21
     {0x1.45f3000000000p+21, 0x1.b727220a94fe0p-1, 0x1.3abe8fa9a6ee0p-53, 0x1.b6c52b3278872p-107},  // e = 22
@@ -1044,6 +1044,7 @@ alignas(32) constexpr double PH_TABLE[1004][4] = {
     {0x1.27bac7ebe5f16p+53, 0x1.b3d0739f78a52p+1, 0x1.25d4d7f6bf623p-52, 0x1.e357421580cc1p-105},  // e = 1021
     {0x1.3dd63f5f2f8b8p+51, 0x1.67a0e73ef14a5p+1, 0x1.2ea6bfb5fb11cp-54, 0x1.c6ae842b01982p-105},  // e = 1022
     {0x1.3dd63f5f2f8bcp+52, 0x1.9e839cfbc5294p+0, 0x1.2ea6bfb5fb11ep-53, 0x1.8d5d085603304p-105},  // e = 1023
+    {0x0p+0, 0x0p+0, 0x0p+0, 0x0p+0},  // inf, NaN
 };
 
 }}}  // namespace brian2cppyy::vmath::trig_data

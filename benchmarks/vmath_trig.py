@@ -1,0 +1,189 @@
+"""Micro-benchmark of vmath_trig.hpp: ns per element of ``y[i] = f(a[i])``.
+
+Compares, for sin, cos and sqrt, side by side in one process:
+
+* ``vmath``: brian2cppyy::vmath::f in a Cling loop (``#pragma cling optimize(3)``);
+* ``std``: std::f in the same kind of Cling loop (glibc's scalar libm);
+* ``gcc``: the same loop in C compiled by ``gcc -O3 -ffast-math -march=native``
+  (vectorised with glibc's libmvec), loaded with ctypes -- if gcc is found;
+* for sin, ``vmath-cw``: our sin with the Cody-Waite reduction only (no
+  Payne-Hanek blend; accurate only for |x| < 2**20) -- what the blended
+  huge-argument path costs.
+
+Each implementation runs ``--rounds`` times on ``--size`` elements, the
+implementations alternating; the table shows the median ns/element of
+thread CPU time. With
+``--disasm`` it also prints, per Cling loop, whether its machine code uses
+256-bit registers and how many calls it makes (needs objdump).
+
+    .venv/bin/python benchmarks/vmath_trig.py [--size 1000000] [--rounds 7]
+
+Absolute numbers depend on the (shared) machine; the ratios are the claim.
+"""
+
+import argparse
+import ctypes
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from brian2cppyy import jit
+
+LOOP = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
+
+#: Cling expressions per implementation and function
+CLING = {
+    "vmath": "brian2cppyy::vmath::{f}(a[i])",
+    "std": "std::{f}(a[i])",
+}
+
+#: sin with the Cody-Waite reduction alone (for comparison only)
+CODY_WAITE_ONLY = r"""
+namespace bench_vmath_trig {
+static inline __attribute__((always_inline)) double sin_cody_waite_only(double x) {
+    using namespace brian2cppyy::vmath::trig_detail;
+    const double ax = __builtin_fabs(x);
+    Reduced r = reduce_cody_waite(ax);
+    double s = sin_kernel(r.hi, r.lo);
+    double c = cos_kernel(r.hi, r.lo);
+    double v = (r.q == 1.0 || r.q == 3.0) ? c : s;
+    v = negate_if(r.q >= 2.0, v);
+    return from_bits(bits_of(v) ^ (bits_of(x) & 0x8000000000000000ULL));
+}
+}
+"""
+
+C_SOURCE = """
+#include <math.h>
+#include <stddef.h>
+#define LOOP(f) void loop_##f(const double* restrict a, double* restrict y, size_t n) \\
+    { for (size_t i = 0; i < n; i++) y[i] = f(a[i]); }
+LOOP(sin)
+LOOP(cos)
+LOOP(sqrt)
+"""
+
+GCC_FLAGS = ["-O3", "-ffast-math", "-march=native"]
+
+
+def cling_loops():
+    """{(impl, f): (callable, address)} of the Cling loops."""
+    cppyy = jit.ensure_started()
+    cppyy.cppdef('#pragma cling optimize(3)\n#include "brian2cppyy/vmath_trig.hpp"\n')
+    cppyy.cppdef(CODY_WAITE_ONLY)
+    exprs = {(impl, f): e.format(f=f) for impl, e in CLING.items() for f in ("sin", "cos", "sqrt")}
+    exprs["vmath-cw", "sin"] = "bench_vmath_trig::sin_cody_waite_only(a[i])"
+    lines = ["#pragma cling optimize(3)", "namespace bench_vmath_trig {"]
+    for j, expr in enumerate(exprs.values()):
+        lines += [
+            f"void loop{j}(const double* __restrict a, double* __restrict y, size_t n) "
+            f"{{ for (size_t i = 0; i < n; i++) {{ y[i] = {expr}; }} }}",
+            f"intptr_t address{j} = reinterpret_cast<intptr_t>(&loop{j});",
+        ]
+    lines.append("}")
+    cppyy.cppdef("\n".join(lines))
+    namespace = cppyy.gbl.bench_vmath_trig
+    return {
+        key: (LOOP(getattr(namespace, f"address{j}")), getattr(namespace, f"address{j}"))
+        for j, key in enumerate(exprs)
+    }
+
+
+def gcc_loops(workdir):
+    """{('gcc', f): (callable, None)}, or {} without gcc."""
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        return {}
+    source = Path(workdir) / "loops.c"
+    library = Path(workdir) / "loops.so"
+    source.write_text(C_SOURCE)
+    subprocess.run([gcc, *GCC_FLAGS, "-fPIC", "-shared", str(source), "-o", str(library), "-lm"],
+                   check=True)
+    lib = ctypes.CDLL(str(library))
+    return {("gcc", f): (LOOP(ctypes.cast(getattr(lib, f"loop_{f}"), ctypes.c_void_p).value), None)
+            for f in ("sin", "cos", "sqrt")}
+
+
+def inputs(size, seed=1):
+    rng = np.random.default_rng(seed)
+    whole = np.ldexp(rng.uniform(1, 2, size), rng.integers(-1022, 1024, size))
+    return {
+        "sin": {"[-10, 10]": rng.uniform(-10, 10, size), "[-1e4, 1e4]": rng.uniform(-1e4, 1e4, size),
+                "whole range": whole},
+        "cos": {"[-10, 10]": rng.uniform(-10, 10, size), "whole range": whole},
+        "sqrt": {"[0, 100]": rng.uniform(0, 100, size)},
+    }
+
+
+def time_loop(function, values, out):
+    """CPU time of this thread for one call (less disturbed than wall time
+    by other processes on a shared machine)."""
+    start = time.thread_time()
+    function(values.ctypes.data, out.ctypes.data, values.size)
+    return time.thread_time() - start
+
+
+def measure(loops, data, rounds):
+    """{(f, range, impl): median ns/element}, implementations alternating."""
+    samples = {}
+    for f, ranges in data.items():
+        impls = [impl for (impl, g) in loops if g == f]
+        for label, values in ranges.items():
+            out = np.empty_like(values)
+            for impl in impls:  # warm-up
+                time_loop(loops[impl, f][0], values, out)
+            for _ in range(rounds):
+                for impl in impls:
+                    t = time_loop(loops[impl, f][0], values, out)
+                    samples.setdefault((f, label, impl), []).append(t / values.size * 1e9)
+    return {key: statistics.median(v) for key, v in samples.items()}
+
+
+def disassembly_summary(address, nbytes=12000):
+    """'ymm, no calls' style summary of the loop function at ``address``."""
+    objdump = shutil.which("objdump")
+    if objdump is None:
+        return "objdump not found"
+    with tempfile.NamedTemporaryFile(suffix=".bin") as handle:
+        handle.write(ctypes.string_at(address, nbytes))
+        handle.flush()
+        text = subprocess.run([objdump, "-D", "-b", "binary", "-m", "i386:x86-64", handle.name],
+                              capture_output=True, text=True).stdout
+    body = text[: text.find("\tret") if "\tret" in text else len(text)]
+    return (f"{body.count('ymm')} ymm operands, {body.count('call')} calls, "
+            f"{body.count('vsqrtpd')} vsqrtpd")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--disasm", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as workdir:
+        loops = cling_loops() | gcc_loops(workdir)
+        results = measure(loops, inputs(args.size), args.rounds)
+    impls = ["vmath", "vmath-cw", "std", "gcc"]
+    present = [i for i in impls if any(k[2] == i for k in results)]
+    print(f"ns/element, median of {args.rounds}, {args.size} elements "
+          f"(gcc: {' '.join(GCC_FLAGS)}, libmvec)\n")
+    print("| function | inputs | " + " | ".join(present) + " | std / vmath |")
+    print("|---" * (len(present) + 3) + "|")
+    for f, label in dict.fromkeys((k[0], k[1]) for k in results):
+        cells = [f"{results[f, label, i]:.2f}" if (f, label, i) in results else "" for i in present]
+        ratio = results[f, label, "std"] / results[f, label, "vmath"]
+        print(f"| {f} | {label} | " + " | ".join(cells) + f" | {ratio:.1f}x |")
+    if args.disasm:
+        print()
+        for (impl, f), (_, address) in loops.items():
+            if address is not None:
+                print(f"{impl:9s} {f:5s} {disassembly_summary(address)}")
+
+
+if __name__ == "__main__":
+    main()
