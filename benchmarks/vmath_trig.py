@@ -6,9 +6,9 @@ Compares, for sin, cos and sqrt, side by side in one process:
 * ``std``: std::f in the same kind of Cling loop (glibc's scalar libm);
 * ``gcc``: the same loop in C compiled by ``gcc -O3 -ffast-math -march=native``
   (vectorised with glibc's libmvec), loaded with ctypes -- if gcc is found;
-* for sin, ``vmath-cw``: our sin with the Cody-Waite reduction only (no
-  Payne-Hanek blend; accurate only for |x| < 2**20) -- what the blended
-  huge-argument path costs.
+* for sin, ``vmath-cw``: our sin with a Cody-Waite reduction instead of
+  Payne-Hanek (accurate only for |x| below about 2**20) -- what the
+  whole-range reduction costs.
 
 Each implementation runs ``--rounds`` times on ``--size`` elements, the
 implementations alternating; the table shows the median ns/element of
@@ -42,11 +42,23 @@ CLING = {
     "std": "std::{f}(a[i])",
 }
 
-#: sin with the Cody-Waite reduction alone (for comparison only)
+#: sin with a Cody-Waite reduction alone (pi/2 in three parts; the first
+#: product exact with one FMA, the second with TwoProduct): accurate only for
+#: |x| below about 2**20, for comparison with the Payne-Hanek reduction that
+#: vmath::sin uses for every |x| >= 1/2
 CODY_WAITE_ONLY = r"""
 namespace bench_vmath_trig {
+using namespace brian2cppyy::vmath::trig_detail;
+static inline __attribute__((always_inline)) Reduced reduce_cody_waite(double ax) {
+    double k = __builtin_rint(ax * TWO_OVER_PI);
+    double t = __builtin_fma(-k, PIO2_1, ax);  // exact
+    Pair p = two_prod(k, PIO2_2);
+    Pair s = two_sum(t, -p.hi);
+    double lo = (s.lo - p.lo) - k * PIO2_3;
+    Pair r = fast_two_sum(s.hi, lo);
+    return {r.hi, r.lo, mod4(k)};
+}
 static inline __attribute__((always_inline)) double sin_cody_waite_only(double x) {
-    using namespace brian2cppyy::vmath::trig_detail;
     const double ax = __builtin_fabs(x);
     Reduced r = reduce_cody_waite(ax);
     double s = sin_kernel(r.hi, r.lo);

@@ -7,8 +7,9 @@ single source of truth, cannot drift apart).
 
 What is computed (all with mpmath at 1500 bits, then rounded to double):
 
-* Cody-Waite constants: pi/2 = PIO2_1 + PIO2_2 + PIO2_3 (+ a tail below
-  2**-160), each the double nearest to what the previous ones leave over.
+* pi/2 as a double-double PIO2_H + PIO2_L (and as three doubles PIO2_1..3
+  for a Cody-Waite reduction, used only by benchmarks/vmath_trig.py's
+  comparison), each the double nearest to what the previous ones leave over.
 * Polynomials for |r| <= pi/4 (with a small margin), in z = r*r:
   ``sin r = r + r*z*S(z)`` and ``cos r = 1 - z/2 + z*z*C(z)``, S and C of
   degree 6, obtained by interpolating S and C at the 7 Chebyshev nodes of
@@ -39,8 +40,9 @@ HEADER = (
     / "src" / "brian2cppyy" / "include" / "brian2cppyy" / "vmath_trig_data.hpp"
 )
 
-#: smallest exponent handled by Payne-Hanek; below, Cody-Waite is exact enough
-PH_EMIN = 20
+#: smallest exponent handled by Payne-Hanek; below 2**PH_EMIN (< pi/4) the
+#: argument needs no reduction
+PH_EMIN = -1
 #: polynomial degree (in z = r*r) of S and C
 DEGREE = 6
 #: the polynomials cover |r| <= (pi/4) * R_MARGIN

@@ -11,25 +11,24 @@
 //
 // Algorithms (written from the published descriptions, no library code):
 // * Argument reduction |x| = (N + F) * pi/2, q = N mod 4, |F| <= 1/2, with
-//   r = F * pi/2 kept as a double-double (rh + rl):
-//   - |x| < 2**PH_EMIN: Cody-Waite reduction (W. J. Cody, W. Waite,
-//     "Software Manual for the Elementary Functions", 1980) with pi/2 split
-//     into three doubles; the first product is exact with one FMA, the
-//     second is exact by Dekker/Knuth TwoProduct and TwoSum (T. J. Dekker,
-//     "A floating-point technique for extending the available precision",
-//     1971; D. Knuth, TAOCP vol. 2), so r carries ~2**-110 absolute error.
-//   - otherwise: Payne-Hanek reduction (M. Payne, R. Hanek, "Radian
-//     reduction for trigonometric functions", SIGNUM Newsletter 18, 1983):
-//     only the bits of 2/pi that can influence x*2/pi mod 4 are used. They
-//     come from a table indexed by the exponent of x (four doubles per
-//     exponent, see tools/vmath_trig_gen.py); the products with x's mantissa
-//     are split exactly with FMA and the integer parts removed exactly, so
-//     that F is accurate to ~2**-150 absolute -- enough for the worst case
-//     x mod pi/2 ~ 2**-61 of all doubles (J.-M. Muller, "Elementary
-//     Functions", ch. 11).
-//   Both reductions are computed for every element and one is selected (a
-//   blend): a branch would stop the loop vectoriser. The table reads become
-//   AVX2 gathers.
+//   r = F * pi/2 kept as a double-double (rh + rl), for every |x| >= 1/2 by
+//   the Payne-Hanek method (M. Payne, R. Hanek, "Radian reduction for
+//   trigonometric functions", SIGNUM Newsletter 18, 1983): only the bits of
+//   2/pi that can influence x*2/pi mod 4 are used. They come from a table
+//   indexed by the exponent of x (four doubles per exponent, see
+//   tools/vmath_trig_gen.py); the products with x's mantissa are split
+//   exactly with FMA (TwoProduct, T. J. Dekker, "A floating-point technique
+//   for extending the available precision", 1971) and summed exactly on
+//   fixed grids (TwoSum, D. Knuth, TAOCP vol. 2), so that F is accurate to
+//   ~2**-150 absolute -- enough for the worst case x mod pi/2 ~ 2**-62 of
+//   all doubles (J.-M. Muller, "Elementary Functions", ch. 11).
+//   The table reads become gathers; the loop stays vectorised. Why not a
+//   Cody-Waite reduction (W. J. Cody, W. Waite, 1980) for moderate |x|:
+//   in a vectorised loop both reductions would run for every element and
+//   be blended (a branch blocks the vectoriser), which measured slower
+//   (8.2 ns/element for sin on [-10, 10]) than Payne-Hanek alone (7.3 ns;
+//   Cody-Waite alone, accurate only to |x| ~ 2**20: 3.3 ns; std::sin in
+//   Cling: 21 ns -- benchmarks/vmath_trig.py, shared machine).
 // * sin r = r + r*z*S(z), cos r = 1 - z/2 + z*z*C(z), z = r*r, S and C of
 //   degree 6 fitted by Chebyshev interpolation (coefficients computed by
 //   tools/vmath_trig_gen.py with mpmath); rl enters through the first-order
@@ -121,21 +120,7 @@ struct Reduced {
     double q;  // quadrant, 0..3 (NaN for non-finite x)
 };
 
-// Cody-Waite reduction of ax = |x| (accurate for ax < 2**PH_EMIN).
-BRIAN2CPPYY_VMATH_TRIG_INLINE Reduced reduce_cody_waite(double ax) {
-    BRIAN2CPPYY_VMATH_TRIG_STRICT
-    double k = __builtin_rint(ax * TWO_OVER_PI);
-    // ax - k*PIO2_1 is representable (it is a multiple of ulp(ax) or of
-    // 2**-53, and below 1), so the FMA computes it exactly.
-    double t = __builtin_fma(-k, PIO2_1, ax);
-    Pair p = two_prod(k, PIO2_2);
-    Pair s = two_sum(t, -p.hi);
-    double lo = (s.lo - p.lo) - k * PIO2_3;
-    Pair r = fast_two_sum(s.hi, lo);
-    return {r.hi, r.lo, mod4(k)};
-}
-
-// Payne-Hanek reduction of ax = |x| (for 2**PH_EMIN <= ax < inf).
+// Payne-Hanek reduction of ax = |x| (for 2**PH_EMIN <= ax < inf; PH_EMIN = -1).
 //
 // With m the mantissa of ax (1 <= m < 2) and T0..T3 the row of its exponent,
 // ax * 2/pi == m * (T0 + T1 + T2 + T3) mod 4. The products m*Tk are split
@@ -178,11 +163,13 @@ BRIAN2CPPYY_VMATH_TRIG_INLINE Reduced reduce_payne_hanek(double ax) {
     return {out.hi, out.lo, q};
 }
 
+// The reduced argument of ax = |x|: below 2**PH_EMIN (= 1/2 < pi/4) ax
+// itself, else the Payne-Hanek reduction (computed for every element and
+// blended: a branch would stop the loop vectoriser).
 BRIAN2CPPYY_VMATH_TRIG_INLINE Reduced reduce(double ax) {
-    Reduced cw = reduce_cody_waite(ax);
     Reduced ph = reduce_payne_hanek(ax);
     bool small = ax < PH_MIN_ARGUMENT;
-    return {small ? cw.hi : ph.hi, small ? cw.lo : ph.lo, small ? cw.q : ph.q};
+    return {small ? ax : ph.hi, small ? 0.0 : ph.lo, small ? 0.0 : ph.q};
 }
 
 // Horner's scheme with FMA for the six-degree polynomials S and C.

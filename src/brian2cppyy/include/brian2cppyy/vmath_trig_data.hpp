@@ -37,9 +37,30 @@ constexpr double COS_COEFFS[7] = {
 };
 
 // Payne-Hanek: row e - PH_EMIN holds T0..T3 for exponent e
-constexpr int PH_EMIN = 20;
-constexpr double PH_MIN_ARGUMENT = 0x1.0000000000000p+20;  // 2**PH_EMIN
-alignas(32) constexpr double PH_TABLE[1005][4] = {
+constexpr int PH_EMIN = -1;
+constexpr double PH_MIN_ARGUMENT = 0x1.0000000000000p-1;  // 2**PH_EMIN
+alignas(32) constexpr double PH_TABLE[1026][4] = {
+    {0x0p+0, 0x1.45f306dc9c880p-2, 0x1.529fc2757d1f4p-53, 0x1.34ddc0db6295ap-105},  // e = -1
+    {0x0p+0, 0x1.45f306dc9c880p-1, 0x1.529fc2757d1f5p-52, 0x1.a6ee06db14acdp-107},  // e = 0
+    {0x0p+0, 0x1.45f306dc9c882p+0, 0x1.4a7f09d5f47d4p-53, 0x1.a6ee06db14acdp-106},  // e = 1
+    {0x0p+0, 0x1.45f306dc9c882p+1, 0x1.4a7f09d5f47d4p-52, 0x1.a6ee06db14acdp-105},  // e = 2
+    {0x1.0000000000000p+2, 0x1.17cc1b727220ap+0, 0x1.29fc2757d1f52p-53, 0x1.4ddc0db629599p-105},  // e = 3
+    {0x1.0000000000000p+3, 0x1.17cc1b727220ap+1, 0x1.29fc2757d1f53p-52, 0x1.377036d8a5665p-106},  // e = 4
+    {0x1.4000000000000p+4, 0x1.7cc1b727220a8p-2, 0x1.4fe13abe8fa98p-54, 0x1.377036d8a5665p-105},  // e = 5
+    {0x1.4000000000000p+5, 0x1.7cc1b727220a8p-1, 0x1.4fe13abe8fa9ap-53, 0x1.bb81b6c52b328p-107},  // e = 6
+    {0x1.4000000000000p+6, 0x1.7cc1b727220a8p+0, 0x1.4fe13abe8fa9ap-52, 0x1.bb81b6c52b328p-106},  // e = 7
+    {0x1.4000000000000p+7, 0x1.7cc1b727220a9p+1, 0x1.3f84eafa3ea68p-53, 0x1.bb81b6c52b328p-105},  // e = 8
+    {0x1.4400000000000p+8, 0x1.f306dc9c882a4p+0, 0x1.3f84eafa3ea69p-52, 0x1.77036d8a5664fp-105},  // e = 9
+    {0x1.4400000000000p+9, 0x1.f306dc9c882a5p+1, 0x1.fc2757d1f534cp-54, 0x1.dc0db6295993cp-106},  // e = 10
+    {0x1.4500000000000p+10, 0x1.e60db9391054ap+1, 0x1.fc2757d1f534cp-53, 0x1.dc0db6295993cp-105},  // e = 11
+    {0x1.4580000000000p+11, 0x1.cc1b727220a94p+1, 0x1.fc2757d1f534dp-52, 0x1.b81b6c52b3279p-105},  // e = 12
+    {0x1.45c0000000000p+12, 0x1.9836e4e441529p+1, 0x1.f84eafa3ea69bp-52, 0x1.7036d8a5664f1p-105},  // e = 13
+    {0x1.45e0000000000p+13, 0x1.306dc9c882a53p+1, 0x1.f09d5f47d4d37p-52, 0x1.c0db6295993c4p-106},  // e = 14
+    {0x1.45f0000000000p+14, 0x1.836e4e441529cp-1, 0x1.e13abe8fa9a6ep-52, 0x1.c0db6295993c4p-105},  // e = 15
+    {0x1.45f0000000000p+15, 0x1.836e4e441529ep+0, 0x1.c2757d1f534ddp-52, 0x1.81b6c52b32788p-105},  // e = 16
+    {0x1.45f0000000000p+16, 0x1.836e4e441529fp+1, 0x1.84eafa3ea69bbp-52, 0x1.036d8a5664f11p-105},  // e = 17
+    {0x1.45f2000000000p+17, 0x1.06dc9c882a53fp+1, 0x1.09d5f47d4d377p-52, 0x1.b6c52b3278872p-111},  // e = 18
+    {0x1.45f3000000000p+18, 0x1.b727220a94fe0p-4, 0x1.3abe8fa9a6ee0p-56, 0x1.b6c52b3278872p-110},  // e = 19
     {0x1.45f3000000000p+19, 0x1.b727220a94fe0p-3, 0x1.3abe8fa9a6ee0p-55, 0x1.b6c52b3278872p-109},  // e = 20
     {0x1.45f3000000000p+20, 0x1.b727220a94fe0p-2, 0x1.3abe8fa9a6ee0p-54, 0x1.b6c52b3278872p-108},  // e = 21
     {0x1.45f3000000000p+21, 0x1.b727220a94fe0p-1, 0x1.3abe8fa9a6ee0p-53, 0x1.b6c52b3278872p-107},  // e = 22
