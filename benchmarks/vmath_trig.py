@@ -2,7 +2,8 @@
 
 Compares, for sin, cos and sqrt, side by side in one process:
 
-* ``vmath``: brian2cppyy::vmath::f in a Cling loop (``#pragma cling optimize(3)``);
+* ``vmath``: brian2cppyy::vmath::f in a Cling loop, compiled like a kernel
+  (brian2cppyy.jit.compile_unit, Cling's default -O2);
 * ``std``: std::f in the same kind of Cling loop (glibc's scalar libm);
 * ``gcc``: the same loop in C compiled by ``gcc -O3 -ffast-math -march=native``
   (vectorised with glibc's libmvec), loaded with ctypes -- if gcc is found;
@@ -16,13 +17,18 @@ thread CPU time. With
 ``--disasm`` it also prints, per Cling loop, whether its machine code uses
 256-bit registers and how many calls it makes (needs objdump).
 
-    .venv/bin/python benchmarks/vmath_trig.py [--size 1000000] [--rounds 7]
+    .venv/bin/python benchmarks/vmath_trig.py [--size 1000000] [--rounds 7] [--save]
+
+``--save`` also writes the table to ``benchmarks/results/<date>-vmath_trig.md``.
 
 Absolute numbers depend on the (shared) machine; the ratios are the claim.
 """
 
 import argparse
 import ctypes
+import datetime
+import os
+import platform
 import shutil
 import statistics
 import subprocess
@@ -47,7 +53,6 @@ CLING = {
 #: |x| below about 2**20, for comparison with the Payne-Hanek reduction that
 #: vmath::sin uses for every |x| >= 1/2
 CODY_WAITE_ONLY = r"""
-namespace bench_vmath_trig {
 using namespace brian2cppyy::vmath::trig_detail;
 static inline __attribute__((always_inline)) Reduced reduce_cody_waite(double ax) {
     double k = __builtin_rint(ax * TWO_OVER_PI);
@@ -67,7 +72,6 @@ static inline __attribute__((always_inline)) double sin_cody_waite_only(double x
     v = negate_if(r.q >= 2.0, v);
     return from_bits(bits_of(v) ^ (bits_of(x) & 0x8000000000000000ULL));
 }
-}
 """
 
 C_SOURCE = """
@@ -84,22 +88,21 @@ GCC_FLAGS = ["-O3", "-ffast-math", "-march=native"]
 
 
 def cling_loops():
-    """{(impl, f): (callable, address)} of the Cling loops."""
+    """{(impl, f): (callable, address)} of the Cling loops, compiled like
+    kernels: one unit through brian2cppyy.jit (its usual optimisation level)."""
     cppyy = jit.ensure_started()
-    cppyy.cppdef('#pragma cling optimize(3)\n#include "brian2cppyy/vmath_trig.hpp"\n')
-    cppyy.cppdef(CODY_WAITE_ONLY)
     exprs = {(impl, f): e.format(f=f) for impl, e in CLING.items() for f in ("sin", "cos", "sqrt")}
-    exprs["vmath-cw", "sin"] = "bench_vmath_trig::sin_cody_waite_only(a[i])"
-    lines = ["#pragma cling optimize(3)", "namespace bench_vmath_trig {"]
+    exprs["vmath-cw", "sin"] = "sin_cody_waite_only(a[i])"
+    lines = [CODY_WAITE_ONLY]
     for j, expr in enumerate(exprs.values()):
         lines += [
             f"void loop{j}(const double* __restrict a, double* __restrict y, size_t n) "
             f"{{ for (size_t i = 0; i < n; i++) {{ y[i] = {expr}; }} }}",
             f"intptr_t address{j} = reinterpret_cast<intptr_t>(&loop{j});",
         ]
-    lines.append("}")
-    cppyy.cppdef("\n".join(lines))
-    namespace = cppyy.gbl.bench_vmath_trig
+    unit = jit.compile_unit("\n".join(lines),
+                            preamble='#include <cmath>\n#include "brian2cppyy/vmath_trig.hpp"')
+    namespace = getattr(cppyy.gbl, unit)
     return {
         key: (LOOP(getattr(namespace, f"address{j}")), getattr(namespace, f"address{j}"))
         for j, key in enumerate(exprs)
@@ -171,30 +174,56 @@ def disassembly_summary(address, nbytes=12000):
             f"{body.count('vsqrtpd')} vsqrtpd")
 
 
+def table(results, rounds, size):
+    """The Markdown table (a list of lines) of the medians."""
+    impls = [i for i in ("vmath", "vmath-cw", "std", "gcc") if any(k[2] == i for k in results)]
+    lines = [
+        f"ns/element, median of {rounds} (thread CPU time), {size} elements; "
+        f"gcc: {' '.join(GCC_FLAGS)} (glibc libmvec)",
+        "",
+        "| function | inputs | " + " | ".join(impls) + " | std / vmath |",
+        "|---" * (len(impls) + 3) + "|",
+    ]
+    for f, label in dict.fromkeys((k[0], k[1]) for k in results):
+        cells = [f"{results[f, label, i]:.2f}" if (f, label, i) in results else "" for i in impls]
+        ratio = results[f, label, "std"] / results[f, label, "vmath"]
+        lines.append(f"| {f} | {label} | " + " | ".join(cells) + f" | {ratio:.1f}x |")
+    return lines
+
+
+def machine():
+    """CPU model and load average, for the record."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            model = next(line.split(":", 1)[1].strip() for line in info
+                         if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{model}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--disasm", action="store_true")
+    parser.add_argument("--save", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
         loops = cling_loops() | gcc_loops(workdir)
         results = measure(loops, inputs(args.size), args.rounds)
-    impls = ["vmath", "vmath-cw", "std", "gcc"]
-    present = [i for i in impls if any(k[2] == i for k in results)]
-    print(f"ns/element, median of {args.rounds}, {args.size} elements "
-          f"(gcc: {' '.join(GCC_FLAGS)}, libmvec)\n")
-    print("| function | inputs | " + " | ".join(present) + " | std / vmath |")
-    print("|---" * (len(present) + 3) + "|")
-    for f, label in dict.fromkeys((k[0], k[1]) for k in results):
-        cells = [f"{results[f, label, i]:.2f}" if (f, label, i) in results else "" for i in present]
-        ratio = results[f, label, "std"] / results[f, label, "vmath"]
-        print(f"| {f} | {label} | " + " | ".join(cells) + f" | {ratio:.1f}x |")
+    lines = table(results, args.rounds, args.size) + ["", f"Machine: {machine()}."]
     if args.disasm:
-        print()
+        lines += ["", "Machine code of the Cling loops:", ""]
         for (impl, f), (_, address) in loops.items():
             if address is not None:
-                print(f"{impl:9s} {f:5s} {disassembly_summary(address)}")
+                lines.append(f"- {impl} {f}: {disassembly_summary(address)}")
+    print("\n".join(lines))
+    if args.save:
+        path = Path(__file__).parent / "results" / f"{datetime.date.today()}-vmath_trig.md"
+        path.write_text("# vmath_trig.hpp micro-benchmark\n\n" + "\n".join(lines) + "\n")
+        print(f"\nwrote {path}")
 
 
 if __name__ == "__main__":
