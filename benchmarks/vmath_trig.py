@@ -9,7 +9,10 @@ Compares, for sin, cos and sqrt, side by side in one process:
   (vectorised with glibc's libmvec), loaded with ctypes -- if gcc is found;
 * for sin, ``vmath-cw``: our sin with a Cody-Waite reduction instead of
   Payne-Hanek (accurate only for |x| below about 2**20) -- what the
-  whole-range reduction costs.
+  whole-range reduction costs;
+* for sin, ``branch``: Cody-Waite below 2**20 and an out-of-line call of
+  vmath::sin above, i.e. Payne-Hanek kept off the common path by a branch
+  (the loop is then not vectorised).
 
 Each implementation runs ``--rounds`` times on ``--size`` elements, the
 implementations alternating; the table shows the median ns/element of
@@ -72,6 +75,12 @@ static inline __attribute__((always_inline)) double sin_cody_waite_only(double x
     v = negate_if(r.q >= 2.0, v);
     return from_bits(bits_of(v) ^ (bits_of(x) & 0x8000000000000000ULL));
 }
+// the other way to keep Payne-Hanek off the common path: a branch to an
+// out-of-line call (which stops the loop vectoriser)
+__attribute__((noinline)) double sin_out_of_line(double x) { return brian2cppyy::vmath::sin(x); }
+static inline __attribute__((always_inline)) double sin_branch(double x) {
+    return __builtin_fabs(x) < 0x1p20 ? sin_cody_waite_only(x) : sin_out_of_line(x);
+}
 """
 
 C_SOURCE = """
@@ -93,6 +102,7 @@ def cling_loops():
     cppyy = jit.ensure_started()
     exprs = {(impl, f): e.format(f=f) for impl, e in CLING.items() for f in ("sin", "cos", "sqrt")}
     exprs["vmath-cw", "sin"] = "sin_cody_waite_only(a[i])"
+    exprs["branch", "sin"] = "sin_branch(a[i])"
     lines = [CODY_WAITE_ONLY]
     for j, expr in enumerate(exprs.values()):
         lines += [
@@ -176,7 +186,8 @@ def disassembly_summary(address, nbytes=12000):
 
 def table(results, rounds, size):
     """The Markdown table (a list of lines) of the medians."""
-    impls = [i for i in ("vmath", "vmath-cw", "std", "gcc") if any(k[2] == i for k in results)]
+    impls = [i for i in ("vmath", "vmath-cw", "branch", "std", "gcc")
+             if any(k[2] == i for k in results)]
     lines = [
         f"ns/element, median of {rounds} (thread CPU time), {size} elements; "
         f"gcc: {' '.join(GCC_FLAGS)} (glibc libmvec)",

@@ -4,8 +4,10 @@
 // scalar sin per element; the loop vectoriser cannot widen such calls. The
 // functions here contain no calls and no branches that survive if-conversion,
 // so a loop `for (i...) y[i] = brian2cppyy::vmath::sin(a[i]);` becomes AVX2
-// code. They are accurate to within 2 ulp (measured: tests/test_vmath_trig.py)
-// over the whole double range, with IEEE special values:
+// code. They are accurate to within 2 ulp over the whole double range (the
+// largest error measured by tests/test_vmath_trig.py, against mpmath, is
+// 0.73 ulp, including the hardest arguments of every exponent), with IEEE
+// special values:
 //   sin/cos(+-inf) = NaN, NaN -> NaN, sin(-0) = -0, sqrt(-0) = -0,
 //   sqrt(x < 0) = NaN, sqrt(inf) = inf, subnormals handled.
 //
@@ -22,13 +24,14 @@
 //   fixed grids (TwoSum, D. Knuth, TAOCP vol. 2), so that F is accurate to
 //   ~2**-150 absolute -- enough for the worst case x mod pi/2 ~ 2**-62 of
 //   all doubles (J.-M. Muller, "Elementary Functions", ch. 11).
-//   The table reads become gathers; the loop stays vectorised. Why not a
-//   Cody-Waite reduction (W. J. Cody, W. Waite, 1980) for moderate |x|:
-//   in a vectorised loop both reductions would run for every element and
-//   be blended (a branch blocks the vectoriser), which measured slower
-//   (8.2 ns/element for sin on [-10, 10]) than Payne-Hanek alone (7.3 ns;
-//   Cody-Waite alone, accurate only to |x| ~ 2**20: 3.3 ns; std::sin in
-//   Cling: 21 ns -- benchmarks/vmath_trig.py, shared machine).
+//   The table reads become (scalarised) gathers; the loop stays vectorised.
+//   Why not a Cody-Waite reduction (W. J. Cody, W. Waite, 1980) for moderate
+//   |x| with Payne-Hanek only for huge |x|? In a vectorised loop both would
+//   run for every element and be blended (measured 8.2 ns/element for sin
+//   on [-10, 10], against 7.0 ns for Payne-Hanek alone); a branch to an
+//   out-of-line Payne-Hanek stops the loop vectoriser (12.1 ns). Cody-Waite
+//   alone, accurate only to |x| ~ 2**20, would take 3.2 ns; std::sin in
+//   Cling 20.2 ns (benchmarks/vmath_trig.py, AMD EPYC, AVX2, shared machine).
 // * sin r = r + r*z*S(z), cos r = 1 - z/2 + z*z*C(z), z = r*r, S and C of
 //   degree 6 fitted by Chebyshev interpolation (coefficients computed by
 //   tools/vmath_trig_gen.py with mpmath); rl enters through the first-order
@@ -41,9 +44,10 @@
 //
 // Needs FMA (x86 with __FMA__, e.g. -march=native on any AVX2 machine, or
 // AArch64); without it sin/cos fall back to std::sin/std::cos (correct, but
-// not vectorised). All functions are `always_inline`: Cling does not inline
-// plain `inline` functions from an earlier transaction, and a call blocks
-// vectorisation. The bodies fix their own floating-point model
+// not vectorised). All functions are `static inline` and `always_inline`:
+// Cling (cppyy 3.5) never inlines a function with internal linkage (static
+// or in an anonymous namespace), however small, unless forced, and a call
+// blocks vectorisation. The bodies fix their own floating-point model
 // (`float_control(precise, on)`, no contraction), so a calling loop compiled
 // with relaxed floating-point rules does not break the exact steps.
 #ifndef BRIAN2CPPYY_VMATH_TRIG_HPP
@@ -117,7 +121,7 @@ BRIAN2CPPYY_VMATH_TRIG_INLINE double mod4(double n) {
 struct Reduced {
     double hi;
     double lo;
-    double q;  // quadrant, 0..3 (NaN for non-finite x)
+    double q;  // quadrant, 0..3 (meaningless for inf and NaN, see sin/cos)
 };
 
 // Payne-Hanek reduction of ax = |x| (for 2**PH_EMIN <= ax < inf; PH_EMIN = -1).
