@@ -21,9 +21,10 @@
 //   tools/vmath_trig_gen.py); the products with x's mantissa are split
 //   exactly with FMA (TwoProduct, T. J. Dekker, "A floating-point technique
 //   for extending the available precision", 1971) and summed exactly on
-//   fixed grids (TwoSum, D. Knuth, TAOCP vol. 2), so that F is accurate to
-//   ~2**-150 absolute -- enough for the worst case x mod pi/2 ~ 2**-62 of
-//   all doubles (J.-M. Muller, "Elementary Functions", ch. 11).
+//   fixed grids (TwoSum, D. Knuth, TAOCP vol. 2), so that F carries a
+//   relative error below ~2**-100 however small it is -- also for the worst
+//   case of all doubles, |F| ~ 2**-62 (J.-M. Muller, "Elementary Functions",
+//   ch. 11).
 //   The table reads become (scalarised) gathers; the loop stays vectorised.
 //   Why not a Cody-Waite reduction (W. J. Cody, W. Waite, 1980) for moderate
 //   |x| with Payne-Hanek only for huge |x|? In a vectorised loop both would
@@ -131,10 +132,11 @@ struct Reduced {
 // exactly (TwoProduct); m*T0 is a multiple of 2**-50 (< 2**55), m*T1 of
 // 2**-103 (< 8). Their parts on the grid 2**-50 are summed exactly and their
 // integer part removed; the parts below (each < 2**-50 and on the grid
-// 2**-103) are summed exactly too. Only the last two TwoSums and the tail
-// (< 2**-100) round, so that F carries an absolute error below 2**-150 even
-// when the large terms cancel down to the smallest |F| of all doubles
-// (about 2**-62).
+// 2**-103) are summed exactly too. Only the tail rounds: terms below
+// 2**-100 (absolute errors below 2**-150) and the low part of the final
+// TwoSum (an error relative to F). So F = f.hi + lo has a relative error
+// below ~2**-100 even when the large terms cancel down to the smallest |F|
+// of all doubles (about 2**-62).
 BRIAN2CPPYY_VMATH_TRIG_INLINE Reduced reduce_payne_hanek(double ax) {
     BRIAN2CPPYY_VMATH_TRIG_STRICT
     // smaller arguments (whose result is not used) read row 0; inf and NaN
