@@ -338,6 +338,44 @@ def test_loops_are_vectorised(addresses, name, tmp_path):
             assert any(i.startswith("vsqrtpd") for i in code)
 
 
+_RELAXED_INCLUSION = r"""
+import sys
+import numpy as np
+from brian2cppyy import jit
+cppyy = jit.ensure_started()
+# the header itself is parsed under relaxed floating-point rules
+cppyy.cppdef('#pragma float_control(precise, off)\n#include "brian2cppyy/vmath_trig.hpp"')
+cppyy.cppdef('''
+void relaxed_loop(const double* a, double* y, size_t n, int cosine) {
+    for (size_t i = 0; i < n; i++)
+        y[i] = cosine ? brian2cppyy::vmath::cos(a[i]) : brian2cppyy::vmath::sin(a[i]);
+}''')
+x = np.load(sys.argv[1])
+out = np.empty((2, x.size))
+for cosine in (0, 1):
+    cppyy.gbl.relaxed_loop(x, out[cosine], x.size, cosine)
+np.save(sys.argv[2], out)
+"""
+
+
+def test_exact_steps_survive_relaxed_inclusion(loops, tmp_path):
+    """Even if the header is parsed under ``float_control(precise, off)``
+    (reassociation allowed), its own pragmas keep the exact steps exact: in
+    a fresh process (the header is included once per process), sin and cos
+    of hard cases equal those of the normal build bit for bit (without the
+    pragmas they are off by ~1e17 ulp)."""
+    x = np.concatenate([_hard_cases(range(-1, 1024, 5)), _ranges()["uniform [-10, 10]"][:1000]])
+    np.save(tmp_path / "x.npy", x)
+    result = subprocess.run(
+        [sys.executable, "-c", _RELAXED_INCLUSION, str(tmp_path / "x.npy"), str(tmp_path / "y.npy")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    relaxed = np.load(tmp_path / "y.npy")
+    np.testing.assert_array_equal(relaxed[0], loops["sin", False](x))
+    np.testing.assert_array_equal(relaxed[1], loops["cos", False](x))
+
+
 def test_generated_constants_are_up_to_date():
     """vmath_trig_data.hpp is what tools/vmath_trig_gen.py produces."""
     result = subprocess.run(
