@@ -71,8 +71,7 @@ static inline __attribute__((always_inline)) double sin_cody_waite_only(double x
     Reduced r = reduce_cody_waite(ax);
     double s = sin_kernel(r.hi, r.lo);
     double c = cos_kernel(r.hi, r.lo);
-    double v = (r.q == 1.0 || r.q == 3.0) ? c : s;
-    v = negate_if(r.q >= 2.0, v);
+    double v = negate_if(r.q >= 2.0, (r.q == 1.0 || r.q == 3.0) ? c : s);
     return from_bits(bits_of(v) ^ (bits_of(x) & 0x8000000000000000ULL));
 }
 // the other way to keep Payne-Hanek off the common path: a branch to an

@@ -178,7 +178,7 @@ BRIAN2CPPYY_VMATH_TRIG_INLINE Reduced reduce(double ax) {
     return {small ? ax : ph.hi, small ? 0.0 : ph.lo, small ? 0.0 : ph.q};
 }
 
-// Horner's scheme with FMA for the six-degree polynomials S and C.
+// Horner's scheme with FMA for the degree-6 polynomials S and C.
 BRIAN2CPPYY_VMATH_TRIG_INLINE double horner(const double* c, double z) {
     BRIAN2CPPYY_VMATH_TRIG_STRICT
     double p = c[6];
@@ -217,6 +217,19 @@ BRIAN2CPPYY_VMATH_TRIG_INLINE double negate_if(bool flip, double v) {
     return from_bits(bits_of(v) ^ (static_cast<uint64_t>(flip) << 63));
 }
 
+// sin and cos of the reduced argument of ax = |x|, and its quadrant: both
+// are computed, the quadrant picks one per element (a blend, no branch).
+struct SinCos {
+    double s;
+    double c;
+    double q;
+};
+
+BRIAN2CPPYY_VMATH_TRIG_INLINE SinCos sin_cos_reduced(double ax) {
+    Reduced r = reduce(ax);
+    return {sin_kernel(r.hi, r.lo), cos_kernel(r.hi, r.lo), r.q};
+}
+
 }  // namespace trig_detail
 
 // sin(x) within 2 ulp for every double x.
@@ -224,14 +237,11 @@ BRIAN2CPPYY_VMATH_TRIG_INLINE double sin(double x) {
 #if BRIAN2CPPYY_VMATH_TRIG_FMA
     using namespace trig_detail;
     const double ax = __builtin_fabs(x);
-    Reduced r = reduce(ax);
-    double s = sin_kernel(r.hi, r.lo);
-    double c = cos_kernel(r.hi, r.lo);
-    // quadrant q: sin, cos, -sin, -cos
-    double v = (r.q == 1.0 || r.q == 3.0) ? c : s;
-    v = negate_if(r.q >= 2.0, v);
+    SinCos t = sin_cos_reduced(ax);
+    // by quadrant: sin r, cos r, -sin r, -cos r; then sin(-x) = -sin(x)
+    double v = negate_if(t.q >= 2.0, (t.q == 1.0 || t.q == 3.0) ? t.c : t.s);
     v = from_bits(bits_of(v) ^ (bits_of(x) & 0x8000000000000000ULL));
-    return ax <= __DBL_MAX__ ? v : x - x;
+    return ax <= __DBL_MAX__ ? v : x - x;  // NaN for inf and NaN
 #else
     return std::sin(x);
 #endif
@@ -242,19 +252,17 @@ BRIAN2CPPYY_VMATH_TRIG_INLINE double cos(double x) {
 #if BRIAN2CPPYY_VMATH_TRIG_FMA
     using namespace trig_detail;
     const double ax = __builtin_fabs(x);
-    Reduced r = reduce(ax);
-    double s = sin_kernel(r.hi, r.lo);
-    double c = cos_kernel(r.hi, r.lo);
-    // quadrant q: cos, -sin, -cos, sin
-    double v = (r.q == 1.0 || r.q == 3.0) ? s : c;
-    v = negate_if(r.q == 1.0 || r.q == 2.0, v);
-    return ax <= __DBL_MAX__ ? v : x - x;
+    SinCos t = sin_cos_reduced(ax);
+    // by quadrant: cos r, -sin r, -cos r, sin r
+    double v = negate_if(t.q == 1.0 || t.q == 2.0, (t.q == 1.0 || t.q == 3.0) ? t.s : t.c);
+    return ax <= __DBL_MAX__ ? v : x - x;  // NaN for inf and NaN
 #else
     return std::cos(x);
 #endif
 }
 
-// sqrt(x), correctly rounded (the hardware instruction), vectorisable.
+// sqrt(x), correctly rounded (the hardware instruction), vectorisable; on
+// other than x86 std::sqrt.
 BRIAN2CPPYY_VMATH_TRIG_INLINE double sqrt(double x) {
 #if defined(__SSE2__)
     typedef double v2df __attribute__((vector_size(16)));
