@@ -98,6 +98,60 @@ constexpr double kLn2Lo = 0x1.ef35793c76730p-45;
 constexpr double kShifter = 0x1.8p52;
 constexpr double kSqrt2 = 0x1.6a09e667f3bcdp+0;
 
+// ---------------------------------------------------------------- double-double
+struct DD {
+    double hi, lo;
+};
+// A double-double hi + lo with |lo| <= about ulp(hi). The products below do
+// not renormalise (|lo| may reach a few ulp of hi, harmless for products),
+// so that hi is always the plain IEEE result and carries its special values
+// (inf, 0, NaN) while lo is then noise that dd_value drops.
+
+/// a + b exactly as hi + lo (Knuth's TwoSum, any magnitudes).
+VMATH_INLINE DD two_sum(double a, double b) {
+    double s = a + b;
+    double bb = s - a;
+    return {s, (a - (s - bb)) + (b - bb)};
+}
+/// a + b exactly, |a| >= |b| (Dekker's Fast2Sum).
+VMATH_INLINE DD fast_two_sum(double a, double b) {
+    double s = a + b;
+    return {s, b - (s - a)};
+}
+VMATH_INLINE DD dd_mul(DD a, DD b) {
+    double p = a.hi * b.hi;
+    double e = fma_(a.hi, b.hi, -p);
+    e = fma_(a.hi, b.lo, fma_(a.lo, b.hi, e));
+    return {p, e};  // not renormalised: hi stays the plain IEEE product
+}
+/// 1 / b in double-double.
+VMATH_INLINE DD dd_recip(DD b) {
+    double q = 1.0 / b.hi;
+    double rem = -fma_(q, b.hi, -1.0) - q * b.lo;  // 1 - q (b.hi + b.lo)
+    return {q, rem / b.hi};  // hi stays the plain IEEE reciprocal
+}
+/// b^m for m >= 0 by binary exponentiation in double-double. For a
+/// compile-time m the loop unrolls completely.
+VMATH_INLINE DD dd_powu(DD b, uint32_t m) {
+    DD p = {1.0, 0.0};
+    bool first = true;
+    while (m != 0) {
+        if (m & 1u) {
+            p = first ? b : dd_mul(p, b);
+            first = false;
+        }
+        m >>= 1;
+        if (m != 0) b = dd_mul(b, b);
+    }
+    return p;
+}
+/// hi + lo, unless hi is 0, infinite or NaN (then the low part is noise).
+VMATH_INLINE double dd_value(DD p) {
+    double v = p.hi + p.lo;
+    bool plain = !(fabs_(p.hi) < kInf) || p.hi == 0.0;
+    return plain ? p.hi : v;
+}
+
 // ---------------------------------------------------------------- exp core
 /// (e^r - 1 - r) / r^2 on |r| <= ln2/2: minimax, absolute error 2^-58.4
 /// (tools/vmath_coefficients.py, "exp/expm1 P(r)").
@@ -116,23 +170,41 @@ VMATH_INLINE double exp_remainder_poly(double r) {
     return p;
 }
 
-/// Cody-Waite reduction of a (clamped, finite) argument: x = n ln2 + r with
-/// r = r_hi + r_lo rounded to a double; n as an integer.
+/// Cody-Waite reduction of a (clamped, finite) argument x + x_lo:
+/// x + x_lo = n ln2 + r + c with r a double and c its rounding error, so
+/// that expm1 near its zero does not inherit r's rounding (amplified there
+/// by e^x / expm1(x)); n as an integer.
 struct Reduced {
-    double r;
+    double r, c;
     int64_t n;
 };
 VMATH_INLINE Reduced reduce_ln2(double x, double x_lo) {
     double t = fma_(x, kLog2e, kShifter);
     double n = t - kShifter;
     int64_t ni = int64_t(to_bits(t) - to_bits(kShifter));
-    double r = fma_(-n, kLn2Hi, x);         // exact
-    r = r + fma_(-n, kLn2Lo, x_lo);
-    return {r, ni};
+    double r_hi = fma_(-n, kLn2Hi, x);      // exact (Sterbenz)
+    double r_lo = fma_(-n, kLn2Lo, x_lo);
+    double r = r_hi + r_lo;
+    return {r, (r_hi - r) + r_lo, ni};
 }
 
-/// expm1(r) for |r| <= ln2/2 (+ a little): r + r^2 P(r).
-VMATH_INLINE double expm1_reduced(double r) { return fma_(r * r, exp_remainder_poly(r), r); }
+/// expm1(r + c) for |r| <= ln2/2 (+ a little), |c| <= ulp(r), as
+/// r + q_lo with q_lo = r^2 P(r) + c (1 + r).
+VMATH_INLINE double expm1_reduced_lo(Reduced red) {
+    double r = red.r;
+    return fma_(r * r, exp_remainder_poly(r), fma_(red.c, r, red.c));
+}
+
+/// expm1(x) as an unevaluated sum hi + lo, |lo| <= |hi| but not normalised
+/// (x reduced, n <= 1024):
+/// 2^n (1 + q) - 1 = 2 (2^(n-1) r + (2^(n-1) - 1/2) + 2^(n-1) q_lo), whose
+/// two large terms are exact and are added exactly (TwoSum), so that the
+/// caller rounds once.
+VMATH_INLINE DD expm1_dd(Reduced red) {
+    double h = pow2i(red.n - 1);                 // 2^(n-1), n-1 in [-60, 1023]
+    DD s = two_sum(h * red.r, h - 0.5);
+    return {2.0 * s.hi, 2.0 * fma_(h, expm1_reduced_lo(red), s.lo)};
+}
 
 /// p * 2^n for -1100 < n < 1100, rounding once (also into subnormals).
 VMATH_INLINE double scale(double p, int64_t n) {
@@ -145,7 +217,7 @@ VMATH_INLINE double scale(double p, int64_t n) {
 VMATH_INLINE double exp_dd(double x, double x_lo) {
     double xc = x < -746.0 ? -746.0 : (x > 710.0 ? 710.0 : x);
     Reduced red = reduce_ln2(xc, x_lo);
-    double p = 1.0 + expm1_reduced(red.r);
+    double p = 1.0 + (red.r + expm1_reduced_lo(red));
     return scale(p, red.n);
 }
 
@@ -184,55 +256,7 @@ VMATH_INLINE double log1p_correction(double f) {
     return s * (f - z * log_remainder_poly(z));
 }
 
-// ---------------------------------------------------------------- double-double
-struct DD {
-    double hi, lo;
-};
-/// a + b exactly as hi + lo (Knuth's TwoSum, any magnitudes).
-VMATH_INLINE DD two_sum(double a, double b) {
-    double s = a + b;
-    double bb = s - a;
-    return {s, (a - (s - bb)) + (b - bb)};
-}
-/// a + b exactly, |a| >= |b| (Dekker's Fast2Sum).
-VMATH_INLINE DD fast_two_sum(double a, double b) {
-    double s = a + b;
-    return {s, b - (s - a)};
-}
-VMATH_INLINE DD dd_mul(DD a, DD b) {
-    double p = a.hi * b.hi;
-    double e = fma_(a.hi, b.hi, -p);
-    e = fma_(a.hi, b.lo, fma_(a.lo, b.hi, e));
-    return fast_two_sum(p, e);
-}
-/// 1 / b in double-double.
-VMATH_INLINE DD dd_recip(DD b) {
-    double q = 1.0 / b.hi;
-    double rem = -fma_(q, b.hi, -1.0) - q * b.lo;  // 1 - q (b.hi + b.lo)
-    return fast_two_sum(q, rem / b.hi);
-}
-/// b^m for m >= 0 by binary exponentiation in double-double. For a
-/// compile-time m the loop unrolls completely.
-VMATH_INLINE DD dd_powu(DD b, uint32_t m) {
-    DD p = {1.0, 0.0};
-    bool first = true;
-    while (m != 0) {
-        if (m & 1u) {
-            p = first ? b : dd_mul(p, b);
-            first = false;
-        }
-        m >>= 1;
-        if (m != 0) b = dd_mul(b, b);
-    }
-    return p;
-}
-/// hi + lo, unless hi is 0, infinite or NaN (then the low part is noise).
-VMATH_INLINE double dd_value(DD p) {
-    double v = p.hi + p.lo;
-    bool plain = !(fabs_(p.hi) < kInf) || p.hi == 0.0;
-    return plain ? p.hi : v;
-}
-
+// ---------------------------------------------------------------- log of pow
 /// -(2/3) split: 2/3 = kTwoThirdsHi + kTwoThirdsLo.
 constexpr double kTwoThirdsHi = 0x1.5555555555555p-1;
 constexpr double kTwoThirdsLo = 0x1.5555555555555p-55;
@@ -307,10 +331,8 @@ VMATH_INLINE double expm1(double x) {
 #pragma float_control(precise, on)
     using namespace detail;
     double xc = x < -40.0 ? -40.0 : (x > 710.0 ? 710.0 : x);
-    Reduced red = reduce_ln2(xc, 0.0);
-    double q = expm1_reduced(red.r);
-    double h = pow2i(red.n - 1);                 // 2^(n-1), n-1 in [-59, 1023]
-    double y = 2.0 * fma_(h, q, h - 0.5);
+    DD e = expm1_dd(reduce_ln2(xc, 0.0));
+    double y = e.hi + e.lo;
     return fabs_(x) < 0x1p-54 ? x : y;
 }
 
@@ -320,12 +342,20 @@ VMATH_INLINE double exprel(double x) {
     using namespace detail;
     double xc = x < -40.0 ? -40.0 : (x > 720.0 ? 720.0 : x);
     Reduced red = reduce_ln2(xc, 0.0);
-    double q = expm1_reduced(red.r);
-    // e^x / x for large x (where expm1 = exp): scaled after the division.
-    double big = scale((1.0 + q) / xc, red.n);
-    double h = pow2i(red.n - 1);
-    double em1 = 2.0 * fma_(h, q, h - 0.5);
-    double y = x > 40.0 ? big : em1 / x;
+    // x <= 40: expm1(x) / x, the double-double expm1 divided with a
+    // correction from the exact residual.
+    DD e = expm1_dd(red);
+    e = fast_two_sum(e.hi, e.lo);
+    double q = e.hi / xc;
+    double small = q + (fma_(-q, xc, e.hi) + e.lo) / xc;
+    small = x < -40.0 ? -1.0 / x : small;        // expm1(x) = -1 (to 2^-57)
+    // x > 40 (expm1 = exp): e^x / x = ((1 + r + q_lo) / x) 2^n, divided
+    // before scaling so that it stays finite up to x = 716.
+    DD p = fast_two_sum(1.0, red.r);
+    p.lo += expm1_reduced_lo(red);
+    double m = p.hi / xc;
+    double big = scale(m + (fma_(-m, xc, p.hi) + p.lo) / xc, red.n);
+    double y = x > 40.0 ? big : small;
     y = x == kInf ? kInf : y;
     return fabs_(x) < 0x1p-54 ? 1.0 + 0.5 * x : y;
 }
@@ -369,11 +399,14 @@ VMATH_INLINE double tanh(double x) {
 #pragma float_control(precise, on)
     using namespace detail;
     double a = fabs_(x);
-    double t = vmath::expm1(2.0 * (a > 20.0 ? 20.0 : a));
-    DD d = two_sum(t, 2.0);                      // t + 2 exactly
-    double q = t / d.hi;
-    double rem = fma_(-q, d.hi, t) - q * d.lo;   // t - q (t + 2)
-    double y = q + rem / d.hi;
+    // t = expm1(2|x|) in double-double; tanh|x| = t / (t + 2), the quotient
+    // corrected by its exact residual.
+    DD t = expm1_dd(reduce_ln2(2.0 * (a > 20.0 ? 20.0 : a), 0.0));
+    t = fast_two_sum(t.hi, t.lo);
+    DD d = two_sum(t.hi, 2.0);
+    d.lo += t.lo;
+    double q = t.hi / d.hi;
+    double y = q + (fma_(-q, d.hi, t.hi) + t.lo - q * d.lo) / d.hi;
     y = a < 0x1p-27 ? a : y;
     y = a != a ? a : y;
     return with_sign_of(y, x);
