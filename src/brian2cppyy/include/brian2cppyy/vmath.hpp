@@ -43,12 +43,6 @@
 // - tanh: tanh|x| = t / (t + 2) with t = expm1(2|x|), a division corrected by
 //   its exact residual (an FMA), odd symmetry by the sign bit.
 //
-// Why the functions carry `#pragma float_control(precise, on)`: a caller's
-// loop may be compiled with relaxed (fast-math-like) rules; these pragmas keep
-// the error-free transformations of the functions themselves exact after
-// inlining (the flags live on each operation, so the caller's relaxed rules
-// do not reach them).
-//
 // Requirements: a C++20 compiler with __builtin_bit_cast (Cling 3.5 is
 // clang 16). With FMA hardware (-march=native on x86-64 since Haswell)
 // __builtin_fma is one instruction; without it, it is a libm call (correct,
@@ -61,6 +55,16 @@
 // Every function is forced inline: a call left in a kernel loop stops Cling's
 // loop vectoriser, and pow's size exceeds the default inlining threshold.
 #define VMATH_INLINE inline __attribute__((always_inline))
+
+// Strict IEEE semantics for everything in this header, whatever rules the
+// including unit has set (e.g. `#pragma float_control(precise, off)` at file
+// scope): relaxed rules would break the error-free transformations and the
+// special values (NaN, inf). A caller's relaxed rules *inside* its own loop
+// body do not reach these functions after inlining (clang keeps the rules on
+// each operation), so kernels may relax their own arithmetic freely.
+#pragma float_control(push)
+#pragma float_control(precise, on)
+#pragma clang fp contract(on)
 
 namespace brian2cppyy {
 namespace vmath {
@@ -322,13 +326,11 @@ VMATH_INLINE Parity parity(double y) {
 
 /// e^x.
 VMATH_INLINE double exp(double x) {
-#pragma float_control(precise, on)
     return detail::exp_dd(x, 0.0);
 }
 
 /// e^x - 1, accurate near 0 (expm1(-0) = -0).
 VMATH_INLINE double expm1(double x) {
-#pragma float_control(precise, on)
     using namespace detail;
     double xc = x < -40.0 ? -40.0 : (x > 710.0 ? 710.0 : x);
     DD e = expm1_dd(reduce_ln2(xc, 0.0));
@@ -338,7 +340,6 @@ VMATH_INLINE double expm1(double x) {
 
 /// (e^x - 1) / x, with exprel(0) = 1; finite up to x = 716.
 VMATH_INLINE double exprel(double x) {
-#pragma float_control(precise, on)
     using namespace detail;
     double xc = x < -40.0 ? -40.0 : (x > 720.0 ? 720.0 : x);
     Reduced red = reduce_ln2(xc, 0.0);
@@ -362,7 +363,6 @@ VMATH_INLINE double exprel(double x) {
 
 /// Natural logarithm: log(0) = -inf, log(x < 0) = NaN.
 VMATH_INLINE double log(double x) {
-#pragma float_control(precise, on)
     using namespace detail;
     bool sub = x < 0x1p-1022;
     Split sp = split_exponent(sub ? x * 0x1p54 : x);
@@ -378,7 +378,6 @@ VMATH_INLINE double log(double x) {
 
 /// log(1 + x), accurate near 0 (log1p(-0) = -0, log1p(-1) = -inf).
 VMATH_INLINE double log1p(double x) {
-#pragma float_control(precise, on)
     using namespace detail;
     DD u = two_sum(1.0, x);                      // 1 + x = u.hi + u.lo exactly
     double uh = u.hi > 0x1p-1022 ? u.hi : 1.0;   // keep the split defined
@@ -396,7 +395,6 @@ VMATH_INLINE double log1p(double x) {
 
 /// Hyperbolic tangent (odd: tanh(-0) = -0).
 VMATH_INLINE double tanh(double x) {
-#pragma float_control(precise, on)
     using namespace detail;
     double a = fabs_(x);
     // t = expm1(2|x|) in double-double; tanh|x| = t / (t + 2), the quotient
@@ -416,7 +414,6 @@ VMATH_INLINE double tanh(double x) {
 /// meant for exponents known at compile time (the loop then unrolls).
 /// powi(x, 0) = 1 even for NaN; 0^-n = inf with the sign of x for odd n.
 VMATH_INLINE double powi(double x, int n) {
-#pragma float_control(precise, on)
     using namespace detail;
     uint32_t m = n < 0 ? 0u - uint32_t(n) : uint32_t(n);
     DD b = {x, 0.0};
@@ -427,7 +424,6 @@ VMATH_INLINE double powi(double x, int n) {
 /// x^(n + 1/2) for an integer n, as sqrt(x)^(2n+1) in double-double. NaN for
 /// x < 0; pow_half(+-0, n) = +0 (n >= 0) or +inf (n < 0).
 VMATH_INLINE double pow_half(double x, int n) {
-#pragma float_control(precise, on)
     using namespace detail;
     double s = sqrt_pure(x);
     DD root = {s, fma_(-s, s, x) / (2.0 * s)};
@@ -442,7 +438,6 @@ VMATH_INLINE double pow_half(double x, int n) {
 /// x^y with the special values of C99 Annex F (pow(x, +-0) = 1 and
 /// pow(1, y) = 1 even for NaN; negative x needs an integer y, else NaN).
 VMATH_INLINE double pow(double x, double y) {
-#pragma float_control(precise, on)
     using namespace detail;
     double ax = fabs_(x);
     Parity py = parity(y);
@@ -470,6 +465,7 @@ VMATH_INLINE double pow(double x, double y) {
 }  // namespace vmath
 }  // namespace brian2cppyy
 
+#pragma float_control(pop)
 #undef VMATH_INLINE
 
 #endif  // BRIAN2CPPYY_VMATH_HPP
