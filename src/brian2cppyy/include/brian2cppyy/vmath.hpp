@@ -40,8 +40,11 @@
 // - powi (integer exponent) and pow_half (exponent n + 1/2): binary
 //   exponentiation in double-double (Knuth, TAOCP vol. 2, 4.6.3), on x or its
 //   double-double reciprocal, and for pow_half on sqrt(x) in double-double.
-// - tanh: tanh|x| = t / (t + 2) with t = expm1(2|x|), a division corrected by
-//   its exact residual (an FMA), odd symmetry by the sign bit.
+// - tanh: tanh|x| = t / (t + 2) with t = expm1(2|x|) in double-double, odd
+//   symmetry by the sign bit.
+// - Divisions (exprel, tanh) multiply by one reciprocal and correct the
+//   quotient with its residual computed by an FMA (P. Markstein, "IA-64 and
+//   Elementary Functions", 2000): one divide instead of two, ~0.5 ulp.
 //
 // Requirements: a C++20 compiler with __builtin_bit_cast (Cling 3.5 is
 // clang 16). With FMA hardware (-march=native on x86-64 since Haswell)
@@ -342,22 +345,25 @@ VMATH_INLINE double expm1(double x) {
 VMATH_INLINE double exprel(double x) {
     using namespace detail;
     double xc = x < -40.0 ? -40.0 : (x > 720.0 ? 720.0 : x);
+    double xd = x > 720.0 ? 720.0 : x;           // the divisor: x below -40 too
     Reduced red = reduce_ln2(xc, 0.0);
-    // x <= 40: expm1(x) / x, the double-double expm1 divided with a
-    // correction from the exact residual.
-    DD e = expm1_dd(red);
-    e = fast_two_sum(e.hi, e.lo);
-    double q = e.hi / xc;
-    double small = q + (fma_(-q, xc, e.hi) + e.lo) / xc;
-    small = x < -40.0 ? -1.0 / x : small;        // expm1(x) = -1 (to 2^-57)
-    // x > 40 (expm1 = exp): e^x / x = ((1 + r + q_lo) / x) 2^n, divided
-    // before scaling so that it stays finite up to x = 716.
-    DD p = fast_two_sum(1.0, red.r);
-    p.lo += expm1_reduced_lo(red);
-    double m = p.hi / xc;
-    double big = scale(m + (fma_(-m, xc, p.hi) + p.lo) / xc, red.n);
-    double y = x > 40.0 ? big : small;
+    bool big = x > 40.0;
+    // Numerator in double-double: expm1(x) for x <= 40 (expm1(x) = -1 to
+    // 2^-57 below -40); for x > 40, where expm1 = exp, e^x 2^-n = 1 + r +
+    // q_lo, and the quotient is scaled by 2^n afterwards, so that e^x / x
+    // stays finite up to x = 716.
+    DD scaled_exp = fast_two_sum(1.0, red.r);
+    scaled_exp.lo += expm1_reduced_lo(red);
+    DD num = big ? scaled_exp : expm1_dd(red);
+    num = fast_two_sum(num.hi, num.lo);
+    // One division: a quotient from the reciprocal, corrected by the exact
+    // residual (Markstein-style), is within about 0.5 ulp.
+    double inv = 1.0 / xd;
+    double q = num.hi * inv;
+    double y = q + (fma_(-q, xd, num.hi) + num.lo) * inv;
+    y = big ? scale(y, red.n) : y;
     y = x == kInf ? kInf : y;
+    y = x == -kInf ? 0.0 : y;
     return fabs_(x) < 0x1p-54 ? 1.0 + 0.5 * x : y;
 }
 
@@ -403,8 +409,9 @@ VMATH_INLINE double tanh(double x) {
     t = fast_two_sum(t.hi, t.lo);
     DD d = two_sum(t.hi, 2.0);
     d.lo += t.lo;
-    double q = t.hi / d.hi;
-    double y = q + (fma_(-q, d.hi, t.hi) + t.lo - q * d.lo) / d.hi;
+    double inv = 1.0 / d.hi;
+    double q = t.hi * inv;
+    double y = q + (fma_(-q, d.hi, t.hi) + t.lo - q * d.lo) * inv;
     y = a < 0x1p-27 ? a : y;
     y = a != a ? a : y;
     return with_sign_of(y, x);
