@@ -7,7 +7,10 @@ in one process, for
 - ``vmath``: Cling, ``brian2cppyy::vmath::f`` (the loop a kernel would have),
 - ``std``: Cling, the same loop calling ``std::f`` (scalar libm, what kernels
   call today),
-- both again in a unit with ``#pragma cling optimize(3)``,
+- ``novec``: the vmath loop with vectorisation disabled
+  (``#pragma clang loop vectorize(disable)``): vmath/novec shows that Cling
+  did vectorise the vmath loop,
+- vmath and std again in a unit with ``#pragma cling optimize(3)``,
 - ``gcc``: the libm loop compiled by ``gcc -O3 -ffast-math -march=native``
   (glibc's vector libmvec where it has the function) and loaded with ctypes:
   the target to chase. Skipped without gcc.
@@ -85,9 +88,13 @@ def cling_source(namespace, optimize, nargs_of):
               " using std::tanh; using std::pow;"]
     for name, (ours, libm, _) in CASES.items():
         sig = _signature(nargs_of[name])
-        for kind, expr in (("vmath", ours), ("std", libm)):
+        for kind, expr, pragma in (
+            ("vmath", ours, ""),
+            ("std", libm, ""),
+            ("novec", ours, "#pragma clang loop vectorize(disable) interleave(disable)\n"),
+        ):
             lines.append(
-                f"void {kind}_{_symbol(name)}({sig}) {{ for (long i = 0; i < n; i++) "
+                f"void {kind}_{_symbol(name)}({sig}) {{\n{pragma}for (long i = 0; i < n; i++) "
                 f"y[i] = {expr}; }}"
             )
     lines.append("}")
@@ -157,7 +164,7 @@ def main():
             sym = _symbol(name)
             calls = {}
             for label, ns in (("", cppyy.gbl.vmath_bench_default), (" O3", cppyy.gbl.vmath_bench_o3)):
-                for kind in ("vmath", "std"):
+                for kind in ("vmath", "std") if label else ("vmath", "novec", "std"):
                     fn = getattr(ns, f"{kind}_{sym}")
                     calls[kind + label] = lambda fn=fn, args=args: fn(*args, out, opts.n)
             if gcc is not None:
