@@ -96,11 +96,24 @@ def atanh_remainder(z):
     return (2 * mp.atanh(s) - 2 * s) / s**3
 
 
+def constants():
+    """The split constants of the header: ln2 = hi + lo with hi on 42 bits
+    (so n * hi is exact for |n| < 2^11), 2/3 = hi + lo, log2(e), sqrt(2)."""
+    ln2 = mp.log(2)
+    hi = mp.floor(ln2 * 2**42) / 2**42
+    two_thirds = mp.mpf(2) / 3
+    print(f"// kLn2Hi = {hex_double(hi)}, kLn2Lo = {hex_double(ln2 - hi)}")
+    print(f"// kTwoThirdsHi = {hex_double(two_thirds)}, "
+          f"kTwoThirdsLo = {hex_double(two_thirds - mp.mpf(float(two_thirds)))}")
+    print(f"// kLog2e = {hex_double(1 / ln2)}, kSqrt2 = {hex_double(mp.sqrt(2))}")
+
+
 def main():
+    constants()
     ln2_half = mp.log(2) / 2 * (1 + mp.mpf(2) ** -30)
     # exp(r) = 1 + r + r^2 P(r); expm1(r) = r + r^2 P(r). Absolute error
     # of P below 2^-58 keeps both within a small fraction of an ulp.
-    report("exp/expm1 P(r)", exp_remainder, lambda r: 1, list(range(12)),
+    report("exp/expm1 P(r)", exp_remainder, lambda r: 1, list(range(11)),
            -ln2_half, ln2_half)
     # |s| <= (sqrt2 - 1)/(sqrt2 + 1) for m in [sqrt2/2, sqrt2).
     smax = (mp.sqrt(2) - 1) / (mp.sqrt(2) + 1) * (1 + mp.mpf(2) ** -30)

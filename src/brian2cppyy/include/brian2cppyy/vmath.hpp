@@ -172,13 +172,13 @@ VMATH_INLINE double dd_value(DD p) {
 /// (e^r - 1 - r) / r^2 on |r| <= ln2/2: minimax, absolute error 2^-58.4
 /// (tools/vmath_coefficients.py, "exp/expm1 P(r)").
 VMATH_INLINE double exp_remainder_poly(double r) {
-    double p = 0x1.1f8b424f739fep-29;
-    p = fma_(p, r, 0x1.af4dde3d978d9p-26);
-    p = fma_(p, r, 0x1.27e4ccd3e3f7ap-22);
-    p = fma_(p, r, 0x1.71de0236f250ap-19);
-    p = fma_(p, r, 0x1.a01a01acf854cp-16);
+    double p = 0x1.1f8b43cc85ae2p-29;
+    p = fma_(p, r, 0x1.af4dde3d2abcfp-26);
+    p = fma_(p, r, 0x1.27e4ccd302616p-22);
+    p = fma_(p, r, 0x1.71de0236f26e1p-19);
+    p = fma_(p, r, 0x1.a01a01acf8b17p-16);
     p = fma_(p, r, 0x1.a01a01abe651dp-13);
-    p = fma_(p, r, 0x1.6c16c16c15203p-10);
+    p = fma_(p, r, 0x1.6c16c16c15202p-10);
     p = fma_(p, r, 0x1.11111111100dfp-7);
     p = fma_(p, r, 0x1.5555555555558p-5);
     p = fma_(p, r, 0x1.5555555555557p-3);
