@@ -233,8 +233,8 @@ VMATH_INLINE double scale(double p, int64_t n) {
 VMATH_INLINE double exp_dd(double x, double x_lo) {
     double xc = x < -746.0 ? -746.0 : (x > 710.0 ? 710.0 : x);
     Reduced red = reduce_ln2(xc, x_lo);
-    double p = 1.0 + (red.r + expm1_reduced_lo(red));
-    return scale(p, red.n);
+    DD one_r = fast_two_sum(1.0, red.r);        // 1 + r exactly
+    return scale(one_r.hi + (one_r.lo + expm1_reduced_lo(red)), red.n);
 }
 
 // ---------------------------------------------------------------- log core
@@ -338,7 +338,15 @@ VMATH_INLINE Parity parity(double y) {
 
 /// e^x.
 VMATH_INLINE double exp(double x) {
-    return detail::exp_dd(x, 0.0);
+    using namespace detail;
+    double xc = x < -746.0 ? -746.0 : (x > 710.0 ? 710.0 : x);
+    Reduced red = reduce_ln2(xc, 0.0);
+    // e^r = (1 + r) + r^2 P(r) with 1 + r added exactly (Fast2Sum), so that
+    // the result rounds about once. Unlike expm1, exp need not carry r's
+    // rounding error red.c (at most 2^-54 |r|): dropping it saves 10 %.
+    double r = red.r;
+    DD one_r = fast_two_sum(1.0, r);
+    return scale(one_r.hi + fma_(r * r, exp_remainder_poly(r), one_r.lo), red.n);
 }
 
 /// e^x - 1, accurate near 0 (expm1(-0) = -0).
