@@ -184,7 +184,7 @@ class CppyyCodeObject(CodeObject):
         if "draw_from_buffer" in source:
             layout.lines.insert(0, RANDOM_LOCK_LINE)
         source = source.replace(LOAD_NAMESPACE_MARKER, "\n".join(layout.lines), 1)
-        source = self._neutral_names(source)
+        source = _inlinable(self._neutral_names(source))
         preamble, body, epilogue = _split_preprocessor(source, self._define_macros())
         dump_path = None
         dump_dir = prefs["codegen.runtime.cppyy.dump_dir"]
@@ -552,6 +552,23 @@ def _unknown_kwds_culprits(variables, owner):
         f"They come from the implementation of the function(s) {', '.join(culprits)}, "
         f"used by '{getattr(owner, 'name', '?')}'."
     )
+
+
+#: ``static inline`` at the start of a declaration
+_STATIC_INLINE = re.compile(r"\bstatic(\s+)inline\b")
+
+
+def _inlinable(source):
+    """The source with ``static inline`` functions made ``inline``.
+
+    Cling (cppyy 3.5) never inlines a function of internal linkage into
+    its caller (measured: a ``static inline`` helper stays a call, an
+    ``inline`` one is inlined), and a call in a kernel's loop stops the loop
+    vectoriser. Brian2 writes every support function (``_timestep``,
+    ``_rand``, TimedArray lookups, users' functions) as ``static inline``.
+    Each unit lives in a namespace of its own, so external linkage changes
+    nothing else."""
+    return _STATIC_INLINE.sub(r"inline", source)
 
 
 def _split_preprocessor(source, define_macros):

@@ -5,8 +5,15 @@
   the ``cython`` target and ``get/set_random_state`` and ``store/restore``
   work unchanged. ``poisson`` and `BinomialFunction` use Brian2's ``'cpp'``
   code, which calls these.
-* ``expm1``, ``log1p`` and ``exprel`` are re-registered without Brian2's
-  ``C99Check`` (which runs the system compiler): Cling always has C99 math.
+* The maths functions that models call in their loops (``exp``, ``expm1``,
+  ``exprel``, ``log``, ``log1p``, ``tanh``, ``sin``, ``cos``, ``sqrt``) are our
+  own, from ``include/brian2cppyy/vmath.hpp`` and ``vmath_trig.hpp``:
+  inline and branch-free, so that Cling's loop vectoriser turns a kernel's loop
+  into SIMD code and can share common subexpressions between calls (a libm
+  call is neither vectorised nor, with ``errno``, merged), and within 2 ulp
+  of the correctly rounded result. Brian2's ``'cpp'`` versions call libm; its
+  ``expm1``/``log1p``/``exprel`` also carry a ``C99Check`` that runs the
+  system compiler, which ours do not need.
 
 Everything else (the other default functions, `TimedArray`,
 `BinomialFunction`, users' ``@implementation('cpp', ...)``) is found through
@@ -21,7 +28,7 @@ from .codeobject import CppyyCodeObject
 __all__ = []
 
 _DRAW_CODE = """
-static inline double %NAME%(const int _vectorisation_idx)
+inline double %NAME%(const int _vectorisation_idx)
 {
     return brian2cppyy::draw_from_buffer(_namespace%BUFFER%, _namespace%BUFFER%_index,
                                          %SIZE%, %KIND%);
@@ -48,26 +55,15 @@ def _register_random_functions():
         )
 
 
-_EXPREL_CODE = """
-static inline double _exprel(const double x)
-{
-    if (std::fabs(x) < 1e-16)
-        return 1.0;
-    if (x > 717)
-        return INFINITY;
-    return std::expm1(x) / x;
-}
-"""
+#: Brian2's default functions that kernels compute with brian2cppyy::vmath
+VECTOR_MATH_FUNCTIONS = ["exp", "expm1", "exprel", "log", "log1p", "tanh", "sin", "cos", "sqrt"]
 
 
 def _register_math_functions():
-    for name in ["expm1", "log1p"]:
+    for name in VECTOR_MATH_FUNCTIONS:
         DEFAULT_FUNCTIONS[name].implementations.add_implementation(
-            CppyyCodeObject, code=None
+            CppyyCodeObject, code=None, name=f"brian2cppyy::vmath::{name}"
         )
-    DEFAULT_FUNCTIONS["exprel"].implementations.add_implementation(
-        CppyyCodeObject, code=_EXPREL_CODE, name="_exprel"
-    )
 
 
 _register_random_functions()

@@ -64,23 +64,25 @@ class CppyyNodeRenderer(CPPNodeRenderer):
 
     def render_power(self, base, exponent):
         value = _constant_exponent(exponent)
-        if value is not None and float(value).is_integer():
+        small = value is not None and abs(value) <= MAX_EXPANDED_EXPONENT
+        rendered = self.render_node(base)
+        if small and float(value).is_integer():
             n = int(value)
-            if n == 2 or (self.fast_math and abs(n) <= MAX_EXPANDED_EXPONENT):
-                return f"brian2cppyy::ipow<{n}>({self.render_node(base)})"
-        if self.fast_math:
-            if value is not None and float(2 * value).is_integer():
-                twice = int(2 * value)
-                if abs(twice) <= 2 * MAX_EXPANDED_EXPONENT:
-                    return f"brian2cppyy::pow_half<{twice}>({self.render_node(base)})"
-            if self.exp_is_default and _is_call_of(base, "exp"):
-                # exp(a)**b == exp(a*b): one exp instead of exp, log and exp
-                (argument,) = base.args
-                return (
-                    f"{self.render_func(base.func)}"
-                    f"(({self.render_node(argument)}) * ({self.render_node(exponent)}))"
-                )
-        return f"_brian_pow({self.render_node(base)}, {self.render_node(exponent)})"
+            if n == 2 or self.fast_math:  # x*x is exact
+                return f"brian2cppyy::ipow<{n}>({rendered})"
+            return f"brian2cppyy::vmath::powi({rendered}, {n})"
+        if small and float(2 * value).is_integer():
+            if self.fast_math:
+                return f"brian2cppyy::pow_half<{int(2 * value)}>({rendered})"
+            return f"brian2cppyy::vmath::pow_half({rendered}, {int(value - 0.5)})"
+        if self.fast_math and self.exp_is_default and _is_call_of(base, "exp"):
+            # exp(a)**b == exp(a*b): one exp instead of exp, log and exp
+            (argument,) = base.args
+            return (
+                f"{self.render_func(base.func)}"
+                f"(({self.render_node(argument)}) * ({self.render_node(exponent)}))"
+            )
+        return f"brian2cppyy::vmath::pow({rendered}, {self.render_node(exponent)})"
 
 
 def _is_call_of(node, name):

@@ -6,9 +6,12 @@
 // root) instead of a call of the general pow: Cling's loop vectoriser then
 // sees straight-line arithmetic. x*x is exact (correctly rounded, like pow);
 // higher powers round once per multiplication, as gcc's -ffast-math code does.
+// Without fast-math the generator uses the accurate vmath::powi / pow_half.
 // Each argument is evaluated once (it may contain rand()).
 #ifndef BRIAN2CPPYY_POWERS_HPP
 #define BRIAN2CPPYY_POWERS_HPP
+
+#include "vmath_trig.hpp"  // vmath::sqrt (a vectorisable square root)
 
 namespace brian2cppyy {
 
@@ -37,7 +40,7 @@ inline double ipow(const double x) {
 template <int TwiceN>
 inline double pow_half(const double x) {
     static_assert(TwiceN % 2 != 0, "pow_half is for half-integer exponents");
-    const double root = __builtin_sqrt(x);
+    const double root = vmath::sqrt(x);
     if constexpr (TwiceN < 0)
         return 1.0 / (root * ipow<(-TwiceN - 1) / 2>(x));
     else

@@ -26,6 +26,8 @@
 
 #include "dynamic_array.h"   // Brian2's DynamicArray1D / DynamicArray2D
 #include "spikequeue.h"      // Brian2's CSpikeQueue (includes stdint_compat.h: int_)
+#include "vmath.hpp"        // brian2cppyy::vmath: exp, log, pow, ... (vectorisable)
+#include "vmath_trig.hpp"   // brian2cppyy::vmath: sin, cos, sqrt (vectorisable)
 #include "powers.hpp"       // ipow, pow_half: constant powers as multiplications
 
 namespace brian2cppyy {
@@ -139,7 +141,7 @@ struct _brian_result_type {
 };
 
 template <typename T1, typename T2>
-static inline typename std::enable_if<
+inline typename std::enable_if<
     !(std::is_integral<T1>::value && std::is_integral<T2>::value),
     typename _brian_result_type<T1, T2>::type>::type
 _brian_mod(T1 x, T2 y) {
@@ -148,7 +150,7 @@ _brian_mod(T1 x, T2 y) {
 }
 
 template <typename T1, typename T2>
-static inline typename std::enable_if<
+inline typename std::enable_if<
     std::is_integral<T1>::value && std::is_integral<T2>::value,
     typename _brian_result_type<T1, T2>::type>::type
 _brian_mod(T1 x, T2 y) {
@@ -161,7 +163,7 @@ _brian_mod(T1 x, T2 y) {
 }
 
 template <typename T1, typename T2>
-static inline typename std::enable_if<
+inline typename std::enable_if<
     !(std::is_integral<T1>::value && std::is_integral<T2>::value),
     typename _brian_result_type<T1, T2>::type>::type
 _brian_floordiv(T1 x, T2 y) {
@@ -170,7 +172,7 @@ _brian_floordiv(T1 x, T2 y) {
 }
 
 template <typename T1, typename T2>
-static inline typename std::enable_if<
+inline typename std::enable_if<
     std::is_integral<T1>::value && std::is_integral<T2>::value,
     typename _brian_result_type<T1, T2>::type>::type
 _brian_floordiv(T1 x, T2 y) {

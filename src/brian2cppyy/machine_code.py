@@ -1,0 +1,96 @@
+"""The machine code Cling generated for a kernel, read back for diagnostics
+and tests: is a kernel's loop vectorised, and what does it still call?
+
+Cling (cppyy 3.5) prints no optimisation remarks, so the only first-hand
+evidence of vectorisation is the code itself: packed double instructions on
+256-bit registers (``vmulpd %ymm...``) mean the loop vectoriser ran; a
+``call`` inside a kernel is a function that was not inlined (a libm call, a
+``static`` helper), which stops it. x86-64 only; needs GNU objdump.
+"""
+
+import ctypes
+import platform
+import shutil
+import subprocess
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+
+__all__ = ["available", "disassemble", "KernelCode", "kernel_code"]
+
+#: how many bytes of a function are read at most
+MAX_FUNCTION_BYTES = 1 << 17
+
+
+def available():
+    """Whether kernels can be disassembled here (x86-64 and objdump)."""
+    return platform.machine() in ("x86_64", "AMD64") and shutil.which("objdump") is not None
+
+
+def _mapped_bytes(address, limit):
+    """Up to ``limit`` bytes from ``address``, never past its memory mapping."""
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            start, end = (int(v, 16) for v in line.split()[0].split("-"))
+            if start <= address < end:
+                return ctypes.string_at(address, min(limit, end - address))
+    raise ValueError(f"address {address:#x} is not mapped")
+
+
+def disassemble(address, limit=MAX_FUNCTION_BYTES):
+    """The instructions (``'vmulpd %ymm1,%ymm2,%ymm3'``) of the function at
+    ``address``: up to the ``ret`` after which the next function or padding
+    begins."""
+    with tempfile.NamedTemporaryFile(suffix=".bin") as f:
+        f.write(_mapped_bytes(address, limit))
+        f.flush()
+        text = subprocess.run(
+            ["objdump", "-D", "-b", "binary", "-m", "i386:x86-64", f.name],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    instructions = []
+    for line in text.splitlines():
+        fields = line.split("\t")
+        if len(fields) < 3:
+            continue
+        instruction = fields[2].strip()
+        if instructions and instructions[-1].startswith("ret") and (
+            instruction.startswith(("push", "int3", "(bad)", "add    %al,(%rax)"))
+        ):
+            break
+        instructions.append(instruction)
+    return instructions
+
+
+@dataclass
+class KernelCode:
+    """What a kernel's machine code contains."""
+
+    instructions: int  #: instructions in all
+    packed: int  #: packed double-precision instructions on ymm registers
+    scalar: int  #: scalar double-precision instructions (``...sd``)
+    calls: list  #: calls on the main path (functions that were not inlined)
+    opcodes: Counter  #: count per mnemonic
+
+    @property
+    def vectorised(self):
+        return self.packed > 0
+
+
+def kernel_code(code_object, block="run"):
+    """`KernelCode` of one block of a cppyy code object."""
+    kernel = code_object.compiled_code.get(block)
+    if kernel is None:
+        raise ValueError(f"'{code_object.name}' has no compiled '{block}' block")
+    instructions = disassemble(kernel.function_address)
+    mnemonics = [i.split()[0] for i in instructions]
+    # the main path ends at the first ret; the C++ exception handlers
+    # (landing pads, with their calls into the C++ runtime) follow it
+    main_path = instructions[: mnemonics.index("ret") + 1] if "ret" in mnemonics else instructions
+    return KernelCode(
+        instructions=len(instructions),
+        packed=sum("ymm" in i and i.split()[0].endswith("pd") for i in instructions),
+        scalar=sum(m.endswith("sd") for m in mnemonics),
+        calls=[i for i in main_path if i.startswith("call")],
+        opcodes=Counter(mnemonics),
+    )

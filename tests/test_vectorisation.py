@@ -1,0 +1,74 @@
+"""Kernels vectorise where gcc's do: the state update of math-heavy models
+becomes SIMD code without calls (machine_code.py reads the kernels back).
+
+What blocked it before: libm calls (exp, pow, sin, ...) and Brian2's
+``static inline`` support functions, which Cling never inlines."""
+
+import pytest
+from brian2 import NeuronGroup, ms, run
+
+from brian2cppyy import machine_code
+
+
+def _has_avx2():
+    try:
+        with open("/proc/cpuinfo") as info:
+            return any(line.startswith("flags") and " avx2" in line for line in info)
+    except OSError:
+        return False
+
+
+pytestmark = pytest.mark.skipif(
+    not (machine_code.available() and _has_avx2()),
+    reason="reads x86-64 AVX2 machine code with objdump",
+)
+
+HODGKIN_HUXLEY = """
+dv/dt = (gl*(El - v) - g_na*m**3*h*(v - ENa) - g_kd*n**4*(v - EK) + I) / Cm : volt
+dm/dt = 0.32*(mV**-1)*4*mV/exprel((13.*mV - v + VT)/(4*mV))/ms*(1 - m)
+        - 0.28*(mV**-1)*5*mV/exprel((v - VT - 40.*mV)/(5*mV))/ms*m : 1
+dn/dt = 0.032*(mV**-1)*5*mV/exprel((15.*mV - v + VT)/(5*mV))/ms*(1. - n)
+        - .5*exp((10.*mV - v + VT)/(40.*mV))/ms*n : 1
+dh/dt = 0.128*exp((17.*mV - v + VT)/(18.*mV))/ms*(1. - h)
+        - 4./(1 + exp((40.*mV - v + VT)/(5.*mV)))/ms*h : 1
+I : amp
+"""
+
+
+def _namespace():
+    from brian2 import farad, mV, siemens, volt
+
+    return {
+        "Cm": 200e-12 * farad, "gl": 10e-9 * siemens, "El": -65e-3 * volt,
+        "EK": -90e-3 * volt, "ENa": 50e-3 * volt, "g_na": 20e-6 * siemens,
+        "g_kd": 6e-6 * siemens, "VT": -63e-3 * volt, "mV": mV,
+    }
+
+
+def _state_updater_code(group):
+    (updater,) = [o for o in group.contained_objects if o.name.endswith("stateupdater")]
+    return machine_code.kernel_code(updater.codeobj)
+
+
+@pytest.mark.parametrize("method", ["exponential_euler", "rk4"])
+def test_hodgkin_huxley_state_update_is_vectorised(method):
+    group = NeuronGroup(64, HODGKIN_HUXLEY, method=method, namespace=_namespace(), name="hh")
+    group.v = "El"
+    run(0.1 * ms)
+    code = _state_updater_code(group)
+    assert code.calls == [], code.calls
+    assert code.vectorised, code.opcodes.most_common(10)
+
+
+def test_maths_functions_and_refractoriness_are_vectorised():
+    group = NeuronGroup(
+        64,
+        """dv/dt = (sqrt(abs(v)) - tanh(v) + log1p(v**2) + log(1 + v**2) + expm1(-v**2)
+                    + exp(-v) - v) / (10*ms) : 1 (unless refractory)""",
+        threshold="v > 2", reset="v = 0", refractory=1 * ms, method="euler", name="maths",
+    )
+    group.v = "i / 64.0"
+    run(0.1 * ms)
+    code = _state_updater_code(group)
+    assert code.calls == [], code.calls
+    assert code.vectorised, code.opcodes.most_common(10)
