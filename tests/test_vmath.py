@@ -16,6 +16,13 @@ ulp); the largest deviations are re-checked against mpmath at 60 digits. The
 error in ulp is ``|ours - exact| / ulp(exact)`` with ``ulp`` the spacing of
 doubles at the exact value (2^-1074 for subnormals). ``MAX_ULP`` holds the
 bound the suite enforces; the maxima it measures are printed with ``-s``.
+
+Vectorisation is checked without a clock: a loop calling each function is
+compiled under ``#pragma clang loop vectorize(enable)``, and LLVM reports on
+stderr a loop it was asked to vectorise but could not; a loop calling
+``std::exp`` is the control that the check sees such a report. (The pragma
+overrides the cost model; that the unforced loops are vectorised and faster
+is shown by benchmarks/vmath_bench.py's "novec" column.)
 """
 
 import os
@@ -425,3 +432,61 @@ def test_pow_with_an_int_exponent_is_powi(loops):
     a = loops[("pow_int", "precise")](x, k)
     b = loops[("powi", "precise")](x, k)
     assert np.array_equal(a, b, equal_nan=True) and np.array_equal(np.signbit(a), np.signbit(b))
+
+
+# ------------------------------------------------------------------ vectorisation
+VECTORISED_CALLS = {
+    "exp": "brian2cppyy::vmath::exp(x[i])",
+    "expm1": "brian2cppyy::vmath::expm1(x[i])",
+    "exprel": "brian2cppyy::vmath::exprel(x[i])",
+    "log": "brian2cppyy::vmath::log(x[i])",
+    "log1p": "brian2cppyy::vmath::log1p(x[i])",
+    "tanh": "brian2cppyy::vmath::tanh(x[i])",
+    "pow": "brian2cppyy::vmath::pow(x[i], x[i] - 0.5)",
+    "powi": "brian2cppyy::vmath::powi(x[i], -5)",
+    "pow_int": "brian2cppyy::vmath::pow(x[i], 4)",
+    "pow_half": "brian2cppyy::vmath::pow_half(x[i], 1)",
+    "libm_exp": "std::exp(x[i])",  # the control: Cling cannot vectorise it
+}
+
+
+def cling_diagnostics_of_loop(cppyy, name, expression):
+    """Compile and run ``for (i...) y[i] = expression`` under
+    ``#pragma clang loop vectorize(enable)`` and return what Cling printed on
+    stderr: LLVM reports a loop it was asked to vectorise but could not
+    ("loop not vectorized"), at the JIT compilation of the first call."""
+    import tempfile
+
+    source = (
+        "#include <cmath>\n"
+        f"void {NAMESPACE}_vec_{name}(const double* x, double* y, long n) {{\n"
+        "#pragma clang loop vectorize(enable)\n"
+        f"  for (long i = 0; i < n; i++) y[i] = {expression};\n}}"
+    )
+    x, y = np.linspace(0.5, 2.0, 64), np.empty(64)
+    with tempfile.TemporaryFile(mode="w+") as capture:
+        saved = os.dup(2)
+        os.dup2(capture.fileno(), 2)
+        try:
+            cppyy.cppdef(source)
+            getattr(cppyy.gbl, f"{NAMESPACE}_vec_{name}")(x, y, len(x))
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        capture.seek(0)
+        return capture.read()
+
+
+@pytest.mark.parametrize("name", [n for n in VECTORISED_CALLS if n != "libm_exp"])
+def test_cling_vectorises_a_loop_calling_the_function(loops, name):
+    """No wall clock: Cling's own "loop not vectorized" diagnostic."""
+    cppyy = jit.ensure_started()
+    printed = cling_diagnostics_of_loop(cppyy, name, VECTORISED_CALLS[name])
+    assert "not vectorized" not in printed, printed
+
+
+def test_the_vectorisation_check_sees_a_libm_call(loops):
+    """The control: the same check reports the loop calling std::exp."""
+    cppyy = jit.ensure_started()
+    printed = cling_diagnostics_of_loop(cppyy, "libm_exp", VECTORISED_CALLS["libm_exp"])
+    assert "loop not vectorized" in printed

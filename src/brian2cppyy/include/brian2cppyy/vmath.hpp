@@ -47,13 +47,15 @@
 //   Elementary Functions", 2000): one divide instead of two, ~0.5 ulp.
 //
 // Use in kernels: call brian2cppyy::vmath::f directly (always qualified:
-// `using namespace` makes exp/pow ambiguous with ::exp/::pow). Every function
-// in the loop must be inlinable for Cling to vectorise it: a wrapper such as
-// Brian2's support code `static inline double _f(double x)` or `_timestep`
-// is NOT inlined by Cling unless marked __attribute__((always_inline)), and
-// one remaining call keeps the whole loop scalar (measured on the COBAHH
-// state update: 595 -> 48 ns per neuron and step once the wrappers and
-// _timestep were always_inline, against 400 with libm).
+// `using namespace` makes exp/pow ambiguous with ::exp/::pow). Every call in
+// the loop must be inlined for Cling to vectorise it, and Cling does NOT
+// inline `static inline` functions (such as Brian2's support code
+// `static inline double _f(double x)` or `_timestep`) unless they are marked
+// __attribute__((always_inline)); plain `inline` functions it does inline.
+// One remaining call keeps the whole loop scalar (measured on the COBAHH
+// state update: 595 -> 48 ns per neuron and step once the exp wrapper and
+// _timestep were always_inline and _brian_pow mapped to vmath::pow, against
+// 400 with libm).
 //
 // Requirements: a C++20 compiler with __builtin_bit_cast (Cling 3.5 is
 // clang 16). With FMA hardware (-march=native on x86-64 since Haswell)
