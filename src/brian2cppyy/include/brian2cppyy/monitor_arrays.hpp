@@ -20,8 +20,9 @@
 // The growth counters record what the appends cost beyond writing the new
 // elements: how often a buffer was reallocated and how many already-recorded
 // elements those reallocations copied. Geometric growth keeps the copies
-// below the number of appended elements (for a factor 2); tests check this
-// with recordings of different lengths. A reallocation is recognised by the
+// below twice the number of appended elements (factor 2: the reallocations
+// copy 1, 3, 7, ..., c recorded elements, c < the final size, in all less
+// than 2c); tests check this with recordings of different lengths. A reallocation is recognised by the
 // data pointer changing (the old buffer is still alive while the new one is
 // allocated, so a reallocated buffer never starts at the same address). The
 // counters use relaxed loads and stores, not read-modify-write atomics, to
