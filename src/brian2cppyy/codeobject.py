@@ -36,7 +36,7 @@ from brian2.core.variables import (
 from brian2.devices.device import get_device
 from brian2.utils.stringtools import get_identifiers
 
-from . import jit
+from . import compiler_settings, jit
 from .generator import CppyyCodeGenerator
 
 __all__ = ["CppyyCodeObject", "CppyyCompilationError"]
@@ -191,7 +191,10 @@ class CppyyCodeObject(CodeObject):
         if dump_dir:
             dump_path = os.path.join(dump_dir, f"{self.name}_{block}.cpp")
         try:
-            address = jit.compile_kernel(body, preamble, epilogue, dump_path)
+            address = jit.compile_kernel(
+                body, preamble, epilogue, dump_path,
+                compiler_settings.pragmas(compiler_settings.current()),
+            )
         except jit.CompilationError as exc:
             raise CppyyCompilationError(
                 self._compile_error_message(block, exc),

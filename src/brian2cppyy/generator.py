@@ -1,14 +1,95 @@
 """CppyyCodeGenerator: Brian2's C++ code generator, adapted to kernels that
-live in their own C++ namespace inside Cling.
+live in their own C++ namespace inside Cling, and to a compiler that does not
+rewrite maths the way gcc's ``-ffast-math`` does.
 
-The arithmetic helpers Brian2 prepends to every C++ unit (``_brian_mod``,
-``_brian_floordiv``, ``_brian_pow``) are compiled once, from our runtime
-header, instead of once per kernel.
+* The arithmetic helpers Brian2 prepends to every C++ unit (``_brian_mod``,
+  ``_brian_floordiv``, ``_brian_pow``) are compiled once, from our runtime
+  header, instead of once per kernel.
+* Powers are rendered by `CppyyNodeRenderer`: ``x**n`` with a constant
+  integer ``n`` becomes multiplications (``brian2cppyy::ipow<n>(x)``, see
+  ``include/brian2cppyy/powers.hpp``). Under fast-math (Brian2's default C++
+  flags, see `compiler_settings`) also, as gcc does there, ``x**(k+1/2)``
+  becomes a square root times multiplications and ``exp(a)**b`` becomes
+  ``exp(a*b)``. Brian2's Hodgkin-Huxley code is full of ``n**4`` and
+  ``exp(v/mV)**0.0555``: gcc turns those into cheap code, Cling does not.
+* Function names are translated while rendering, not by a text substitution
+  before parsing, so that an implementation may be named by a qualified C++
+  name (``brian2cppyy::vmath::exp``).
 """
 
-from brian2.codegen.generators.cpp_generator import CPPCodeGenerator
+import ast
 
-__all__ = ["CppyyCodeGenerator"]
+from brian2.codegen.generators.cpp_generator import CPPCodeGenerator
+from brian2.core.functions import DEFAULT_FUNCTIONS
+from brian2.parsing.rendering import CPPNodeRenderer
+
+from . import compiler_settings
+
+__all__ = ["CppyyCodeGenerator", "CppyyNodeRenderer"]
+
+#: integer exponents up to this size become multiplications (gcc's
+#: -ffast-math expands every constant integer power; beyond a few dozen
+#: factors the rounding errors add up, and such powers are rare)
+MAX_EXPANDED_EXPONENT = 16
+
+
+def _constant_exponent(node):
+    """The value of a numeric constant exponent (``3``, ``-2``, ``0.5``), else None."""
+    sign = 1
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        sign = -1 if isinstance(node.op, ast.USub) else 1
+        node = node.operand
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        return sign * node.value
+    return None
+
+
+class CppyyNodeRenderer(CPPNodeRenderer):
+    """Brian2's C++ renderer with our rendering of powers and of function
+    names (``function_names``: Brian2 name -> C++ name)."""
+
+    def __init__(self, function_names, fast_math, exp_is_default=True, auto_vectorise=None):
+        super().__init__(auto_vectorise=auto_vectorise)
+        self.function_names = function_names
+        self.fast_math = fast_math
+        self.exp_is_default = exp_is_default
+
+    def render_func(self, node):
+        return self.function_names.get(node.id, node.id)
+
+    def render_BinOp(self, node):
+        if isinstance(node.op, ast.Pow):
+            return self.render_power(node.left, node.right)
+        return super().render_BinOp(node)
+
+    def render_power(self, base, exponent):
+        value = _constant_exponent(exponent)
+        if value is not None and float(value).is_integer():
+            n = int(value)
+            if n == 2 or (self.fast_math and abs(n) <= MAX_EXPANDED_EXPONENT):
+                return f"brian2cppyy::ipow<{n}>({self.render_node(base)})"
+        if self.fast_math:
+            if value is not None and float(2 * value).is_integer():
+                twice = int(2 * value)
+                if abs(twice) <= 2 * MAX_EXPANDED_EXPONENT:
+                    return f"brian2cppyy::pow_half<{twice}>({self.render_node(base)})"
+            if self.exp_is_default and _is_call_of(base, "exp"):
+                # exp(a)**b == exp(a*b): one exp instead of exp, log and exp
+                (argument,) = base.args
+                return (
+                    f"{self.render_func(base.func)}"
+                    f"(({self.render_node(argument)}) * ({self.render_node(exponent)}))"
+                )
+        return f"_brian_pow({self.render_node(base)}, {self.render_node(exponent)})"
+
+
+def _is_call_of(node, name):
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == name
+        and len(node.args) == 1
+    )
 
 
 class CppyyCodeGenerator(CPPCodeGenerator):
@@ -21,3 +102,16 @@ class CppyyCodeGenerator(CPPCodeGenerator):
 
     #: provided once by ``brian2cppyy/runtime.hpp``
     universal_support_code = ""
+
+    def translate_expression(self, expr):
+        renderer = CppyyNodeRenderer(
+            self.func_name_replacements,
+            compiler_settings.current().fast_math,
+            exp_is_default=self.variables.get("exp", DEFAULT_FUNCTIONS["exp"])
+            is DEFAULT_FUNCTIONS["exp"],
+            auto_vectorise={
+                name for name, var in self.variables.items()
+                if getattr(var, "auto_vectorise", False)
+            },
+        )
+        return renderer.render_expr(expr).strip()

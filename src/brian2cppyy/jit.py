@@ -409,8 +409,8 @@ def _warn_if_flags_differ():
     get_logger(__name__).warn(
         f"The codegen.runtime.cppyy preferences ask for the Cling flags "
         f"'{flags}', but Cling is already running with '{_started_flags}' in "
-        "this process; the new optimisation_level/extra_cling_args take effect "
-        "in a new Python process.",
+        "this process; the new extra_cling_args take effect in a new Python "
+        "process.",
         "flags_fixed",
     )
 
@@ -537,15 +537,18 @@ def unit_name(source):
     return "_b2c_" + hashlib.sha1(source.encode("utf-8")).hexdigest()[:20]
 
 
-def compile_unit(body, preamble="", epilogue="", dump_path=None):
+def compile_unit(body, preamble="", epilogue="", dump_path=None, pragmas=("", "")):
     """Compile ``body`` inside its own namespace and return its name.
 
     ``preamble`` (macros and ``#include`` lines) goes before the namespace,
-    ``epilogue`` (``#undef`` lines) after it. Identical sources are compiled
-    once per process. Raises `CompilationError` with Cling's diagnostics.
+    ``epilogue`` (``#undef`` lines) after it; ``pragmas`` (head, tail) wrap
+    the namespace (see `compiler_settings.pragmas`). Identical sources are
+    compiled once per process. Raises `CompilationError` with Cling's
+    diagnostics.
     """
     cppyy = ensure_started()
-    key_source = preamble + "\n@@\n" + body + "\n@@\n" + epilogue
+    head, tail = pragmas
+    key_source = "\n@@\n".join([preamble, head, body, tail, epilogue])
     name = unit_name(key_source)
     with _lock:
         if name in _units:
@@ -553,8 +556,8 @@ def compile_unit(body, preamble="", epilogue="", dump_path=None):
             return name
         _warn_if_flags_differ()
         source = (
-            f"{preamble}\nnamespace {name} {{\n{body}\n}}  // namespace {name}\n"
-            f"{epilogue}\n"
+            f"{preamble}\n{head}\nnamespace {name} {{\n{body}\n}}  // namespace {name}\n"
+            f"{tail}\n{epilogue}\n"
         )
         if dump_path is not None:
             os.makedirs(os.path.dirname(dump_path), exist_ok=True)
@@ -585,7 +588,7 @@ def compile_unit(body, preamble="", epilogue="", dump_path=None):
 _kernel_addresses = {}
 
 
-def compile_kernel(body, preamble="", epilogue="", dump_path=None):
+def compile_kernel(body, preamble="", epilogue="", dump_path=None, pragmas=("", "")):
     """Compile a unit that defines ``int64_t _kernel(brian2cppyy::Slot*)``
     and return the address of the kernel. The unit hands the address
     over through a static initialiser (no cppyy call, so no wrapper for Cling
@@ -596,7 +599,7 @@ def compile_kernel(body, preamble="", epilogue="", dump_path=None):
         "    brian2cppyy::register_kernel(reinterpret_cast<intptr_t>(&_kernel));\n"
     )
     with _lock:
-        name = compile_unit(body, preamble, epilogue, dump_path)
+        name = compile_unit(body, preamble, epilogue, dump_path, pragmas)
         address = _kernel_addresses.get(name)
         if address is None:
             address = int(_exchange[_EXCHANGE_LAST_KERNEL])

@@ -19,6 +19,8 @@ def _invalid(name, value, expected):
 
 
 def _valid_opt_level(value):
+    if value is None:
+        return True
     if isinstance(value, str) and value in ("s", "fast"):
         return True
     if type(value) is int and value in (0, 1, 2, 3):
@@ -26,8 +28,8 @@ def _valid_opt_level(value):
     _invalid(
         "optimisation_level",
         value,
-        "the optimisation level must be one of the integers 0, 1, 2, 3 or the "
-        "strings 's', 'fast' (Cling's -O0 ... -O3, -Os, -Ofast)",
+        "the optimisation level must be None (Brian2's C++ flags decide) or one "
+        "of the integers 0, 1, 2, 3 or the strings 's', 'fast' (-O0 ... -O3, -Os, -Ofast)",
     )
 
 
@@ -41,20 +43,13 @@ def _valid_flags(value):
     )
 
 
-def _valid_bool(name):
+def _valid_type(name, types, expected, optional=False):
+    """A validator: the value is one of ``types`` (or ``None`` if ``optional``)."""
+
     def validator(value):
-        return isinstance(value, bool) or _invalid(name, value, "use True or False")
-
-    return validator
-
-
-def _valid_optional_path(name):
-    def validator(value):
-        return (
-            value is None
-            or isinstance(value, str)
-            or _invalid(name, value, "use None or a directory (a string)")
-        )
+        if (optional and value is None) or isinstance(value, types):
+            return True
+        _invalid(name, value, expected)
 
     return validator
 
@@ -63,12 +58,27 @@ prefs.register_preferences(
     "codegen.runtime.cppyy",
     "Preferences of the cppyy (Cling JIT) runtime code generation target",
     optimisation_level=BrianPreference(
-        default=2,
+        default=None,
         validator=_valid_opt_level,
         docs="""
-        Optimisation level Cling uses for the generated kernels (0, 1, 2, 3,
-        's' or 'fast'; the default, 2, is cppyy's own ``-O2``). It is
-        fixed when Cling starts, i.e. at the first compilation in a process.
+        Optimisation level of the generated kernels (0, 1, 2, 3, 's' or
+        'fast'). ``None`` (the default) takes the ``-O`` flag of Brian2's C++
+        flags, ``codegen.cpp.extra_compile_args_gcc`` (``-O3`` by default).
+        Applied per kernel (``#pragma cling optimize``), so a change takes
+        effect at the next compilation.
+        """,
+    ),
+    fast_math=BrianPreference(
+        default=None,
+        validator=_valid_type(
+            "fast_math", bool, "use None (Brian2's C++ flags decide), True or False", True
+        ),
+        docs="""
+        Whether kernels are compiled with the relaxed floating-point model of
+        ``-ffast-math`` (reassociation, contraction; infinities and NaNs keep
+        working, as with ``-fno-finite-math-only``). ``None`` (the default)
+        follows Brian2's C++ flags, ``codegen.cpp.extra_compile_args_gcc``
+        (which have ``-ffast-math`` by default). Applied per kernel.
         """,
     ),
     extra_cling_args=BrianPreference(
@@ -78,12 +88,14 @@ prefs.register_preferences(
         Further flags for Cling (a list of strings), passed through cppyy's
         ``EXTRA_CLING_ARGS`` when Cling starts. The default is cppyy's own
         ``-march=native``. Changing ``-march``/``-fopenmp`` makes cppyy build
-        a matching precompiled header once (about a minute).
+        a matching precompiled header once (about a minute). Cling ignores
+        ``-O`` and ``-ffast-math`` here for the code it generates: use
+        ``optimisation_level`` and ``fast_math``.
         """,
     ),
     cache_dir=BrianPreference(
         default=None,
-        validator=_valid_optional_path("cache_dir"),
+        validator=_valid_type("cache_dir", str, "use None or a directory (a string)", True),
         docs="""
         The on-disk cache of the target (``clear_cache('cppyy')`` empties
         it). It holds the precompiled headers that Cling needs when
@@ -94,7 +106,7 @@ prefs.register_preferences(
     ),
     fused_loop=BrianPreference(
         default=True,
-        validator=_valid_bool("fused_loop"),
+        validator=_valid_type("fused_loop", bool, "use True or False"),
         docs="""
         Whether ``Network.run`` runs its time steps in the fused C++ loop
         (returning to Python only for NetworkOperations, reports, Ctrl-C
@@ -104,7 +116,7 @@ prefs.register_preferences(
     ),
     dump_dir=BrianPreference(
         default=None,
-        validator=_valid_optional_path("dump_dir"),
+        validator=_valid_type("dump_dir", str, "use None or a directory (a string)", True),
         docs="""
         If set to a directory, the C++ source of every compiled kernel is
         written there (one ``.cpp`` file per code object block), for
@@ -114,10 +126,15 @@ prefs.register_preferences(
 )
 
 
+#: cppyy's own default start level. A -O flag here does not change the code
+#: Cling generates (measured with cppyy 3.5): kernels get their level from
+#: compiler_settings, per unit; this keeps the start flags equal to cppyy's.
+CLING_START_LEVEL = "-O2"
+
+
 def cling_flags():
     """The flags (a string) Cling should start with, from the preferences."""
-    level = prefs["codegen.runtime.cppyy.optimisation_level"]
-    flags = [f"-O{level}"] + list(prefs["codegen.runtime.cppyy.extra_cling_args"])
+    flags = [CLING_START_LEVEL] + list(prefs["codegen.runtime.cppyy.extra_cling_args"])
     return " ".join(flags)
 
 

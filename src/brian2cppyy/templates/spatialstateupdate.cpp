@@ -9,7 +9,12 @@
                   _morph_children, _morph_children_num, _morph_idxchild,
                   _invr0, _invrn, _invr,
                   r_length_1, r_length_2, area } #}
-{#  SpatialNeuron: the implicit cable equation.
+{#  Follows Brian2's codegen/runtime/cython_rt/templates/spatialstateupdate.pyx
+    (and its C++ twin, devices/cpp_standalone/templates/spatialstateupdate.cpp)
+    step by step, so that results equal the other targets'; written anew for
+    this target (Brian2 and brian2cppyy are both under the CeCILL-2.1 licence).
+
+    SpatialNeuron: the implicit cable equation.
 
     before_run: axial conductances between compartments and the matrix
     coefficients of each section's tridiagonal system (a sealed or cut end

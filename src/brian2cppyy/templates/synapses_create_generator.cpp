@@ -2,7 +2,12 @@
                     N_incoming, N_outgoing, N_pre, N_post, _source_offset, _target_offset } #}
 {# WRITES_TO_READ_ONLY_VARIABLES { _synaptic_pre, _synaptic_post, N, N_incoming, N_outgoing } #}
 {# ITERATE_ALL { _idx } #}
-{#  Creates synapses from a generator expression (connect(p=..., n=...,
+{#  Follows Brian2's codegen/runtime/cython_rt/templates/synapses_create_generator.pyx
+    step by step, so that random numbers are drawn in the same order and a seed
+    gives the same synapses; written anew for this target (Brian2 and
+    brian2cppyy are both under the CeCILL-2.1 licence).
+
+    Creates synapses from a generator expression (connect(p=..., n=...,
     j='k for k in range(...) if ...', j='k for k in sample(..., p=/size=)')).
 
     "outer index": the index looped over (i, or j for connect(i=...));

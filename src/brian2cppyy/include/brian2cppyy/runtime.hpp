@@ -26,6 +26,7 @@
 
 #include "dynamic_array.h"   // Brian2's DynamicArray1D / DynamicArray2D
 #include "spikequeue.h"      // Brian2's CSpikeQueue (includes stdint_compat.h: int_)
+#include "powers.hpp"       // ipow, pow_half: constant powers as multiplications
 
 namespace brian2cppyy {
 
