@@ -28,12 +28,12 @@ The models are written from the published model descriptions:
   have a removable singularity), each driven by its own constant current,
   exponential Euler, 100 ms at dt = 0.025 ms: exp/exprel and powers
   (m**3, n**4) dominate.
-* ``poly_rk4`` -- Hindmarsh & Rose (1984): 1 000 independent three-variable
+* ``poly_rk4`` -- Hindmarsh & Rose (1984): 4 000 independent three-variable
   polynomial (x**3, x**2) bursting neurons with heterogeneous drive, RK4,
-  200 ms at dt = 0.05 ms.
+  500 ms at dt = 0.05 ms.
 * ``fhn_euler`` -- FitzHugh (1961) / Nagumo et al. (1962): 4 000 independent
   FitzHugh-Nagumo oscillators (v**3) with heterogeneous drive, forward Euler,
-  300 ms at dt = 0.05 ms.
+  1 s at dt = 0.02 ms.
 * ``long_recording`` / ``long_recording_4x`` -- a small adaptive LIF group
   (500 neurons) recorded for 100 000 resp. 400 000 steps by a StateMonitor
   (v of 3 neurons), a SpikeMonitor and a PopulationRateMonitor: the loop time
@@ -315,10 +315,10 @@ def hh_expeuler():
 
 
 def poly_rk4():
-    """Hindmarsh & Rose (1984) bursting neurons, 1 000 independent cells with
-    drive from 1 to 4, fourth-order Runge-Kutta, 200 ms."""
+    """Hindmarsh & Rose (1984) bursting neurons, 4 000 independent cells with
+    drive from 1 to 4, fourth-order Runge-Kutta, 500 ms."""
     _fresh()
-    n = 1000
+    n = 4000
     # the dimensionless model with one time unit = 1 ms
     model = """
     dx/dt = (y - a * x**3 + b * x**2 - z + I) / ms : 1
@@ -336,12 +336,12 @@ def poly_rk4():
     cells.y = "1 - 5 * x**2"
     cells.z = "4 * 0.1 * rand()"
     spikes = SpikeMonitor(cells, name="hr_spikes")
-    return Network(cells, spikes), 200 * ms
+    return Network(cells, spikes), 500 * ms
 
 
 def fhn_euler():
     """FitzHugh-Nagumo oscillators, 4 000 independent cells with drive from
-    0.2 to 1.6, forward Euler, 300 ms."""
+    0.2 to 1.6, forward Euler, 1 s at dt = 0.02 ms."""
     _fresh()
     n = 4000
     # FitzHugh (1961): a = 0.7, b = 0.8, recovery 12.5 times slower
@@ -351,14 +351,14 @@ def fhn_euler():
     I : 1 (constant)
     """
     cells = NeuronGroup(
-        n, model, threshold="v > 1", refractory="v > 1", method="euler", dt=0.05 * ms,
+        n, model, threshold="v > 1", refractory="v > 1", method="euler", dt=0.02 * ms,
         name="fhn", namespace=dict(a=0.7, b=0.8, tau=1 * ms, tau_w=12.5 * ms),
     )
     cells.I = "0.2 + 1.4 * i / (N - 1)"
     cells.v = "-1.2 + 0.4 * rand()"
     cells.w = "-0.6 + 0.2 * rand()"
     spikes = SpikeMonitor(cells, name="fhn_spikes")
-    return Network(cells, spikes), 300 * ms
+    return Network(cells, spikes), 1 * second
 
 
 def _long_recording(n_steps):
