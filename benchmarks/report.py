@@ -13,6 +13,12 @@ target, and the ratios cppyy / cython-warm and cppyy / cpp_standalone for the
 loop, cppyy / cython-cold and cppyy / cython-warm for the process
 (a ratio below 1: cppyy is faster).  ``--all-phases`` adds a table with the
 medians of every phase.
+
+A workload named ``<base>_<k>x`` (e.g. ``long_recording_4x``) simulates ``k``
+times as long as ``<base>``; when both are in the results, a second table
+gives, per target, the time of the longer one over the time of the base
+(``loop`` and ``loop_core``): ``k`` when the cost of a time step does not
+depend on how long the network has run (e.g. on what monitors recorded).
 """
 
 import argparse
@@ -79,6 +85,53 @@ def _workload_label(summary_w):
     return None
 
 
+#: the name of a workload that runs another one k times as long
+_SCALED_NAME = re.compile(r"(?P<base>.+)_(?P<factor>\d+)x")
+#: the phases whose scaling with the simulated time is reported
+SCALING_PHASES = ("loop", "loop_core")
+
+
+def scaling_pairs(workloads):
+    """``(base, longer, k)`` for each workload ``<base>_<k>x`` whose base is
+    also in ``workloads``."""
+    pairs = []
+    for name in workloads:
+        match = _SCALED_NAME.fullmatch(name)
+        if match and match.group("base") in workloads:
+            pairs.append((match.group("base"), name, int(match.group("factor"))))
+    return pairs
+
+
+def scaling_ratio(summary, base, longer, target, phase):
+    """Median time of ``longer`` over median time of ``base`` (None if a
+    median is missing or zero)."""
+    t_base = _median(summary[base][target], phase)
+    t_longer = _median(summary[longer][target], phase)
+    if not t_base or t_longer is None:
+        return None
+    return t_longer / t_base
+
+
+def render_scaling(summary, targets, pairs):
+    """The table of the time ratios longer / base, one row per pair and phase."""
+    lines = [
+        "Scaling with the simulated time: time of the longer workload over the time "
+        "of its base (equal to the duration factor when the cost of a step does not "
+        "grow with what was simulated or recorded before).",
+        "",
+    ]
+    header = ["Workloads", "Duration factor", "Time"] + targets
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "|".join(["---", "---:", "---"] + ["---:"] * len(targets)) + "|")
+    for base, longer, factor in pairs:
+        for i, phase in enumerate(SCALING_PHASES):
+            row = [f"{longer} / {base}" if i == 0 else "", f"{factor}" if i == 0 else "", phase]
+            for t in targets:
+                row.append(fmt_ratio(scaling_ratio(summary, base, longer, t, phase)))
+            lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
 def render(data, source=None, all_phases=False):
     workloads = data["config"]["workloads"]
     targets = data["config"]["targets"]
@@ -141,6 +194,10 @@ def render(data, source=None, all_phases=False):
         lines.append("")
         for k, note in enumerate(notes, 1):
             lines.append(f"[{k}] {note}")
+    pairs = scaling_pairs(workloads)
+    if pairs:
+        lines.append("")
+        lines += render_scaling(summary, targets, pairs)
     if all_phases:
         lines.append("")
         lines.append("Medians of every phase (seconds):")

@@ -45,8 +45,10 @@ SAMPLE = os.path.join(HERE, "sample.py")
 
 sys.path.insert(0, HERE)
 import report  # noqa: E402
+from workloads import WORKLOADS as _WORKLOAD_FUNCTIONS  # noqa: E402  (names only)
 
-WORKLOADS = ["lif_small", "coba", "cuba", "cobahh", "stdp"]
+#: every workload of workloads.py, in its order (samples run in their own processes)
+WORKLOADS = list(_WORKLOAD_FUNCTIONS)
 TARGETS = ["cppyy", "cython-cold", "cython-warm", "numpy", "cpp_standalone"]
 PHASES = ["import", "build", "first_run", "loop", "loop_core", "process"]
 QUICK_WORKLOADS = ["lif_small", "coba"]

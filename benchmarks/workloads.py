@@ -23,6 +23,22 @@ The models are written from the published model descriptions:
 * ``stdp`` -- Song, Miller & Abbott (2000): 1 000 Poisson inputs (15 Hz)
   onto one conductance-based integrate-and-fire neuron through synapses
   with additive, slightly depression-dominated STDP, 10 s.
+* ``hh_expeuler`` -- Hodgkin & Huxley (1952): 500 independent squid-axon
+  neurons (the original rate functions, written with ``exprel`` where they
+  have a removable singularity), each driven by its own constant current,
+  exponential Euler, 100 ms at dt = 0.025 ms: exp/exprel and powers
+  (m**3, n**4) dominate.
+* ``poly_rk4`` -- Hindmarsh & Rose (1984): 4 000 independent three-variable
+  polynomial (x**3, x**2) bursting neurons with heterogeneous drive, RK4,
+  500 ms at dt = 0.05 ms.
+* ``fhn_euler`` -- FitzHugh (1961) / Nagumo et al. (1962): 4 000 independent
+  FitzHugh-Nagumo oscillators (v**3) with heterogeneous drive, forward Euler,
+  1 s at dt = 0.02 ms.
+* ``long_recording`` / ``long_recording_4x`` -- a small adaptive LIF group
+  (500 neurons) recorded for 100 000 resp. 400 000 steps by a StateMonitor
+  (v of 3 neurons), a SpikeMonitor and a PopulationRateMonitor: the loop time
+  must grow linearly with the recorded length (``report.py`` prints the
+  ratio 4x / 1x per target).
 
 Integration methods: linear models (lif_small, cuba) use ``exact``.  The
 conductance-based models contain products of state variables
@@ -34,6 +50,7 @@ frozen over one step.
 
 from brian2 import (
     Hz,
+    PopulationRateMonitor,
     NeuronGroup,
     Network,
     PoissonGroup,
@@ -44,6 +61,7 @@ from brian2 import (
     ms,
     msiemens,
     mV,
+    nA,
     second,
     seed,
     siemens,
@@ -258,12 +276,134 @@ def stdp():
     return Network(inputs, neuron, plastic, out_spikes, weights), 10 * second
 
 
+def hh_expeuler():
+    """Hodgkin & Huxley (1952) squid axon, 500 independent neurons driven by
+    constant currents from 0 to 20 uA/cm^2, exponential Euler, 100 ms."""
+    _fresh()
+    n = 500
+    # per cm^2 of membrane; membrane potential in the modern convention
+    # (rest near -65 mV), rate constants at 6.3 degrees C
+    model = """
+    dv/dt = (I - g_Na * m**3 * h * (v - E_Na) - g_K * n**4 * (v - E_K)
+             - g_L * (v - E_L)) / C_m : volt
+    dm/dt = alpha_m * (1 - m) - beta_m * m : 1
+    dh/dt = alpha_h * (1 - h) - beta_h * h : 1
+    dn/dt = alpha_n * (1 - n) - beta_n * n : 1
+    alpha_m = 1 / exprel(-(v + 40 * mV) / (10 * mV)) / ms : Hz
+    beta_m = 4 * exp(-(v + 65 * mV) / (18 * mV)) / ms : Hz
+    alpha_h = 0.07 * exp(-(v + 65 * mV) / (20 * mV)) / ms : Hz
+    beta_h = 1 / (1 + exp(-(v + 35 * mV) / (10 * mV))) / ms : Hz
+    alpha_n = 0.1 / exprel(-(v + 55 * mV) / (10 * mV)) / ms : Hz
+    beta_n = 0.125 * exp(-(v + 65 * mV) / (80 * mV)) / ms : Hz
+    I : amp / metre**2 (constant)
+    """
+    cells = NeuronGroup(
+        n, model, threshold="v > -20 * mV", refractory="v > -20 * mV",
+        method="exponential_euler", dt=0.025 * ms, name="hh",
+        namespace=dict(
+            C_m=1 * ufarad / cm**2, g_Na=120 * msiemens / cm**2,
+            g_K=36 * msiemens / cm**2, g_L=0.3 * msiemens / cm**2,
+            E_Na=50 * mV, E_K=-77 * mV, E_L=-54.387 * mV,
+        ),
+    )
+    cells.v = -65 * mV
+    # the steady state of the gates at rest
+    cells.m, cells.h, cells.n = 0.0529, 0.5961, 0.3177
+    cells.I = "20 * uA / cm**2 * i / (N - 1)"
+    spikes = SpikeMonitor(cells, name="hh_spikes")
+    return Network(cells, spikes), 100 * ms
+
+
+def poly_rk4():
+    """Hindmarsh & Rose (1984) bursting neurons, 4 000 independent cells with
+    drive from 1 to 4, fourth-order Runge-Kutta, 500 ms."""
+    _fresh()
+    n = 4000
+    # the dimensionless model with one time unit = 1 ms
+    model = """
+    dx/dt = (y - a * x**3 + b * x**2 - z + I) / ms : 1
+    dy/dt = (c - d * x**2 - y) / ms : 1
+    dz/dt = r * (s * (x - x_rest) - z) / ms : 1
+    I : 1 (constant)
+    """
+    cells = NeuronGroup(
+        n, model, threshold="x > 1", refractory="x > 1", method="rk4", dt=0.05 * ms,
+        name="hindmarsh_rose",
+        namespace=dict(a=1.0, b=3.0, c=1.0, d=5.0, r=0.006, s=4.0, x_rest=-1.6),
+    )
+    cells.I = "1 + 3.0 * i / (N - 1)"
+    cells.x = "-1.6 + 0.2 * rand()"
+    cells.y = "1 - 5 * x**2"
+    cells.z = "4 * 0.1 * rand()"
+    spikes = SpikeMonitor(cells, name="hr_spikes")
+    return Network(cells, spikes), 500 * ms
+
+
+def fhn_euler():
+    """FitzHugh-Nagumo oscillators, 4 000 independent cells with drive from
+    0.2 to 1.6, forward Euler, 1 s at dt = 0.02 ms."""
+    _fresh()
+    n = 4000
+    # FitzHugh (1961): a = 0.7, b = 0.8, recovery 12.5 times slower
+    model = """
+    dv/dt = (v - v**3 / 3 - w + I) / tau : 1
+    dw/dt = (v + a - b * w) / tau_w : 1
+    I : 1 (constant)
+    """
+    cells = NeuronGroup(
+        n, model, threshold="v > 1", refractory="v > 1", method="euler", dt=0.02 * ms,
+        name="fhn", namespace=dict(a=0.7, b=0.8, tau=1 * ms, tau_w=12.5 * ms),
+    )
+    cells.I = "0.2 + 1.4 * i / (N - 1)"
+    cells.v = "-1.2 + 0.4 * rand()"
+    cells.w = "-0.6 + 0.2 * rand()"
+    spikes = SpikeMonitor(cells, name="fhn_spikes")
+    return Network(cells, spikes), 1 * second
+
+
+def _long_recording(n_steps):
+    """A small adaptive LIF group (500 cells) and three monitors that record
+    for n_steps steps (dt = 0.1 ms): a StateMonitor of v of 3 cells, a
+    SpikeMonitor and a PopulationRateMonitor."""
+    _fresh()
+    model = """
+    dv/dt = (drive - v - w) / (10 * ms) : 1
+    dw/dt = -w / (100 * ms) : 1
+    drive : 1 (constant)
+    """
+    cells = NeuronGroup(
+        500, model, threshold="v > 1", reset="v = 0; w += 0.1", method="exact",
+        dt=0.1 * ms, name="long_recording",
+    )
+    cells.drive = "1.2 + 0.002 * i"
+    cells.v = "rand()"
+    traces = StateMonitor(cells, "v", record=[0, 250, 499], name="long_traces")
+    spikes = SpikeMonitor(cells, name="long_spikes")
+    rate = PopulationRateMonitor(cells, name="long_rate")
+    return Network(cells, traces, spikes, rate), n_steps * 0.1 * ms
+
+
+def long_recording():
+    """Monitors recording 100 000 steps (10 s at dt = 0.1 ms)."""
+    return _long_recording(100_000)
+
+
+def long_recording_4x():
+    """The same as ``long_recording``, 4 times longer (400 000 steps)."""
+    return _long_recording(400_000)
+
+
 WORKLOADS = {
     "lif_small": lif_small,
     "coba": coba,
     "cuba": cuba,
     "cobahh": cobahh,
     "stdp": stdp,
+    "hh_expeuler": hh_expeuler,
+    "poly_rk4": poly_rk4,
+    "fhn_euler": fhn_euler,
+    "long_recording": long_recording,
+    "long_recording_4x": long_recording_4x,
 }
 
 __all__ = ["SEED", "WORKLOADS"] + list(WORKLOADS)

@@ -3,15 +3,21 @@
 import numpy as np
 import pytest
 from brian2 import (
+    EventMonitor,
     Hz,
     Network,
     NeuronGroup,
     PopulationRateMonitor,
     SpikeMonitor,
     StateMonitor,
+    defaultclock,
     ms,
+    network_operation,
+    prefs,
     run,
 )
+
+from brian2cppyy.monitor_growth import growth_counters, reset_growth_counters
 
 
 def _driven_group(N=12):
@@ -301,3 +307,146 @@ def test_monitors_grow_over_long_run():
     # recorded at the start of a step: after the previous step's reset
     assert np.all(np.asarray(M.v) <= 1) and np.all(np.asarray(M.v) >= 0)
     assert np.all(np.diff(np.asarray(S.t)) >= 0)
+
+
+# -- cost per step independent of the recorded length ------------------------------------
+#
+# The monitors append through monitor_arrays.hpp, which counts the elements
+# appended and the recorded elements that reallocations copy. With geometric
+# growth the copies stay below twice the appended elements, so recording 4x
+# longer costs 4x, not 16x. These counters are deterministic; the timings are
+# in the benchmarks (workload long_recording).
+
+
+def _all_monitors(n_steps, fused):
+    """Every kind of monitor on one spiking group, run for n_steps; returns the
+    growth counters of that run and the monitors."""
+    prefs.codegen.runtime.cppyy.fused_loop = fused
+    G = NeuronGroup(
+        6,
+        """dv/dt = (2 - v)/(1*ms) : 1
+           dw/dt = -w/(3*ms) : 1""",
+        threshold="v > 1",
+        reset="v = 0; w += 1",
+        events={"half": "v > 0.5"},
+        method="exact",
+    )
+    G.v = "i/6.0"
+    monitors = {
+        "state": StateMonitor(G, ["v", "w"], record=[0, 3, 5]),
+        "spike": SpikeMonitor(G, variables=["v"]),
+        "event": EventMonitor(G, "half", variables=["w"]),
+        "rate": PopulationRateMonitor(G),
+    }
+    net = Network(G, *monitors.values())
+    net.run(0 * ms)  # compile outside the counted run
+    reset_growth_counters()
+    net.run(n_steps * defaultclock.dt)
+    return growth_counters(), monitors
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_appends_cost_amortised_constant_per_step(fused):
+    n = 1000
+    short, mons = _all_monitors(n, fused)
+    long_, mons_long = _all_monitors(4 * n, fused)
+    for counters, m, steps in [(short, mons, n), (long_, mons_long, 4 * n)]:
+        # every recorded element went through the counted appends
+        expected = (
+            steps * (1 + 2 * 3)  # StateMonitor: t, and v and w of 3 neurons
+            + 3 * m["spike"].num_spikes  # i, t, v of each spike
+            + 3 * m["event"].num_events  # i, t, w of each event
+            + 2 * steps  # PopulationRateMonitor: t, rate
+        )
+        assert counters["appended"] == expected
+        # geometric growth: copies below twice the elements appended
+        assert counters["moved"] < 2 * counters["appended"]
+    assert mons_long["spike"].num_spikes > 3000
+    work = {k: c["appended"] + c["moved"] for k, c in [("short", short), ("long", long_)]}
+    assert work["long"] <= 4.4 * work["short"]
+    # 10 arrays grow; each 4x longer recording adds about log2(4) = 2 moves
+    assert long_["reallocations"] - short["reallocations"] <= 10 * 3
+
+
+def test_monitor_kernels_append_only_through_monitor_arrays():
+    """DynamicArray2D::resize(rows, cols) walks every recorded row on each
+    call (a recording of T steps costs O(T^2)), and has no effect a counter
+    could see; the kernels must therefore grow arrays only through the
+    appends of monitor_arrays.hpp (resize_along_first for rows)."""
+    _, monitors = _all_monitors(10, True)
+    for kind, mon in monitors.items():
+        source = mon.codeobj.code.run
+        assert "brian2cppyy::monitor_arrays::append" in source, kind
+        assert "->resize(" not in source, kind
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_long_recording_equals_step_by_step_values(fused):
+    """3000 steps (a dozen reallocations of each array): the recorded values
+    equal those read from the group at every step by a network operation, and
+    the monitor's arrays read from Python mid-run have the right length."""
+    prefs.codegen.runtime.cppyy.fused_loop = fused
+    G = NeuronGroup(
+        5, "dv/dt = (1 + i - v)/(7*ms) : 1", threshold="v > 1.5", reset="v = 0",
+        method="exact",
+    )
+    M = StateMonitor(G, "v", record=[4, 1], when="start", order=0)
+    R = PopulationRateMonitor(G)
+    S = SpikeMonitor(G)
+    seen_v, seen_t, lengths = [], [], []
+
+    @network_operation(when="start", order=-1)
+    def read_each_step(t):
+        seen_v.append(np.array(G.v[[4, 1]]))
+        seen_t.append(np.asarray(t).item())
+        if len(seen_t) % 250 == 0:
+            # the views of the monitor's arrays are fresh after reallocations
+            lengths.append((len(seen_t) - 1, len(M.t), M.v.shape, len(R.rate), len(S.t)))
+
+    Network(G, M, R, S, read_each_step).run(3000 * defaultclock.dt)
+    np.testing.assert_array_equal(np.asarray(M.t), np.array(seen_t))
+    np.testing.assert_array_equal(M.v, np.array(seen_v).T)
+    assert np.asarray(S.t).size > 100
+    for steps_before, len_t, shape_v, len_rate, len_spikes in lengths:
+        assert len_t == len_rate == steps_before
+        assert shape_v == (2, steps_before)
+        assert len_spikes == np.sum(np.asarray(S.t) < (steps_before - 0.5) * 1e-4)
+
+
+def _monitors_record(n_steps):
+    G = NeuronGroup(
+        8,
+        """dv/dt = (1.5 + 0.2*i - v)/(2*ms) : 1
+           dw/dt = (v - w)/(5*ms) : 1""",
+        threshold="v > 1",
+        reset="v = 0",
+        events={"half": "v > 0.5"},
+        method="exact",
+    )
+    G.v = "i/8.0"
+    M = StateMonitor(G, ["v", "w"], record=[0, 7, 2])
+    S = SpikeMonitor(G, variables=["w"])
+    E = EventMonitor(G, "half", variables=["v"])
+    R = PopulationRateMonitor(G)
+    run(n_steps * defaultclock.dt)
+    return {
+        "M.t": np.array(M.t), "M.v": np.array(M.v), "M.w": np.array(M.w),
+        "S.i": np.array(S.i), "S.t": np.array(S.t), "S.w": np.array(S.w),
+        "S.count": np.array(S.count),
+        "E.i": np.array(E.i), "E.t": np.array(E.t), "E.v": np.array(E.v),
+        "R.t": np.array(R.t), "R.rate": np.array(R.rate),
+    }
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_monitors_equal_cython_over_long_recording(with_target, fused):
+    prefs.codegen.runtime.cppyy.fused_loop = fused
+    ours = _monitors_record(2500)
+    theirs = with_target("cython", _monitors_record, 2500)
+    assert len(ours["S.i"]) > 1000 and len(ours["E.i"]) > len(ours["S.i"])
+    for key in ours:
+        assert ours[key].shape == theirs[key].shape, key
+        if key in ("M.v", "M.w", "S.w", "E.v"):
+            np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-12, err_msg=key)
+        else:
+            np.testing.assert_array_equal(ours[key], theirs[key], err_msg=key)

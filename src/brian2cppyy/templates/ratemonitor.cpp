@@ -1,8 +1,12 @@
 {# USES_VARIABLES { N, t, rate, _clock_t, _clock_dt, _spikespace,
                     _num_source_neurons, _source_start, _source_stop } #}
 {#  Appends the time and the population rate of the source's spikes in
-    [_source_start, _source_stop) to the monitor's dynamic arrays. #}
+    [_source_start, _source_stop) to the monitor's dynamic arrays (appends of
+    monitor_arrays.hpp: cost per step independent of the recorded length). #}
 {% extends 'common_group.cpp' %}
+{% block template_support_code %}
+#include "brian2cppyy/monitor_arrays.hpp"
+{% endblock %}
 {% block maincode %}
     const int32_t* const _events = {{ _spikespace }};
     const int32_t _num_all_spikes = _events[_num_spikespace - 1];
@@ -17,11 +21,8 @@
         if (_events[_j] >= _source_stop) { _end_idx = _j; break; }
     }
     const int32_t _num_spikes = _end_idx - _start_idx;
-    const size_t _new_len = {{ _dynamic_t }}_ptr->size() + 1;
-    {{ _dynamic_t }}_ptr->resize(_new_len);
-    {{ _dynamic_rate }}_ptr->resize(_new_len);
-    {{ N }} = _new_len;
-    {{ _dynamic_t }}_ptr->get_data_ptr()[_new_len - 1] = {{ _clock_t }};
-    {{ _dynamic_rate }}_ptr->get_data_ptr()[_new_len - 1] =
+    *brian2cppyy::monitor_arrays::append({{ _dynamic_t }}_ptr, 1) = {{ _clock_t }};
+    *brian2cppyy::monitor_arrays::append({{ _dynamic_rate }}_ptr, 1) =
         1.0 * _num_spikes / {{ _clock_dt }} / _num_source_neurons;
+    {{ N }} = {{ _dynamic_t }}_ptr->size();
 {% endblock %}

@@ -2,8 +2,13 @@
 {#  Records the events of the source (spikes or custom events) that fall in
     [_source_start, _source_stop): appends the recorded variables to their
     dynamic arrays (resized here, in C++) and counts events per neuron. The
-    indices in the event space are sorted. Also used by EventMonitor. #}
+    indices in the event space are sorted. Also used by EventMonitor. The
+    arrays grow by the appends of monitor_arrays.hpp (cost per event
+    independent of the recorded length). #}
 {% extends 'common_group.cpp' %}
+{% block template_support_code %}
+#include "brian2cppyy/monitor_arrays.hpp"
+{% endblock %}
 {% block maincode %}
     {% set _eventspace = get_array_name(eventspace_variable) %}
     const int32_t* const _events = {{ _eventspace }};
@@ -24,21 +29,19 @@
         // scalar code
         const size_t _vectorisation_idx = 1;
         {{ scalar_code | autoindent }}
-        const size_t _curlen = {{ N }};
-        const size_t _newlen = _curlen + _num_events;
         {% for varname, var in record_variables | dictsort %}
         {% set _dyn = get_array_name(var, access_data=False) %}
-        {{ _dyn }}_ptr->resize(_newlen);
-        {{ c_data_type(var.dtype) }}* const _record_{{ varname }} = {{ _dyn }}_ptr->get_data_ptr();
+        {{ c_data_type(var.dtype) }}* const _record_{{ varname }} =
+            brian2cppyy::monitor_arrays::append({{ _dyn }}_ptr, _num_events);
         {% endfor %}
-        {{ N }} = _newlen;
+        {{ N }} += _num_events;
         for (int32_t _j = _start_idx; _j < _end_idx; _j++)
         {
             const size_t _idx = _events[_j];
             const size_t _vectorisation_idx = _idx;
             {{ vector_code | autoindent }}
             {% for varname in record_variables | sort %}
-            _record_{{ varname }}[_curlen + _j - _start_idx] = _to_record_{{ varname }};
+            _record_{{ varname }}[_j - _start_idx] = _to_record_{{ varname }};
             {% endfor %}
             {{ count }}[_idx - _source_start]++;
         }
