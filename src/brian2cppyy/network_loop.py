@@ -127,66 +127,93 @@ def network_run(
 
 
 def _run_fused(net, all_objects, duration, report, report_period, namespace, profile):
-    """``Network.run``'s steps with the time-step loop in C++ (``_Schedule.run``)."""
-    if duration < 0:
-        raise ValueError(
-            f"Function 'run' expected a non-negative duration but got '{duration}'"
+    """``Network.run`` with the time-step loop in C++, in ``Network.run``'s order."""
+    run = _FusedRun(net, all_objects, duration, profile)
+    run.prepare(namespace)
+    run.simulate(report, report_period)
+    run.finish()
+
+
+class _FusedRun:
+    """One run through the fused loop: what ``Network.run`` does before,
+    around and after its time-step loop."""
+
+    def __init__(self, net, all_objects, duration, profile):
+        if duration < 0:
+            raise ValueError(
+                f"Function 'run' expected a non-negative duration but got '{duration}'"
+            )
+        self.net = net
+        self.all_objects = all_objects
+        self.duration = duration
+        self.device = get_device()
+        self.profile = self.device.build_options.get("profile", False) if profile is None else profile
+        self.t_start = net.t
+        self.t_end = net.t + duration
+        self.schedule = self.reporter = self.start_time = self.end_time = None
+
+    def prepare(self, namespace):
+        """Unused-object warnings, the clocks' interval, ``before_run``."""
+        if prefs.logging.warn_for_unused_objects:
+            gc.collect()
+        net = self.net
+        net._clocks = {obj.clock for obj in self.all_objects}
+        for clock in net._clocks:
+            clock.set_interval(net.t, self.t_end)
+        net.before_run(namespace)
+
+    def simulate(self, report, report_period):
+        """The time steps: the C++ loop and the Python work it returns for."""
+        net = self.net
+        self.start_time = time.time()
+        brian2_network_logger.debug(
+            f"Simulating network '{net.name}' from time {self.t_start} to {self.t_end}.", "run"
         )
-    if prefs.logging.warn_for_unused_objects:
-        gc.collect()
-    device = get_device()
-    if profile is None:
-        profile = device.build_options.get("profile", False)
-    net._clocks = {obj.clock for obj in all_objects}
-    t_start = net.t
-    t_end = net.t + duration
-    for clock in net._clocks:
-        clock.set_interval(net.t, t_end)
-    net.before_run(namespace)
+        self.reporter = _Reporter.create(report, report_period, self.start_time, self.t_start,
+                                         self.t_end, self.duration)
+        clocks = sorted(net._clocks, key=lambda c: c.name)
+        self.schedule = _Schedule(self.all_objects, clocks, self.profile)
+        Network._globally_running = True
+        try:
+            with _DeferredInterrupt() as interrupt:
+                self.schedule.run(net, self.device, self.start_time, self.reporter, interrupt)
+        except BaseException:
+            # Brian2's loop leaves t at the step in progress (between two
+            # steps: at the next one); the run is not finished (no after_run)
+            net.t_ = self.schedule.current_t(net)
+            raise
+        finally:
+            Network._globally_running = False
+        self.end_time = time.time()
 
-    start_time = time.time()
-    brian2_network_logger.debug(
-        f"Simulating network '{net.name}' from time {t_start} to {t_end}.", "run"
-    )
-    reporter = _Reporter.create(report, report_period, start_time, t_start, t_end, duration)
-    schedule = _Schedule(all_objects, sorted(net._clocks, key=lambda c: c.name), profile)
-    Network._globally_running = True
-    try:
-        with _DeferredInterrupt() as interrupt:
-            schedule.run(net, device, start_time, reporter, interrupt)
-    except BaseException:
-        # Brian2's loop leaves t at the step in progress (between two steps:
-        # at the next one); the run is not finished (no after_run)
-        net.t_ = schedule.current_t(net)
-        raise
-    finally:
-        Network._globally_running = False
-
-    end_time = time.time()
-    if net._stopped or Network._globally_stopped:
-        net.t_ = schedule.current_t(net)
-    else:
-        net.t_ = float(t_end)
-    device._last_run_time = end_time - start_time
-    if duration > 0:
-        device._last_run_completed_fraction = (net.t - t_start) / duration
-    else:
-        device._last_run_completed_fraction = 1.0
-    for obj in all_objects:
-        if isinstance(obj, Group):
-            obj._check_for_invalid_states()
-    if reporter is not None:
-        reporter.final(end_time, device._last_run_completed_fraction)
-    net.after_run()
-    brian2_network_logger.debug(
-        f"Finished simulating network '{net.name}' (took {end_time - start_time:.2f}s)",
-        "run",
-    )
-    if profile:
-        net._profiling_info = [(name, t * second) for name, t in schedule.profiling_info().items()]
-        brian2_network_logger.debug(f"\n{str(profiling_summary(net))}")
-    else:
-        net._profiling_info = None
+    def finish(self):
+        """t, the device's run statistics, invalid-state checks, the final
+        report, ``after_run``, the log and the profiling information."""
+        net, device, elapsed = self.net, self.device, self.end_time - self.start_time
+        if net._stopped or Network._globally_stopped:
+            net.t_ = self.schedule.current_t(net)
+        else:
+            net.t_ = float(self.t_end)
+        device._last_run_time = elapsed
+        if self.duration > 0:
+            device._last_run_completed_fraction = (net.t - self.t_start) / self.duration
+        else:
+            device._last_run_completed_fraction = 1.0
+        for obj in self.all_objects:
+            if isinstance(obj, Group):
+                obj._check_for_invalid_states()
+        if self.reporter is not None:
+            self.reporter.final(self.end_time, device._last_run_completed_fraction)
+        net.after_run()
+        brian2_network_logger.debug(
+            f"Finished simulating network '{net.name}' (took {elapsed:.2f}s)", "run"
+        )
+        if self.profile:
+            net._profiling_info = [(name, t * second)
+                                   for name, t in self.schedule.profiling_info().items()]
+            brian2_network_logger.debug(f"\n{str(profiling_summary(net))}")
+        else:
+            net._profiling_info = None
 
 
 class _Reporter:
