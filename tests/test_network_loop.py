@@ -387,6 +387,24 @@ def test_other_targets_and_python_objects_run_inside_the_fused_loop():
     np.testing.assert_allclose(A.v[:], np.exp(-0.5), rtol=1e-6)
 
 
+def test_an_objects_own_run_method_is_called_like_brians_loop():
+    """Brian2's loop calls ``obj.run()``: a ``run`` set on the object itself
+    is called there, and in the fused loop too (the group's state updater is
+    an object of its own, and runs in both)."""
+
+    def build():
+        G = NeuronGroup(2, "dv/dt = 1/ms : 1", method="euler")
+        calls = []
+        G.run = lambda: calls.append(float(G.t[:]))
+        Network(G).run(0.3 * ms)
+        return calls, list(G.v[:])
+
+    fused, python = _both_loops(build)
+    assert fused == python
+    assert fused[0] == pytest.approx([0, 0.0001, 0.0002])
+    assert fused[1] == pytest.approx([0.3, 0.3])
+
+
 def test_fused_loop_is_used():
     """The run goes through the C++ loop (not Brian2's Python loop)."""
     entered = []

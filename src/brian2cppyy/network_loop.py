@@ -33,6 +33,10 @@ Deliberate differences from ``Network.run``, each for the C++ loop:
   step, so the groups and monitors are left consistent; ``Network.t`` is
   then the time of the next step. As in Brian2, the run is not finished
   (no ``after_run``).
+* An object's ``run`` (Brian2's loop calls ``obj.run()``) is looked at when
+  the run starts: one that is ``BrianObject.run`` is replaced by the object's
+  compiled kernels; any other (a NetworkOperation's, a subclass's, one set
+  on the object) is called from Python at its place in the schedule.
 * With ``profile=True`` the time of a kernel is measured in C++ around the
   kernel call; Python entries are timed in Python. An object is listed once
   its clock has run a step, as in Brian2.
@@ -278,9 +282,10 @@ class _Schedule:
         rows, self.python_calls, self.owners, self.codeobjs = [], [], [], []
         for obj in self.active_objects:
             clock = clock_index[obj.clock]
-            if type(obj).run is not BrianObject.run:
+            run = obj.run  # what Brian2's loop calls (a subclass's or an instance's own)
+            if getattr(run, "__func__", None) is not BrianObject.run:
                 # an object that runs Python code of its own (NetworkOperation)
-                self._add_python(rows, clock, obj, obj.run, None)
+                self._add_python(rows, clock, obj, run, None)
                 continue
             for codeobj in obj._code_objects:
                 kernel = None
