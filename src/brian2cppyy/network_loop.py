@@ -9,7 +9,7 @@ must run: NetworkOperations and other objects with a ``run`` method of their
 own, code objects of other targets, progress reports at their period, checks
 for Ctrl-C (every 50 ms), the maximum run time, and kernel errors.
 
-Around the loop, ``network_run`` follows ``Network.run`` step by step and
+Around the loop, ``network_run`` follows ``Network.run`` phase by phase and
 calls Brian2's own pieces (``Network.before_run``/``after_run``,
 ``Network._nextclocks`` for the time after a stop, ``Clock.set_interval``,
 ``TextReport``, ``profiling_summary``, its logger and messages); Brian2 keeps
@@ -24,10 +24,12 @@ Deliberate differences from ``Network.run``, each for the C++ loop:
 * ``Network.t`` is written when the loop returns to Python (Python entries,
   checks, the end of the run), not at every step: no Python runs in
   between to read it, and objects read their own clock's ``t``.
-* Progress reports, Ctrl-C and the maximum run time are checked at a step
-  boundary when the loop returns for a check, at the wall-clock time the
-  next report is due or every ``CHECK_INTERVAL`` seconds, instead of calling
-  ``time.time()`` at every step; each return runs at least one step.
+* Progress reports and Ctrl-C are looked at on a step boundary when the loop
+  returns for a check: when the next report is due, or every
+  ``CHECK_INTERVAL`` seconds (Brian2 calls ``time.time()`` before every
+  step; the C++ loop reads a steady clock there and returns only when a
+  check is due). The maximum run time is checked in C++ after every step,
+  as in Brian2.
 * Ctrl-C (with ``core.stop_on_keyboard_interrupt`` off, or a second Ctrl-C)
   raises `KeyboardInterrupt` at the next step boundary instead of inside a
   step, so the groups and monitors are left consistent; ``Network.t`` is
