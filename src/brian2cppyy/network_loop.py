@@ -153,7 +153,9 @@ class _FusedRun:
         self.all_objects = all_objects
         self.duration = duration
         self.device = get_device()
-        self.profile = self.device.build_options.get("profile", False) if profile is None else profile
+        if profile is None:
+            profile = self.device.build_options.get("profile", False)
+        self.profile = profile
         self.t_start = net.t
         self.t_end = net.t + duration
         self.schedule = self.reporter = self.start_time = self.end_time = None
@@ -345,7 +347,7 @@ class _Schedule:
             if reporter is not None:
                 next_check = min(next_check, reporter.next_time)
             times[0] = max(next_check - now, 0.0)
-            times[1] = max(float(max_time) - (now - start_time), 0.0) if max_time is not None else -1.0
+            times[1] = -1.0 if max_time is None else max(float(max_time) - (now - start_time), 0.0)
             state[_STOP] = int(net._stopped or Network._globally_stopped)
             result = loop(*args)
             jit.raise_pending_error()
