@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: run test test-ours test-brian2 test-long bench venv clean gsl
+.PHONY: run test test-ours test-brian2 test-brian2-independent test-long bench venv clean gsl
 
 venv: $(STAMP)
 
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) examples/demo.py
 
-test: gsl test-ours test-brian2
+test: gsl test-ours test-brian2 test-brian2-independent
 
 # GSL's development files, for the GSL state updaters (method='gsl'): installed
 # with apt-get (as root) unless pkg-config or the header finds them already.
@@ -41,6 +41,11 @@ test-ours: $(STAMP) gsl
 
 test-brian2: $(STAMP) gsl
 	$(PY) tests/run_brian2_suite.py --gsl
+
+# Brian2's codegen-independent tests (Network.run's scheduling, clocks, stop(),
+# reports, store/restore, ...) with target cppyy: they specify the fused loop.
+test-brian2-independent: $(STAMP) gsl
+	$(PY) tests/run_brian2_suite.py --codegen-independent --gsl
 
 test-long: $(STAMP) gsl
 	$(PY) tests/run_brian2_suite.py --long --gsl

@@ -1,6 +1,14 @@
 """Run Brian2's own test suite with the cppyy target.
 
     python tests/run_brian2_suite.py [--long] [--gsl] [--serial] [pytest args...]
+    python tests/run_brian2_suite.py --codegen-independent [--gsl] [--serial] [pytest args...]
+
+The first form runs Brian2's code-generation tests with the cppyy target
+(through ``brian2.test``). The second runs Brian2's *codegen-independent*
+tests (scheduling, several clocks, ``stop()``, reports, store/restore, ...)
+with ``codegen.target = 'cppyy'``: ``brian2.test`` runs them with numpy only,
+but for us they are the specification of ``Network.run``, which our fused
+loop replaces (``brian2cppyy.network_loop``).
 
 Tests listed in ``tests/brian2_deselect.txt`` (one node id per line, each
 followed by ``# reason``) are deselected. The tests run in xdist workers
@@ -14,6 +22,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DESELECT_FILE = os.path.join(HERE, "brian2_deselect.txt")
+FLAGS = ("--long", "--gsl", "--serial", "--codegen-independent")
 
 
 def read_deselect_file(path=DESELECT_FILE):
@@ -31,6 +40,43 @@ def read_deselect_file(path=DESELECT_FILE):
     return node_ids
 
 
+def pytest_args(tests_dir, serial):
+    """Arguments shared by both modes: our plugin, the deselect list, xdist."""
+    # node ids are relative to the rootdir: Brian2's tests directory
+    args = ["-p", "brian2cppyy.pytest_plugin", "-p", "no:cacheprovider", f"--rootdir={tests_dir}"]
+    for node_id in read_deselect_file():
+        args += ["--deselect", node_id]
+    if not serial:
+        args += ["-n", str(max(os.cpu_count() or 1, 1))]
+    return args
+
+
+def run_codegen_independent(args, test_gsl):
+    """Brian2's codegen-independent tests with the cppyy target.
+
+    Prepared as ``brian2.test`` prepares its runs (default preferences,
+    warnings only, no unused-object warnings), with Brian2's own
+    ``make_argv`` and ``PreferencePlugin``, which hands the preferences to
+    the xdist workers; only the target differs. (This script is a process
+    of its own, so nothing is restored afterwards.)"""
+    import pytest
+    from brian2 import prefs
+    from brian2.tests import PreferencePlugin, make_argv
+    from brian2.utils.logger import LOG_LEVELS, BrianLogger
+
+    import brian2
+
+    prefs.reset_to_defaults()
+    BrianLogger.console_handler.setLevel(LOG_LEVELS["WARNING"])
+    prefs["logging.warn_for_unused_objects"] = False
+    prefs["codegen.target"] = "cppyy"
+    prefs["codegen.string_expression_target"] = "cppyy"
+    package_dir = os.path.dirname(brian2.__file__)
+    argv = make_argv([package_dir], "codegen_independent and not long", test_GSL=test_gsl)
+    print(f"Running Brian2's codegen-independent tests in {package_dir} with target cppyy")
+    return pytest.main(argv + args, plugins=[PreferencePlugin(prefs)]) == 0
+
+
 def main(argv):
     import brian2
 
@@ -39,22 +85,22 @@ def main(argv):
     long_tests = "--long" in argv
     test_gsl = "--gsl" in argv
     serial = "--serial" in argv
-    extra = [a for a in argv if a not in ("--long", "--gsl", "--serial")]
+    extra = [a for a in argv if a not in FLAGS]
     tests_dir = os.path.join(os.path.dirname(brian2.__file__), "tests")
-    # node ids are relative to the rootdir: Brian2's tests directory
-    args = ["-p", "brian2cppyy.pytest_plugin", "-p", "no:cacheprovider", f"--rootdir={tests_dir}"]
-    for node_id in read_deselect_file():
-        args += ["--deselect", node_id]
-    if not serial:
-        args += ["-n", str(max(os.cpu_count() or 1, 1))]
-    ok = brian2.test(
-        ["cppyy"],
-        test_codegen_independent=False,
-        long_tests=long_tests,
-        test_GSL=test_gsl,
-        test_in_parallel=[],
-        additional_args=args + extra,
-    )
+    args = pytest_args(tests_dir, serial) + extra
+    if "--codegen-independent" in argv:
+        if long_tests:
+            raise SystemExit("--long has no codegen-independent tests to add")
+        ok = run_codegen_independent(args, test_gsl)
+    else:
+        ok = brian2.test(
+            ["cppyy"],
+            test_codegen_independent=False,
+            long_tests=long_tests,
+            test_GSL=test_gsl,
+            test_in_parallel=[],
+            additional_args=args,
+        )
     return 0 if ok else 1
 
 

@@ -1,42 +1,58 @@
 """The fused C++ network loop gives the same results as Brian2's Python loop
 calling the same kernels step by step (same seed), and keeps the loop's
 semantics: several clocks, network operations, stop(), maximum run time,
-profiling, progress reports, t after the run, Ctrl-C."""
+profiling, progress reports, t after the run, Ctrl-C, the log. Where a test
+compares with Brian2's own ``Network.run``, the reference is the same model
+with ``codegen.runtime.cppyy.fused_loop = False``."""
 
+import logging
 import os
 import signal
 import threading
 import time
+import uuid
 
 import numpy as np
 import pytest
 from brian2 import (
-    Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, ms, network_operation,
-    prefs, profiling_summary, second, seed, start_scope,
+    Clock, EventClock, Network, NetworkOperation, NeuronGroup, SpikeMonitor, StateMonitor,
+    Synapses, ms, network_operation, prefs, profiling_summary, second, seed, start_scope,
 )
+from brian2.devices.device import get_device
+from brian2.utils.logger import catch_logs
 
 import brian2cppyy.network_loop as network_loop
+
+#: a limit on the wall-clock time of runs that only an interrupt should end:
+#: if the interrupt is lost, the run ends here, and the test fails on how it ended
+SAFETY_LIMIT = 60 * second
+
+
+def _both_loops(build):
+    """``build()``'s result with the fused loop and with Brian2's loop."""
+    results = []
+    for fused in (True, False):
+        start_scope()
+        prefs.codegen.runtime.cppyy.fused_loop = fused
+        results.append(build())
+    return results
 
 
 def _interrupt_once_running(delay=0.3):
     """Send SIGINT to this process ``delay`` seconds after a run's time-step
-    loop has started (not while Brian2 prepares the run); returns the thread
-    and a list that receives the time the signal was sent."""
-    from brian2 import Network as _Network
-
-    sent = []
+    loop has started (not while Brian2 prepares the run); returns the
+    thread."""
 
     def send():
         deadline = time.time() + 60
-        while not _Network._globally_running and time.time() < deadline:
+        while not Network._globally_running and time.time() < deadline:
             time.sleep(0.005)
         time.sleep(delay)
-        sent.append(time.time())
         os.kill(os.getpid(), signal.SIGINT)
 
     thread = threading.Thread(target=send, daemon=True)
     thread.start()
-    return thread, sent
+    return thread
 
 
 def _model(fused, stop_at=None):
@@ -115,7 +131,7 @@ def test_profile_reports_each_object():
     assert "Profiling summary" in str(profiling_summary(net))
 
 
-def test_report_callback_and_maximum_run_time():
+def test_report_callback_at_start_and_end():
     G = NeuronGroup(10, "dv/dt = -v/(10*ms) : 1")
     net = Network(G)
     reports = []
@@ -123,49 +139,230 @@ def test_report_callback_and_maximum_run_time():
             report_period=1 * second)
     assert reports[0] == 0.0 and reports[-1] == 1.0
 
-    from brian2.devices.device import get_device
 
-    device = get_device()
-    device._set_maximum_run_time(0.2 * second)
-    try:
-        start = time.time()
-        net.run(100000 * second)
-        assert time.time() - start < 5
-        assert 0.1 * second < net.t < 100000 * second
-    finally:
-        device._set_maximum_run_time(None)
+@pytest.mark.parametrize("report_period", [0 * second, 1 * second])
+def test_zero_duration_and_report_every_step_like_brians_loop(report_period):
+    """``run(0*ms)`` reports start and end only (it has no step: no report
+    in between, which would divide by the zero duration); with
+    ``report_period=0`` a run reports before every step, as Brian2's loop
+    does (one report per step, then the loop goes on)."""
+
+    def build():
+        reports = []
+
+        def report(elapsed, completed, start, duration):
+            reports.append((float(completed), float(start), float(duration)))
+
+        net = Network(NeuronGroup(1, "dv/dt = -v/(10*ms) : 1"))
+        net.run(0 * ms, report=report, report_period=report_period)
+        net.run(1 * ms, report=report, report_period=report_period)
+        return reports, float(net.t)
+
+    fused, python = _both_loops(build)
+    assert fused[1] == python[1] == pytest.approx(0.001)
+    assert fused[0][:2] == [(0.0, 0.0, 0.0), (1.0, 0.0, 0.0)]
+    np.testing.assert_allclose(fused[0], python[0])
+    if report_period == 0 * second:
+        # start, each of the ten steps, end
+        assert len(fused[0]) == 2 + 12
+
+
+def test_maximum_run_time_stops_after_the_step_like_brians_loop():
+    """A maximum run time that is over at once: both loops stop after the
+    first step (deterministic: no wall-clock bound on the test)."""
+
+    def build():
+        G = NeuronGroup(10, "dv/dt = -v/(10*ms) : 1")
+        net = Network(G)
+        device = get_device()
+        device._set_maximum_run_time(0 * second)
+        try:
+            net.run(100000 * second)
+        finally:
+            device._set_maximum_run_time(None)
+        return float(net.t), int(G.clock.timestep[:]), device._last_run_completed_fraction
+
+    fused, python = _both_loops(build)
+    assert fused == python
+    assert fused[1] == 1
+
+
+def _count_after_run(net):
+    """Count the calls of ``net.after_run`` (Brian2 calls it at the end of a
+    completed run only)."""
+    calls = []
+    original = net.after_run
+
+    def after_run():
+        calls.append(float(net.t))
+        return original()
+
+    net.after_run = after_run
+    return calls
 
 
 def test_keyboard_interrupt_stops_between_steps_and_network_can_continue():
+    """A SIGINT during the C++ loop raises KeyboardInterrupt at a step
+    boundary: the run is not finished (no after_run, as in Brian2), the
+    clocks and monitors are consistent, and the network can go on. The run
+    could only end otherwise at the safety limit, without KeyboardInterrupt."""
     prefs.core.stop_on_keyboard_interrupt = False
     G = NeuronGroup(50, "dv/dt = (1.1-v)/(10*ms) : 1", threshold="v>1", reset="v=0",
                     method="exact")
     M = SpikeMonitor(G)
     net = Network(G, M)
     net.run(0 * ms)
-    thread, sent = _interrupt_once_running()
-    with pytest.raises(KeyboardInterrupt):
-        net.run(100000 * second)
-    thread.join()
-    assert time.time() - sent[0] < 1.0
-    # consistent: the clock and the network agree, monitors hold the data
+    after_runs = _count_after_run(net)
+    get_device()._set_maximum_run_time(SAFETY_LIMIT)
+    try:
+        thread = _interrupt_once_running()
+        with pytest.raises(KeyboardInterrupt):
+            net.run(100000 * second)
+        thread.join()
+    finally:
+        get_device()._set_maximum_run_time(None)
+    assert after_runs == []
     assert float(G.t[:]) == pytest.approx(float(net.t))
     assert M.num_spikes > 0 and np.all(M.t[:] < net.t)
     t_stop = float(net.t)
     net.run(5 * ms)
     assert float(net.t) == pytest.approx(t_stop + 0.005)
+    assert after_runs == [pytest.approx(t_stop + 0.005)]
+
+
+def test_keyboard_interrupt_in_a_network_operation_like_brians_loop():
+    """A KeyboardInterrupt raised by Python code inside a step: t is that
+    step's, and after_run is not called, in both loops."""
+
+    def build():
+        G = NeuronGroup(5, "dv/dt = -v/(10*ms) : 1")
+
+        @network_operation(dt=0.5 * ms)
+        def interrupt(t):
+            if t >= 2 * ms:
+                raise KeyboardInterrupt
+
+        net = Network(G, interrupt)
+        after_runs = _count_after_run(net)
+        with pytest.raises(KeyboardInterrupt):
+            net.run(10 * ms)
+        return float(net.t), after_runs
+
+    fused, python = _both_loops(build)
+    assert fused == python == (pytest.approx(0.002), [])
 
 
 def test_first_ctrl_c_is_a_graceful_stop_with_brians_default():
+    """With Brian2's default the first Ctrl-C is Network.stop(): the run
+    returns (finished, after_run called) at a step boundary, stopped by the
+    signal and not by the safety limit."""
     assert prefs.core.stop_on_keyboard_interrupt
     G = NeuronGroup(50, "dv/dt = -v/(10*ms) : 1")
     net = Network(G)
     net.run(0 * ms)
-    thread, sent = _interrupt_once_running()
-    net.run(100000 * second)  # returns, as Network.stop() would
-    thread.join()
-    assert time.time() - sent[0] < 1.0
+    after_runs = _count_after_run(net)
+    with catch_logs() as logs:
+        get_device()._set_maximum_run_time(SAFETY_LIMIT)
+        try:
+            thread = _interrupt_once_running()
+            net.run(100000 * second)  # returns, as Network.stop() would
+            thread.join()
+        finally:
+            get_device()._set_maximum_run_time(None)
+    assert [msg for _, _, msg in logs] == [
+        "Simulation stop requested. Press Ctrl+C again to interrupt."]
     assert 0 * second < net.t < 100000 * second
+    assert float(G.t[:]) == pytest.approx(float(net.t))
+    assert after_runs == [float(net.t)]
+
+
+@pytest.mark.parametrize("profile", [False, True])
+def test_stop_with_multiple_clocks_then_run_on_like_brians_loop(profile):
+    """After stop() with two clocks, t is the time of the next step (that of
+    the fast clock, not of the clock that ran last), so the next run does
+    not skip a step of the fast clock (Brian2's test_stop_with_multiple_clocks)."""
+
+    def build():
+        fast = Clock(dt=0.2 * ms)
+        slow = Clock(dt=0.3 * ms)
+        times, stopped = [], []
+
+        def finish():
+            if not stopped and slow.t >= 0.3 * ms:
+                stopped.append(True)
+                net.stop()
+
+        net = Network(NetworkOperation(lambda: times.append(float(fast.t / ms)), clock=fast),
+                      NetworkOperation(finish, clock=slow))
+        net.run(1 * ms, profile=profile)
+        first = (list(times), float(net.t))
+        net.run(0.6 * ms, profile=profile)
+        return first, (list(times), float(net.t))
+
+    fused, python = _both_loops(build)
+    np.testing.assert_allclose(fused[0][0], [0, 0.2])
+    assert fused[0][1] == pytest.approx(0.0004)
+    np.testing.assert_allclose(fused[1][0], [0, 0.2, 0.4, 0.6, 0.8])
+    assert fused[1][1] == pytest.approx(0.001)
+    assert fused == python
+
+
+def test_run_and_profiling_messages_like_brians_loop():
+    """The debug log of a profiled run has Brian2's messages under Brian2's
+    logger names, including the profiling summary."""
+
+    def build():
+        G = NeuronGroup(10, "dv/dt = -v/(10*ms) : 1", threshold="v>1", reset="v=0")
+        net = Network(G, SpikeMonitor(G), name="profiled")
+        with catch_logs(log_level=logging.DEBUG, only_from=("brian2.core.network",)) as logs:
+            net.run(1 * ms, profile=True)
+        return [(level, name, msg.split(" (took")[0].split("\n")[1 if msg.startswith("\n") else 0])
+                for level, name, msg in logs]
+
+    fused, python = _both_loops(build)
+    assert fused == python
+    assert ("DEBUG", "brian2.core.network", "Profiling summary") in fused
+    assert ("DEBUG", "brian2.core.network.run",
+            "Simulating network 'profiled' from time 0. s to 1. ms.") in fused
+
+
+def test_profiling_info_lists_the_objects_brians_loop_lists():
+    """Like Brian2's loop, the profile lists every active object whose clock
+    has run a step (none after run(0*ms)), also objects without kernels of
+    their own; not the inactive ones (``profiling_info`` sorts by time, so
+    the names are compared sorted)."""
+
+    def build():
+        G = NeuronGroup(10, "dv/dt = -v/(10*ms) : 1", threshold="v>1", reset="v=0",
+                        name="spiking")
+        H = NeuronGroup(3, "x : 1", dt=0.5 * ms, name="static")
+        quiet = NeuronGroup(3, "dy/dt = -y/ms : 1", name="inactive")
+        quiet.active = False
+        net = Network(G, H, quiet, SpikeMonitor(G, name="spikes"))
+        net.run(0 * ms, profile=True)
+        empty = sorted(name for name, _ in net.profiling_info)
+        net.run(0.2 * ms, profile=True)
+        return empty, sorted(name for name, _ in net.profiling_info)
+
+    fused, python = _both_loops(build)
+    assert fused == python
+    assert fused[0] == []
+    assert {"static_stateupdater", "spikes"} <= set(fused[1])
+    assert not any(name.startswith("inactive") for name in fused[1])
+
+
+def test_runs_the_fused_loop_cannot_take_say_why():
+    """A run with an EventClock uses Brian2's loop, and the log says why."""
+    lister = []
+    op = NetworkOperation(lambda: lister.append(1), clock=EventClock(times=[0 * ms, 0.5 * ms]))
+    net = Network(NeuronGroup(2, "dv/dt = -v/(10*ms) : 1"), op, name=f"ev_{uuid.uuid4().hex}")
+    with catch_logs(log_level=logging.DEBUG, only_from=("brian2cppyy",)) as logs:
+        net.run(1 * ms)
+    assert lister == [1, 1]
+    assert [(level, msg) for level, _, msg in logs] == [
+        ("INFO", f"Network '{net.name}' runs in Brian2's Python loop, not the fused C++ "
+                 "loop: it uses a clock of type EventClock (the fused loop steps Clock "
+                 "objects only).")]
 
 
 def test_other_targets_and_python_objects_run_inside_the_fused_loop():
@@ -188,6 +385,24 @@ def test_other_targets_and_python_objects_run_inside_the_fused_loop():
     net.run(5 * ms)
     assert len(order) == 50 and all(order)
     np.testing.assert_allclose(A.v[:], np.exp(-0.5), rtol=1e-6)
+
+
+def test_an_objects_own_run_method_is_called_like_brians_loop():
+    """Brian2's loop calls ``obj.run()``: a ``run`` set on the object itself
+    is called there, and in the fused loop too (the group's state updater is
+    an object of its own, and runs in both)."""
+
+    def build():
+        G = NeuronGroup(2, "dv/dt = 1/ms : 1", method="euler")
+        calls = []
+        G.run = lambda: calls.append(float(G.t[:]))
+        Network(G).run(0.3 * ms)
+        return calls, list(G.v[:])
+
+    fused, python = _both_loops(build)
+    assert fused == python
+    assert fused[0] == pytest.approx([0, 0.0001, 0.0002])
+    assert fused[1] == pytest.approx([0.3, 0.3])
 
 
 def test_fused_loop_is_used():

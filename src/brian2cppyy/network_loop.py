@@ -9,10 +9,39 @@ must run: NetworkOperations and other objects with a ``run`` method of their
 own, code objects of other targets, progress reports at their period, checks
 for Ctrl-C (every 50 ms), the maximum run time, and kernel errors.
 
-Everything else follows ``Network.run``: ``when``/``order`` scheduling,
-several clocks, ``Network.stop()``, ``profile=True``, ``t``/``timestep`` after
-the run, invalid-state checks. Runs with an `EventClock` use Brian2's own
-loop, as does every run when ``codegen.runtime.cppyy.fused_loop`` is off.
+Around the loop, ``network_run`` follows ``Network.run`` phase by phase and
+calls Brian2's own pieces (``Network.before_run``/``after_run``,
+``Network._nextclocks`` for the time after a stop, ``Clock.set_interval``,
+``TextReport``, ``profiling_summary``, its logger and messages); Brian2 keeps
+that code inline in ``Network.run``, so the few lines around it are repeated
+here. Runs the loop cannot take are handed to Brian2's ``Network.run``
+itself, with the reason in the log: every run when
+``codegen.runtime.cppyy.fused_loop`` is off or another target is selected
+(debug), a run with an `EventClock` or more than 64 clocks (info, once).
+
+Deliberate differences from ``Network.run``, each for the C++ loop:
+
+* ``Network.t`` is written when the loop returns to Python (Python entries,
+  checks, the end of the run), not at every step: no Python runs in
+  between to read it, and objects read their own clock's ``t``.
+* Progress reports and Ctrl-C are looked at on a step boundary when the loop
+  returns for a check: when the next report is due, or every
+  ``CHECK_INTERVAL`` seconds (Brian2 calls ``time.time()`` before every
+  step; the C++ loop reads a steady clock there and returns only when a
+  check is due). The maximum run time is checked in C++ after every step,
+  as in Brian2.
+* Ctrl-C (with ``core.stop_on_keyboard_interrupt`` off, or a second Ctrl-C)
+  raises `KeyboardInterrupt` at the next step boundary instead of inside a
+  step, so the groups and monitors are left consistent; ``Network.t`` is
+  then the time of the next step. As in Brian2, the run is not finished
+  (no ``after_run``).
+* An object's ``run`` (Brian2's loop calls ``obj.run()``) is looked at when
+  the run starts: one that is ``BrianObject.run`` is replaced by the object's
+  compiled kernels; any other (a NetworkOperation's, a subclass's, one set
+  on the object) is called from Python at its place in the schedule.
+* With ``profile=True`` the time of a kernel is measured in C++ around the
+  kernel call; Python entries are timed in Python. An object is listed once
+  its clock has run a step, as in Brian2.
 """
 
 import ctypes
@@ -21,13 +50,13 @@ import signal
 import sys
 import threading
 import time
-from collections import defaultdict
 
 import numpy as np
 from brian2.core.base import BrianObject
 from brian2.core.clocks import Clock
 from brian2.core.namespace import get_local_namespace
-from brian2.core.network import Network, TextReport
+from brian2.core.network import Network, TextReport, profiling_summary
+from brian2.core.network import logger as brian2_network_logger
 from brian2.core.preferences import prefs
 from brian2.devices.device import all_devices, get_device
 from brian2.groups.group import Group
@@ -64,13 +93,23 @@ def _loop():
     return _loop_function
 
 
-def _uses_fused_loop(objects):
+def _why_not_fused(objects):
+    """Why a run of ``objects`` cannot use the fused loop, as ``(log level,
+    reason)``, or ``None`` if it can."""
     if not prefs["codegen.runtime.cppyy.fused_loop"]:
-        return False
+        return "debug", "the preference codegen.runtime.cppyy.fused_loop is off"
     if get_device().code_object_class(None) is not CppyyCodeObject:
-        return False
+        return "debug", f"the code-generation target is {prefs['codegen.target']!r}"
     clocks = {obj.clock for obj in objects}
-    return 0 < len(clocks) <= MAX_CLOCKS and all(type(c) is Clock for c in clocks)
+    if not clocks:
+        return "debug", "the network is empty"
+    other_kinds = sorted({type(c).__name__ for c in clocks if type(c) is not Clock})
+    if other_kinds:
+        return "info", (f"it uses a clock of type {', '.join(other_kinds)} "
+                        "(the fused loop steps Clock objects only)")
+    if len(clocks) > MAX_CLOCKS:
+        return "info", f"it uses {len(clocks)} clocks (the fused loop takes at most {MAX_CLOCKS})"
+    return None
 
 
 @check_units(duration=second, report_period=second)
@@ -79,110 +118,162 @@ def network_run(
     level=0,
 ):
     """``Network.run`` for the cppyy target (see the module docstring)."""
-    original = Network.run.original_function
-    all_objects = net.sorted_objects
-    if not _uses_fused_loop(all_objects):
-        if namespace is None:
-            namespace = get_local_namespace(level=level + 3)
-        return original(net, duration, report, report_period, namespace, profile, level)
-
-    if duration < 0:
-        raise ValueError(
-            f"Function 'run' expected a non-negative duration but got '{duration}'"
-        )
-    if prefs.logging.warn_for_unused_objects:
-        gc.collect()
-    device = get_device()
-    if profile is None:
-        profile = device.build_options.get("profile", False)
-    clocks = sorted({obj.clock for obj in all_objects}, key=lambda c: c.name)
-    net._clocks = set(clocks)
-    t_start = net.t
-    t_end = net.t + duration
-    for clock in clocks:
-        clock.set_interval(net.t, t_end)
     if namespace is None:
         namespace = get_local_namespace(level=level + 3)
-    net.before_run(namespace)
-    if len(all_objects) == 0:
-        return
+    all_objects = net.sorted_objects
+    why_not = _why_not_fused(all_objects)
+    if why_not is not None:
+        log_level, reason = why_not
+        getattr(logger, log_level)(
+            f"Network '{net.name}' runs in Brian2's Python loop, not the fused C++ loop: "
+            f"{reason}.", "fallback", once=log_level == "info")
+        return Network.run.original_function(
+            net, duration, report, report_period, namespace, profile, level)
+    _run_fused(net, all_objects, duration, report, report_period, namespace, profile)
 
-    start_time = time.time()
-    logger.debug(f"Simulating network '{net.name}' from time {t_start} to {t_end}.", "run")
-    report_callback = _report_callback(report)
-    if report_callback is not None:
-        report_period = float(report_period)
-        next_report_time = start_time + report_period
-        report_callback(0 * second, 0.0, t_start, duration)
 
-    table = _Schedule(all_objects, clocks, profile)
-    Network._globally_running = True
-    try:
-        with _DeferredInterrupt() as interrupt:
-            table.run(net, device, start_time, report_callback,
-                      next_report_time if report_callback is not None else None,
-                      report_period if report_callback is not None else None,
-                      t_start, t_end, duration, interrupt)
-    except KeyboardInterrupt:
-        # stopped between two steps: the network is at the last completed step
-        net.t_ = table.current_t()
-        device._last_run_time = time.time() - start_time
-        net.after_run()
-        raise
-    except BaseException:
-        # an error in a kernel or in Python code between kernels: as in
-        # Brian2's loop, the network's time is that of the failing step
-        net.t_ = table.current_t()
-        raise
-    finally:
-        Network._globally_running = False
-    end_time = time.time()
-    if net._stopped or Network._globally_stopped:
-        net.t_ = table.current_t()
-    else:
-        net.t_ = float(t_end)
-    device._last_run_time = end_time - start_time
-    if duration > 0:
-        device._last_run_completed_fraction = (net.t - t_start) / duration
-    else:
-        device._last_run_completed_fraction = 1.0
-    for obj in all_objects:
-        if isinstance(obj, Group):
-            obj._check_for_invalid_states()
-    if report_callback is not None:
-        report_callback(
-            (end_time - start_time) * second,
-            device._last_run_completed_fraction,
-            t_start,
-            duration,
+def _run_fused(net, all_objects, duration, report, report_period, namespace, profile):
+    """``Network.run`` with the time-step loop in C++, in ``Network.run``'s order."""
+    run = _FusedRun(net, all_objects, duration, profile)
+    run.prepare(namespace)
+    run.simulate(report, report_period)
+    run.finish()
+
+
+class _FusedRun:
+    """One run through the fused loop: what ``Network.run`` does before,
+    around and after its time-step loop."""
+
+    def __init__(self, net, all_objects, duration, profile):
+        if duration < 0:
+            raise ValueError(
+                f"Function 'run' expected a non-negative duration but got '{duration}'"
+            )
+        self.net = net
+        self.all_objects = all_objects
+        self.duration = duration
+        self.device = get_device()
+        if profile is None:
+            profile = self.device.build_options.get("profile", False)
+        self.profile = profile
+        self.t_start = net.t
+        self.t_end = net.t + duration
+        self.schedule = self.reporter = self.start_time = self.end_time = None
+
+    def prepare(self, namespace):
+        """Unused-object warnings, the clocks' interval, ``before_run``."""
+        if prefs.logging.warn_for_unused_objects:
+            gc.collect()
+        net = self.net
+        net._clocks = {obj.clock for obj in self.all_objects}
+        for clock in net._clocks:
+            clock.set_interval(net.t, self.t_end)
+        net.before_run(namespace)
+
+    def simulate(self, report, report_period):
+        """The time steps: the C++ loop and the Python work it returns for."""
+        net = self.net
+        self.start_time = time.time()
+        brian2_network_logger.debug(
+            f"Simulating network '{net.name}' from time {self.t_start} to {self.t_end}.", "run"
         )
-    net.after_run()
-    logger.debug(
-        f"Finished simulating network '{net.name}' (took {end_time - start_time:.2f}s)",
-        "run",
-    )
-    if profile:
-        net._profiling_info = [(name, t * second) for name, t in table.profiling_info().items()]
-    else:
-        net._profiling_info = None
+        self.reporter = _Reporter.create(report, report_period, self.start_time, self.t_start,
+                                         self.t_end, self.duration)
+        clocks = sorted(net._clocks, key=lambda c: c.name)
+        self.schedule = _Schedule(self.all_objects, clocks, self.profile)
+        Network._globally_running = True
+        try:
+            with _DeferredInterrupt() as interrupt:
+                self.schedule.run(net, self.device, self.start_time, self.reporter, interrupt)
+        except BaseException:
+            # Brian2's loop leaves t at the step in progress (between two
+            # steps: at the next one); the run is not finished (no after_run)
+            net.t_ = self.schedule.current_t(net)
+            raise
+        finally:
+            Network._globally_running = False
+        self.end_time = time.time()
+
+    def finish(self):
+        """t, the device's run statistics, invalid-state checks, the final
+        report, ``after_run``, the log and the profiling information."""
+        net, device, elapsed = self.net, self.device, self.end_time - self.start_time
+        if net._stopped or Network._globally_stopped:
+            net.t_ = self.schedule.current_t(net)
+        else:
+            net.t_ = float(self.t_end)
+        device._last_run_time = elapsed
+        if self.duration > 0:
+            device._last_run_completed_fraction = (net.t - self.t_start) / self.duration
+        else:
+            device._last_run_completed_fraction = 1.0
+        for obj in self.all_objects:
+            if isinstance(obj, Group):
+                obj._check_for_invalid_states()
+        if self.reporter is not None:
+            self.reporter.final(self.end_time, device._last_run_completed_fraction)
+        net.after_run()
+        brian2_network_logger.debug(
+            f"Finished simulating network '{net.name}' (took {elapsed:.2f}s)", "run"
+        )
+        if self.profile:
+            net._profiling_info = [(name, t * second)
+                                   for name, t in self.schedule.profiling_info().items()]
+            brian2_network_logger.debug(f"\n{str(profiling_summary(net))}")
+        else:
+            net._profiling_info = None
 
 
-def _report_callback(report):
-    if report is None:
-        return None
-    if report in ("text", "stdout"):
-        return TextReport(sys.stdout)
-    if report == "stderr":
-        return TextReport(sys.stderr)
-    if isinstance(report, str):
-        raise ValueError(f'Do not know how to handle report argument "{report}".')
-    if callable(report):
-        return report
-    raise TypeError(
-        "Do not know how to handle report argument, it has to be one of 'text', "
-        "'stdout', 'stderr', or a callable function/object, but it is of type "
-        f"{type(report)}"
-    )
+class _Reporter:
+    """A run's progress report, as ``Network.run`` gives it: the callback is
+    called at the start, whenever ``report_period`` (wall-clock) has passed
+    at a step boundary, and at the end."""
+
+    def __init__(self, callback, period, start_time, t_start, t_end, duration):
+        self.callback = callback
+        self.period = period
+        self.start_time = start_time
+        self.next_time = start_time + period
+        self.t_start = t_start
+        self.t_end = t_end
+        self.duration = duration
+
+    @classmethod
+    def create(cls, report, report_period, start_time, t_start, t_end, duration):
+        """The reporter for ``Network.run``'s ``report`` argument (``None``
+        for no report), after its first call (fraction 0)."""
+        if report is None:
+            return None
+        if report in ("text", "stdout"):
+            callback = TextReport(sys.stdout)
+        elif report == "stderr":
+            callback = TextReport(sys.stderr)
+        elif isinstance(report, str):
+            raise ValueError(f'Do not know how to handle report argument "{report}".')
+        elif callable(report):
+            callback = report
+        else:
+            raise TypeError(
+                "Do not know how to handle report argument, it has to be one of 'text', "
+                "'stdout', 'stderr', or a callable function/object, but it is of type "
+                f"{type(report)}"
+            )
+        reporter = cls(callback, float(report_period), start_time, t_start, t_end, duration)
+        callback(0 * second, 0.0, t_start, duration)
+        return reporter
+
+    def during(self, t):
+        """Report at a step boundary (``t``: the next step) if it is due."""
+        current = time.time()
+        if current > self.next_time:
+            fraction = (t - float(self.t_start)) / float(self.t_end - self.t_start)
+            self.callback((current - self.start_time) * second, fraction, self.t_start,
+                          self.duration)
+            self.next_time = current + self.period
+
+    def final(self, end_time, fraction):
+        self.callback((end_time - self.start_time) * second, fraction, self.t_start,
+                      self.duration)
 
 
 class _Schedule:
@@ -191,14 +282,14 @@ class _Schedule:
     def __init__(self, objects, clocks, profile):
         self.clocks = clocks
         clock_index = {clock: k for k, clock in enumerate(clocks)}
+        self.active_objects = [obj for obj in objects if obj.active]
         rows, self.python_calls, self.owners, self.codeobjs = [], [], [], []
-        for obj in objects:
-            if not obj.active:
-                continue
+        for obj in self.active_objects:
             clock = clock_index[obj.clock]
-            if type(obj).run is not BrianObject.run:
+            run = obj.run  # what Brian2's loop calls (a subclass's or an instance's own)
+            if getattr(run, "__func__", None) is not BrianObject.run:
                 # an object that runs Python code of its own (NetworkOperation)
-                self._add_python(rows, clock, obj, obj.run, None)
+                self._add_python(rows, clock, obj, run, None)
                 continue
             for codeobj in obj._code_objects:
                 kernel = None
@@ -214,6 +305,7 @@ class _Schedule:
                     self.codeobjs.append(codeobj)
         self.entries = np.array(rows, dtype=np.int64).reshape(-1, 4)
         self.timestep_arrays = [c.variables["timestep"].get_value() for c in clocks]
+        self.start_timesteps = [int(a[0]) for a in self.timestep_arrays]
         self.t_arrays = [c.variables["t"].get_value() for c in clocks]
         self.timestep_ptrs = np.array([a.ctypes.data for a in self.timestep_arrays], dtype=np.int64)
         self.t_ptrs = np.array([a.ctypes.data for a in self.t_arrays], dtype=np.int64)
@@ -223,7 +315,6 @@ class _Schedule:
         self.state[_RESUME] = -1
         self.times = np.array([-1.0, -1.0])
         self.profile = np.zeros(len(rows)) if profile else None
-        self.python_seconds = defaultdict(float)
 
     def _add_python(self, rows, clock, obj, call, codeobj):
         rows.append((0, 0, clock, len(self.python_calls)))
@@ -231,11 +322,16 @@ class _Schedule:
         self.owners.append(obj)
         self.codeobjs.append(codeobj)
 
-    def current_t(self):
+    def current_t(self, net):
+        """The network's time as Brian2's loop has it: inside a step, the
+        step's time; between two steps, the next step's (``_nextclocks``)."""
+        if self.state[_RESUME] < 0:
+            return net._nextclocks()[0].t_
         return float(self.t_arrays[int(self.state[_MINCLOCK])][0])
 
-    def run(self, net, device, start_time, report_callback, next_report_time, report_period,
-            t_start, t_end, duration, interrupt):
+    def run(self, net, device, start_time, reporter, interrupt):
+        """Run the loop until it is done, returning to it after each return
+        to Python (see ``network_loop.hpp`` for the results)."""
         loop = _loop()
         entries, state, times = self.entries, self.state, self.times
         args = (
@@ -248,55 +344,50 @@ class _Schedule:
         while True:
             now = time.time()
             next_check = now + CHECK_INTERVAL
-            if next_report_time is not None:
-                next_check = min(next_check, next_report_time)
+            if reporter is not None:
+                next_check = min(next_check, reporter.next_time)
             times[0] = max(next_check - now, 0.0)
-            times[1] = (float(max_time) - (now - start_time)) if max_time is not None else -1.0
-            if max_time is not None and times[1] < 0:
-                times[1] = 0.0
+            times[1] = -1.0 if max_time is None else max(float(max_time) - (now - start_time), 0.0)
             state[_STOP] = int(net._stopped or Network._globally_stopped)
             result = loop(*args)
             jit.raise_pending_error()
             if result == _DONE:
                 return
+            net.t_ = self.current_t(net)
             if result == _PYTHON:
-                entry = int(state[_ENTRY])
-                net.t_ = self.current_t()
-                call = self.python_calls[int(entries[entry, 3])]
-                if self.profile is not None:
-                    t0 = time.time()
-                    call()
-                    self.profile[entry] += time.time() - t0
-                else:
-                    call()
+                self._run_python_entry(int(state[_ENTRY]))
             elif result == _CHECK:
                 interrupt.raise_if_requested()
-                net.t_ = self.current_t()
-                if report_callback is not None:
-                    current = time.time()
-                    if current > next_report_time:
-                        report_callback(
-                            (current - start_time) * second,
-                            (net.t_ - float(t_start)) / float(t_end - t_start),
-                            t_start,
-                            duration,
-                        )
-                        next_report_time = current + report_period
+                if reporter is not None:
+                    reporter.during(net.t_)
             elif result == _TIME_LIMIT:
                 net._stopped = True
             elif result == _KERNEL_ERROR:
-                entry = int(state[_ENTRY])
-                codeobj = self.codeobjs[entry]
+                codeobj = self.codeobjs[int(state[_ENTRY])]
                 kernel = codeobj.compiled_code["run"]
                 codeobj._raise_status("run", int(state[_KERNEL_STATUS]), kernel.error_info)
             else:  # pragma: no cover - a bug in the loop
                 raise RuntimeError(f"The network loop returned an unknown result {result}.")
 
+    def _run_python_entry(self, entry):
+        call = self.python_calls[int(self.entries[entry, 3])]
+        if self.profile is None:
+            call()
+            return
+        started = time.time()
+        call()
+        self.profile[entry] += time.time() - started
+
     def profiling_info(self):
-        info = defaultdict(float)
-        if self.profile is not None:
-            for entry, seconds in enumerate(self.profile):
-                info[self.owners[entry].name] += float(seconds)
+        """Seconds per object name: like Brian2, every active object whose
+        clock has run a step, plus the time of its entries."""
+        ran = {clock for clock, timesteps, start in
+               zip(self.clocks, self.timestep_arrays, self.start_timesteps)
+               if int(timesteps[0]) > start}
+        info = {obj.name: 0.0 for obj in self.active_objects if obj.clock in ran}
+        for owner, seconds in zip(self.owners, self.profile):
+            if owner.name in info:
+                info[owner.name] += float(seconds)
         return info
 
 

@@ -27,7 +27,7 @@ enum LoopEntryColumn { ENTRY_KERNEL = 0, ENTRY_SLOTS = 1, ENTRY_CLOCK = 2, ENTRY
 
 // Slots of the int64 state array shared with Python
 enum LoopStateSlot {
-    STATE_RESUME = 0,      // in: entry to resume the current step at (-1: new step)
+    STATE_RESUME = 0,      // in/out: entry to resume the current step at (< 0: new step)
     STATE_STOP = 1,        // in: stop before the next step (Network.stop())
     STATE_ENTRY = 2,       // out: the entry that returned to Python / failed
     STATE_KERNEL_STATUS = 3,  // out: the failing kernel's status
@@ -35,6 +35,9 @@ enum LoopStateSlot {
     STATE_MINCLOCK = 5,    // out: the clock that determines the current time
     STATE_SIZE = 6
 };
+
+// STATE_RESUME of a new step that Python has checked (LOOP_CHECK)
+const int64_t RESUME_CHECKED = -2;
 
 // What the loop returns
 enum LoopResult {
@@ -65,19 +68,27 @@ inline int64_t run_network_loop(const int64_t* entries, int32_t n_entries,
     int64_t entry = state[STATE_RESUME];
     uint64_t curclocks = (uint64_t)state[STATE_CURCLOCKS];
     int32_t minclock = (int32_t)state[STATE_MINCLOCK];
+    // STATE_RESUME == RESUME_CHECKED: a new step whose check Python has
+    // just made (no second check there, even when one is due at every step)
+    bool checked = entry == RESUME_CHECKED;
+    if (checked)
+        entry = -1;
     while (true) {
         if (entry < 0) {
-            // a new step: which clocks are due?
+            // a new step: which clocks are due? (Network.run's order: stop,
+            // end of the run, then a report)
             if (state[STATE_STOP])
                 return LOOP_DONE;
-            if (has_check && clock_type::now() >= check_at)
-                return LOOP_CHECK;
             minclock = 0;
             for (int32_t c = 1; c < n_clocks; c++)
                 if (*times_t[c] < *times_t[minclock])
                     minclock = c;
             if (*timesteps[minclock] >= i_ends[minclock])
                 return LOOP_DONE;
+            if (!checked && has_check && clock_type::now() >= check_at) {
+                state[STATE_RESUME] = RESUME_CHECKED;
+                return LOOP_CHECK;
+            }
             curclocks = 0;
             for (int32_t c = 0; c < n_clocks; c++) {
                 const double dt = std::min(dts[c], dts[minclock]);
@@ -123,6 +134,7 @@ inline int64_t run_network_loop(const int64_t* entries, int32_t n_entries,
         }
         entry = -1;
         state[STATE_RESUME] = -1;
+        checked = false;
         if (has_limit && clock_type::now() >= limit_at)
             return LOOP_TIME_LIMIT;
     }
