@@ -69,6 +69,11 @@ def _function_name(function):
     return getattr(target, "__qualname__", None) or type(target).__name__
 
 
+def _full_name(function):
+    target = function.func if isinstance(function, functools.partial) else function
+    return f"{getattr(target, '__module__', None) or '?'}.{_function_name(function)}"
+
+
 def parameter_sets(params):
     """``(names, sets)``: the parameter names and the list of parameter dicts
     of ``params``, a dict of lists (its Cartesian grid, the first name
@@ -245,7 +250,7 @@ class _Connection:
             with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
                 self.cluster = LocalCluster(
                     n_workers=n_workers or _cores(), threads_per_worker=1, processes=True,
-                    dashboard_address=None, silence_logs=logging.ERROR)
+                    dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
             self.client = Client(self.cluster)
         elif isinstance(client, str):
             self.client = Client(client)
@@ -299,7 +304,7 @@ def sweep(function, params, *, repeats=1, seed=0, client=None, n_workers=None,
     names, sets = parameter_sets(params)
     check_function(function, names)
     runs = plan_runs(names, sets, int(repeats), int(seed))
-    run_store = RunStore(store) if store is not None else None
+    run_store = RunStore(store, _full_name(function)) if store is not None else None
     records = _stored_records(run_store, runs) if (run_store is not None and resume) else {}
     executor = _Executor(function, runs, records, run_store, int(retries), progress)
     try:
