@@ -401,7 +401,10 @@ class _Executor:
                 if future.status == "finished":
                     self._finish(run, future.result())
                 else:
-                    error = future.exception()
+                    try:
+                        error = future.exception()
+                    except Exception as exc:  # e.g. cancelled by someone else
+                        error = exc
                     if isinstance(error, KilledWorker) and attempt < self.retries:
                         retry = self._submit(client, run, attempt + 1)
                         which[retry.key] = (run, attempt + 1)
