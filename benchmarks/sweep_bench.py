@@ -19,6 +19,8 @@ its later runs do not.
 
     python benchmarks/sweep_bench.py            # writes results/sweep-<date>.json/.png
     python benchmarks/sweep_bench.py --quick    # 8 runs per mode, a smoke test
+    python benchmarks/sweep_bench.py --report results/sweep-<date>.json --readme README.md
+                                                # the table of a result file, into the README
 """
 
 import argparse
@@ -166,6 +168,8 @@ def summarise(modes):
     for mode in modes:
         n = len(mode["runs"])
         mode["throughput_runs_per_s"] = n / mode["total_s"]
+        if mode["startup_s"] is not None:
+            mode["throughput_after_startup_runs_per_s"] = n / (mode["total_s"] - mode["startup_s"])
         mode["first_run_s"], mode["later_run_s"] = first_and_later(mode)
         mode["same_spike_counts_as_" + modes[0]["mode"]] = all(
             reference[json.dumps(r["params"], sort_keys=True)] == r["n_spikes"]
@@ -178,6 +182,9 @@ def summarise(modes):
     if "sweep-1" in by_name and "sweep-2" in by_name:
         ratios["sweep-2 / sweep-1"] = (by_name["sweep-2"]["throughput_runs_per_s"]
                                        / by_name["sweep-1"]["throughput_runs_per_s"])
+        ratios["sweep-2 / sweep-1 after startup"] = (
+            by_name["sweep-2"]["throughput_after_startup_runs_per_s"]
+            / by_name["sweep-1"]["throughput_after_startup_runs_per_s"])
     pool = next((m for m in modes if m["mode"].startswith("pool-cython")), None)
     if pool is not None and "sweep-2" in by_name:
         ratios[f"sweep-2 / {pool['mode']}"] = (by_name["sweep-2"]["throughput_runs_per_s"]
@@ -186,18 +193,49 @@ def summarise(modes):
 
 
 def table(modes, ratios):
-    lines = ["| mode | processes | runs | total (s) | startup (s) | runs/s | first run (s) "
-             "| later runs (s) | runs that compiled |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| mode | processes | runs | total (s) | startup (s) | runs/s | runs/s after "
+             "startup | first run of a process (s) | later runs (s, median) | runs that compiled |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for m in modes:
         startup = f"{m['startup_s']:.1f}" if m["startup_s"] is not None else "in total"
         later = f"{m['later_run_s']:.2f}" if m["later_run_s"] is not None else ""
+        after = m.get("throughput_after_startup_runs_per_s")
+        after = f"{after:.2f}" if after is not None else ""
         lines.append(f"| {m['mode']} | {m['processes']} | {len(m['runs'])} | {m['total_s']:.1f} "
-                     f"| {startup} | {m['throughput_runs_per_s']:.2f} | {m['first_run_s']:.2f} "
+                     f"| {startup} | {m['throughput_runs_per_s']:.2f} | {after} "
+                     f"| {m['first_run_s']:.2f} "
                      f"| {later} | {m.get('runs_that_compiled', 'n/a')} |")
     lines.append("")
     lines += [f"* throughput {name}: **{value:.2f}x**" for name, value in ratios.items()]
     return "\n".join(lines)
+
+
+def readme_text(data, json_path):
+    """The README's section: what ran, where, the table and the chart."""
+    m = data["machine"]
+    png = os.path.splitext(json_path)[0] + ".png"
+    relative = os.path.relpath(png, os.path.dirname(HERE))
+    load = ", ".join(f"{x:.1f}" for x in m["load_average_at_start"])
+    return "\n".join([
+        f"Sweep benchmark ({os.path.relpath(json_path, os.path.dirname(HERE))}, "
+        f"`benchmarks/sweep_bench.py`): {data['n_runs']} runs of a 1 000-neuron LIF network "
+        f"(200 ms), one sample per mode, {m['cpu_count']} cores, Python {m['python']}, "
+        f"Brian2 {m['brian2']}, cppyy {m['cppyy']}, Dask {m['dask']}; load average "
+        f"{load} at the start (the machine was shared with other jobs).",
+        "",
+        table(data["modes"], data["ratios"]),
+        "",
+        f"![sweep benchmark]({relative})",
+    ])
+
+
+def update_readme(path, text):
+    begin, end = "<!-- sweep benchmark: benchmarks/sweep_bench.py -->", "<!-- end of sweep benchmark -->"
+    with open(path) as f:
+        content = f.read()
+    start, stop = content.index(begin) + len(begin), content.index(end)
+    with open(path, "w") as f:
+        f.write(content[:start] + "\n" + text + "\n" + content[stop:])
 
 
 def chart(modes, path):
@@ -242,7 +280,19 @@ def main():
     parser.add_argument("--quick", action="store_true", help="8 runs per mode")
     parser.add_argument("--modes", default="sweep-1,sweep-2,pool-cython",
                         help="comma-separated subset of sweep-1,sweep-2,pool-cython")
+    parser.add_argument("--report", metavar="JSON", help="print the table of a result file "
+                        "instead of running")
+    parser.add_argument("--readme", metavar="FILE", help="write the table into FILE between "
+                        "the sweep benchmark markers")
     args = parser.parse_args()
+    if args.report:
+        with open(args.report) as f:
+            data = json.load(f)
+        text = readme_text(data, os.path.abspath(args.report))
+        if args.readme:
+            update_readme(args.readme, text)
+        print(text)
+        return
     sets = parameter_sets(args.quick)
     info = machine()
     modes = []
@@ -256,11 +306,15 @@ def main():
     os.makedirs(RESULTS, exist_ok=True)
     stem = os.path.join(RESULTS, f"sweep-{datetime.date.today().isoformat()}"
                         + ("-quick" if args.quick else ""))
+    data = {"machine": info, "n_runs": len(sets), "modes": modes, "ratios": ratios,
+            "load_average_at_end": os.getloadavg()}
     with open(stem + ".json", "w") as f:
-        json.dump({"machine": info, "n_runs": len(sets), "modes": modes, "ratios": ratios,
-                   "load_average_at_end": os.getloadavg()}, f, indent=1)
+        json.dump(data, f, indent=1)
     chart(modes, stem + ".png")
-    print(table(modes, ratios))
+    text = readme_text(data, stem + ".json")
+    if args.readme:
+        update_readme(args.readme, text)
+    print(text)
     print(f"\nwritten: {stem}.json, {stem}.png")
 
 
