@@ -57,6 +57,13 @@ def failing_model(I):
     return noisy_lif(I)
 
 
+def broken_model(I):
+    start_scope()
+    G = NeuronGroup(1, "dv/dt = (I - v)/tau_unknown : 1", namespace={"I": I})  # noqa: F841
+    run(1 * ms)
+    return {}
+
+
 def dying_model(I, marker=""):
     """Kills its worker process, the first time only when ``marker`` names a
     file (the file records that it died once), always otherwise."""
@@ -320,6 +327,10 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(shared_client, tmp_path
     assert result.arrays("spike_i")[1] is None
     assert list(result.failed.index) == [1]
     assert len(list(tmp_path.glob("*.run.pkl"))) == 2  # the failed run is not stored
+    # Brian2's error names the object; its cause says what is wrong: both are recorded
+    broken = brian2cppyy.sweep(broken_model, {"I": [1]}, client=shared_client, progress=False)
+    assert broken.table.error[0].startswith("BrianObjectException: ")
+    assert "caused by" in broken.table.error[0] and "tau_unknown" in broken.table.error[0]
     # a function that returns something else than a dict of scalars and arrays
     bad = brian2cppyy.sweep(lambda I: {"status": I}, {"I": [1]}, client=shared_client,
                             progress=False)
@@ -501,3 +512,52 @@ def test_progress_estimates_the_time_left():
     bar.update(done=2, failed=1)
     assert stream.getvalue().splitlines()[-1] == \
         "sweep [############..................] 4/10 runs, 1 failed, 12.0 s left"
+
+
+# --- units of the sweep, without a cluster ------------------------------------------------
+
+def test_run_keys_and_seeds_are_stable_and_exact():
+    from brian2 import mV
+
+    from brian2cppyy.sweeps.seeds import run_key, run_seed
+
+    params = {"I": 1.5, "tau_ms": 10}
+    assert run_seed(params, 0, 0) == run_seed({"tau_ms": 10, "I": 1.5}, 0, 0)  # order-free
+    assert run_key(params, 0, 0) == run_key(dict(params), 0, 0)
+    assert len({run_seed(params, r, 0) for r in range(50)}) == 50  # repeats differ
+    assert run_seed(params, 0, 0) != run_seed(params, 0, 1)  # so do base seeds
+    assert run_key({"I": 1}, 0, 0) != run_key({"I": 1.0}, 0, 0)  # 1 and 1.0 are not merged
+    assert run_key({"I": 0.1 + 0.2}, 0, 0) != run_key({"I": 0.3}, 0, 0)  # full precision
+    assert run_key({"V": 1 * mV}, 0, 0) != run_key({"V": 0.001}, 0, 0)  # units count
+    assert run_key({"V": 1 * mV}, 0, 0) == run_key({"V": 0.001 * 1000 * mV}, 0, 0)
+    assert 0 <= run_seed(params, 0, 0) < 2**32
+
+
+def test_store_writes_whole_records_or_nothing(tmp_path):
+    from brian2cppyy.sweeps.store import RunStore
+
+    store = RunStore(tmp_path, "module.f")
+    store.save("k1", {"status": "ok", "scalars": {"x": 1}})
+    with pytest.raises(Exception):
+        store.save("k2", {"status": "ok", "scalars": {"lock": threading.Lock()}})
+    assert store.keys() == {"k1"}
+    assert sorted(os.listdir(tmp_path)) == ["k1.run.pkl", "sweep.json"]  # no temporary left
+    assert RunStore(tmp_path, "module.f").load("k1")["scalars"] == {"x": 1}
+    assert RunStore(tmp_path, "module.f").load("missing") is None
+
+
+def test_outputs_are_split_into_scalars_and_arrays_with_units():
+    from brian2 import mV
+
+    scalars, arrays, units = worker.split_outputs(
+        {"rate": 5 * Hz, "n": np.int64(3), "ok": True, "v": np.array([1.0, 2.0]) * mV,
+         "counts": [1, 2, 3]}, {"I"})
+    assert scalars == {"rate": 5.0, "n": 3, "ok": True}
+    assert type(scalars["n"]) is int
+    np.testing.assert_allclose(arrays["v"], [0.001, 0.002])
+    np.testing.assert_array_equal(arrays["counts"], [1, 2, 3])
+    assert units == {"rate": "Hz", "v": "mV"} or units == {"rate": "Hz", "v": "V"}
+    with pytest.raises(TypeError, match="the output 'I' has the name of a parameter"):
+        worker.split_outputs({"I": 1.0}, {"I"})
+    with pytest.raises(TypeError, match="the output 'm' is a set"):
+        worker.split_outputs({"m": {1}}, set())

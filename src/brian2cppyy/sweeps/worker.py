@@ -145,6 +145,18 @@ def _describe(name, value):
                     "must return scalars (numbers, booleans, strings) and numpy arrays")
 
 
+def describe_error(exc):
+    """``'Type: message'`` of an exception and of its causes (Brian2 wraps the
+    error of a model in a ``BrianObjectException`` whose message names the
+    object; the cause says what went wrong)."""
+    parts, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        parts.append(f"{type(exc).__name__}: {str(exc).strip()}")
+        exc = exc.__cause__ or (exc.__context__ if not exc.__suppress_context__ else None)
+    return "\n  caused by ".join(parts)
+
+
 def split_outputs(outputs, param_names):
     """``(scalars, arrays, units)`` of what a run's function returned, or a
     `TypeError` that says what is wrong with it. Brian2 quantities become
@@ -189,7 +201,7 @@ def run_one(function, params, seed):
         except KeyboardInterrupt:
             record["error"] = INTERRUPTED
         except Exception as exc:  # the user's model failed: recorded, the sweep goes on
-            record["error"] = f"{type(exc).__name__}: {exc}"
+            record["error"] = describe_error(exc)
             record["traceback"] = traceback.format_exc()
         record["wall_s"] = time.perf_counter() - start
     return record
