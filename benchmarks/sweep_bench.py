@@ -128,7 +128,7 @@ def _pool_run(task):
             "n_spikes": outputs["n_spikes"], "kernels_compiled": -1}
 
 
-def run_pool(sets, processes):
+def run_pool(sets, processes, time_limit):
     from brian2cppyy.sweeps.seeds import run_seed
 
     cache_root = tempfile.mkdtemp(prefix="sweep-bench-cython-")
@@ -136,14 +136,22 @@ def run_pool(sets, processes):
     start = time.perf_counter()
     try:
         context = multiprocessing.get_context("spawn")
+        runs, complete = [], True
         with context.Pool(processes, initializer=_pool_initialiser,
                           initargs=(cache_root,)) as pool:
-            runs = pool.map(_pool_run, tasks, chunksize=1)
-        total = time.perf_counter() - start
+            results = pool.imap_unordered(_pool_run, tasks, chunksize=1)
+            try:
+                for _ in tasks:
+                    left = start + time_limit - time.perf_counter()
+                    runs.append(results.next(timeout=max(left, 0.001)))
+            except multiprocessing.TimeoutError:
+                complete = False  # recorded, and the table says so
+            total = time.perf_counter() - start
+            pool.terminate()
     finally:
         shutil.rmtree(cache_root, ignore_errors=True)
     return {"mode": f"pool-cython-{processes}", "processes": processes, "total_s": total,
-            "startup_s": None, "runs": runs}
+            "startup_s": None, "runs": runs, "complete": complete, "n_runs": len(sets)}
 
 
 # --- summary, JSON, chart --------------------------------------------------------------
@@ -201,7 +209,9 @@ def table(modes, ratios):
         later = f"{m['later_run_s']:.2f}" if m["later_run_s"] is not None else ""
         after = m.get("throughput_after_startup_runs_per_s")
         after = f"{after:.2f}" if after is not None else ""
-        lines.append(f"| {m['mode']} | {m['processes']} | {len(m['runs'])} | {m['total_s']:.1f} "
+        runs = (f"{len(m['runs'])}" if m.get("complete", True)
+                else f"{len(m['runs'])} of {m['n_runs']} (stopped at the time limit)")
+        lines.append(f"| {m['mode']} | {m['processes']} | {runs} | {m['total_s']:.1f} "
                      f"| {startup} | {m['throughput_runs_per_s']:.2f} | {after} "
                      f"| {m['first_run_s']:.2f} "
                      f"| {later} | {m.get('runs_that_compiled', 'n/a')} |")
@@ -280,6 +290,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="8 runs per mode")
     parser.add_argument("--modes", default="sweep-1,sweep-2,pool-cython",
                         help="comma-separated subset of sweep-1,sweep-2,pool-cython")
+    parser.add_argument("--pool-time-limit", type=float, default=3600, metavar="SECONDS",
+                        help="stop the Pool+Cython mode after this long (recorded as incomplete)")
     parser.add_argument("--report", metavar="JSON", help="print the table of a result file "
                         "instead of running")
     parser.add_argument("--readme", metavar="FILE", help="write the table into FILE between "
@@ -298,7 +310,7 @@ def main():
     modes = []
     for name in args.modes.split(","):
         print(f"{name}: {len(sets)} runs ...", file=sys.stderr, flush=True)
-        mode = (run_pool(sets, 2) if name == "pool-cython"
+        mode = (run_pool(sets, 2, args.pool_time_limit) if name == "pool-cython"
                 else run_sweep(sets, int(name.split("-")[1])))
         print(f"{name}: {mode['total_s']:.1f} s", file=sys.stderr, flush=True)
         modes.append(mode)
