@@ -84,7 +84,6 @@ def main():
     fig.tight_layout()
     path = os.path.join(OUTPUT, "sweep_brunel.png")
     fig.savefig(path, dpi=110)
-    print(result.summary)
     print(f"written: {path}")
 
 
