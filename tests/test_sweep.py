@@ -247,7 +247,7 @@ def test_dask_scheduler_and_worker_processes_on_localhost(tmp_path):
         assert address.startswith("tcp://127.0.0.1:")
         processes.append(subprocess.Popen(
             [os.path.join(bin_dir, "dask"), "worker", address, "--nworkers", "1",
-             "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"],
+             "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1", "--no-dashboard"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         with Client(address) as client:
             client.wait_for_workers(1, timeout=60)
