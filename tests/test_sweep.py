@@ -75,6 +75,10 @@ def dying_model(I, marker=""):
     return {"I_seen": I}
 
 
+def current_thread(k):
+    return {"thread": threading.current_thread().name}
+
+
 def compile_probe(w):
     """A model of its own (no other test compiles these equations)."""
     start_scope()
@@ -186,7 +190,11 @@ def test_workers_are_prepared_in_their_main_thread(shared_client):
     brian2cppyy.sweep(noisy_lif, {"I": [1.2]}, client=shared_client, progress=False)
     info = shared_client.run(worker.prepare_process)
     assert len(info) == 2
-    assert all(entry["main_thread"] for entry in info.values())
+    assert {entry["thread"] for entry in info.values()} == {"MainThread"}
+    # ... while the runs themselves go to the worker's task thread
+    result = brian2cppyy.sweep(current_thread, {"k": [0, 1]}, client=shared_client,
+                               progress=False)
+    assert all(name != "MainThread" for name in result.table.thread)
     started = shared_client.run(lambda: brian2cppyy.cache_info()["started"])
     assert all(started.values())
 

@@ -80,7 +80,8 @@ def _count_sigint(previous):
 def prepare_process():
     """Import Brian2 and brian2cppyy, start Cling, count SIGINTs and snapshot
     the preferences; once per process. Must first be called in the main
-    thread. Returns what it found: ``setup_seconds`` and ``main_thread``."""
+    thread. Returns ``setup_seconds``, ``thread`` (the name of the thread
+    that prepared the process) and ``pid``."""
     global _prepared
     if _prepared is not None:
         return {k: v for k, v in _prepared.items() if k != "prefs"}
@@ -98,7 +99,7 @@ def prepare_process():
     prefs = {key: copy.deepcopy(value) for key, value in brian2.prefs.prefs.items()}
     prefs["codegen.target"] = "cppyy"
     _prepared = {"prefs": prefs, "setup_seconds": time.perf_counter() - start,
-                 "main_thread": True}
+                 "thread": threading.current_thread().name, "pid": os.getpid()}
     return {k: v for k, v in _prepared.items() if k != "prefs"}
 
 
