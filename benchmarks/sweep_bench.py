@@ -240,7 +240,8 @@ def readme_text(data, json_path):
 
 
 def update_readme(path, text):
-    begin, end = "<!-- sweep benchmark: benchmarks/sweep_bench.py -->", "<!-- end of sweep benchmark -->"
+    begin = "<!-- sweep benchmark: benchmarks/sweep_bench.py -->"
+    end = "<!-- end of sweep benchmark -->"
     with open(path) as f:
         content = f.read()
     start, stop = content.index(begin) + len(begin), content.index(end)

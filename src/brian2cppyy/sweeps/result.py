@@ -85,6 +85,9 @@ class SweepResult:
                  + (position["repeat"][run.repeat],) for run in self._runs]
         return coords, cells
 
+    def _attributes(self, name):
+        return {"units": self.units[name]} if name in self.units else {}
+
     @staticmethod
     def _filled(shape, values):
         kinds = {np.asarray(v).dtype.kind for v in values if v is not None}
@@ -116,7 +119,7 @@ class SweepResult:
             for cell, value in zip(cells, values):
                 if value is not None:
                     data[cell] = value
-            variables[name] = (dims, data, {"units": self.units[name]} if name in self.units else {})
+            variables[name] = (dims, data, self._attributes(name))
         for name in self.array_names:
             values = self.arrays(name)
             shapes = {v.shape for v in values if v is not None}
@@ -131,8 +134,7 @@ class SweepResult:
                 if value is not None:
                     data[cell] = value
             item_dims = tuple(f"{name}_dim_{k}" for k in range(len(item_shape)))
-            variables[name] = (dims + item_dims, data,
-                               {"units": self.units[name]} if name in self.units else {})
+            variables[name] = (dims + item_dims, data, self._attributes(name))
         return xr.Dataset(variables, coords=coords)
 
     @property

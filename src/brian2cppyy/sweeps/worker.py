@@ -46,7 +46,8 @@ __all__ = ["SweepWorkerPlugin", "prepare_process", "run_one", "run_pickled", "sp
            "INTERRUPTED"]
 
 #: the error of a run that a Ctrl-C stopped early
-INTERRUPTED = "interrupted by Ctrl-C (SIGINT): Brian2 stopped the run early, so it is not recorded as finished"
+INTERRUPTED = ("interrupted by Ctrl-C (SIGINT): Brian2 stopped the run early, so it is not "
+               "recorded as finished")
 
 _RUN_LOCK = threading.Lock()
 _prepared = None  # {'prefs': snapshot, 'setup_seconds': float, 'main_thread': bool}
