@@ -19,15 +19,13 @@ import time
 import numpy as np
 import pytest
 
-pytest.importorskip("distributed", reason="the 'sweep' extra is not installed")
+# needs the 'sweep' extra (make test installs it): no skip, a missing extra is a failure
+import cloudpickle
+from distributed import Client, LocalCluster
 
-import cloudpickle  # noqa: E402
-from distributed import Client, LocalCluster  # noqa: E402
-
-import brian2cppyy  # noqa: E402
-from brian2 import (Hz, NeuronGroup, NetworkOperation, SpikeMonitor, ms, run,  # noqa: E402
-                    start_scope)
-from brian2cppyy.sweeps import SweepInterrupted, SweepResult, worker  # noqa: E402
+import brian2cppyy
+from brian2 import Hz, NeuronGroup, NetworkOperation, SpikeMonitor, ms, run, start_scope
+from brian2cppyy.sweeps import SweepInterrupted, SweepResult, worker
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
