@@ -380,12 +380,17 @@ def test_ctrl_c_cancels_and_keeps_what_finished(shared_client, tmp_path):
     finally:
         stop_waiting.set()
         presser.join()
+    from brian2cppyy.sweeps.seeds import run_key
+
     partial = excinfo.value.result
     assert isinstance(excinfo.value, KeyboardInterrupt)
     assert 0 < len(partial.table) < 8
     assert (partial.table.status == "ok").all()
     assert (partial.table.t_end_ms == 600).all()  # only whole runs
-    assert len(list(store.glob("*.run.pkl"))) == len(partial.table)
+    # every finished run is stored (a Ctrl-C right after a store write leaves one more)
+    stored = {p.name.split(".")[0] for p in store.glob("*.run.pkl")}
+    keys = {run_key({"I": I}, 0, 0) for I in partial.table.I}
+    assert keys <= stored and len(stored) <= len(keys) + 1
     assert "runs finished" in str(excinfo.value)
     # the cancelled runs are gone from the cluster (a running one may finish first)
     deadline = time.time() + 30

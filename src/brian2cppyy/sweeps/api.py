@@ -416,16 +416,15 @@ class _Executor:
             self.bar.update(self.done, self.failed)
 
     def _finish(self, run, record):
-        record = dict(record, from_store=False)
-        self.records[run.index] = record
+        # stored first: a Ctrl-C in between leaves a stored run that the
+        # partial result lacks (reused on resume), never the reverse
+        if record["status"] == "ok" and self.store is not None:
+            self.store.save(run.key, dict(record, params=run.params, repeat=run.repeat,
+                                          seed=run.seed, key=run.key))
+        self.records[run.index] = dict(record, from_store=False)
         self.done += 1
         if record["status"] != "ok":
             self.failed += 1
-        elif self.store is not None:
-            stored = dict(record, params=run.params, repeat=run.repeat, seed=run.seed,
-                          key=run.key)
-            stored.pop("from_store")
-            self.store.save(run.key, stored)
 
     def summary(self):
         from .progress import format_seconds
