@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.13 not found: install it or set PYTHON=/path/to/python3.13"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,plot]'
+	$(PY) -m pip install --quiet -e '.[test,plot,sweep]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -37,7 +37,7 @@ gsl:
 	fi
 
 test-ours: $(STAMP) gsl
-	$(PY) -m pytest tests -n $(JOBS) -q
+	$(PY) -m pytest tests -n $(JOBS) --dist loadgroup -q
 
 test-brian2: $(STAMP) gsl
 	$(PY) tests/run_brian2_suite.py --gsl

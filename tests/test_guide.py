@@ -11,6 +11,8 @@ import pytest
 
 GUIDE = os.path.join(os.path.dirname(__file__), os.pardir, "docs", "guide.md")
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+#: blocks that need what a test cannot have (a cluster): checked for syntax only
+_NO_RUN_BLOCK = re.compile(r"^```python no-run\n(.*?)^```", re.S | re.M)
 _PRINTS = re.compile(r"\n+prints\n\n```text\n(.*?)^```", re.S | re.M)
 
 
@@ -46,6 +48,14 @@ def test_guide_block_runs(code, quoted, tmp_path):
             return re.sub(r"input_line_\d+", "input_line_N", s).strip()
 
         assert normalise(proc.stdout) == normalise(quoted)
+
+
+def test_no_run_blocks_are_valid_python():
+    with open(GUIDE) as f:
+        blocks = _NO_RUN_BLOCK.findall(f.read())
+    assert blocks, "the guide's cluster snippets are marked 'python no-run'"
+    for code in blocks:
+        compile(code, "<guide no-run block>", "exec")
 
 
 def test_compile_error_output_is_checked():

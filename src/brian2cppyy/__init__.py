@@ -17,8 +17,22 @@ from . import gsl  # noqa: F401  (GSL state updaters for the cppyy target)
 from .codeobject import CppyyCodeObject, CppyyCompilationError
 from .jit import cache_info, stats
 
-__all__ = ["CppyyCodeObject", "CppyyCompilationError", "cache_info", "stats"]
+__all__ = ["CppyyCodeObject", "CppyyCompilationError", "cache_info", "stats", "sweep",
+           "SweepResult", "SweepInterrupted"]
 __version__ = "0.1.0"
+
+#: names exported lazily from brian2cppyy.sweeps, so that importing brian2cppyy
+#: does not import Dask (an optional dependency)
+_SWEEP_NAMES = ("sweep", "SweepResult", "SweepInterrupted")
+
+
+def __getattr__(name):
+    if name in _SWEEP_NAMES:
+        from . import sweeps
+
+        return getattr(sweeps, name)
+    raise AttributeError(f"module 'brian2cppyy' has no attribute '{name}'")
+
 
 codegen_targets.add(CppyyCodeObject)
 preferences.register_cache_dir()

@@ -1,0 +1,335 @@
+"""Throughput of parameter sweeps (issue 11, point 7), side by side in one run:
+
+* ``sweep-1``: ``brian2cppyy.sweep`` on a LocalCluster of 1 worker process,
+* ``sweep-2``: the same on 2 worker processes,
+* ``pool-cython``: a plain ``multiprocessing.Pool`` of 2 processes over Brian2's
+  ``cython`` target, each process with a cold (empty) Cython cache of its own, as
+  users run sweeps on clusters (a process per job, no shared cache on NFS).
+
+The sweep is a grid of 6 x 4 = 24 runs of a small network (1 000 noisy LIF neurons
+with random recurrent synapses, p = 0.02, 200 ms); every mode runs the same runs
+with the same seeds (``brian2cppyy.sweeps.seeds.run_seed``), and the spike counts
+of the modes are compared (the cppyy target draws the same random numbers as the
+cython target). Times are wall-clock seconds of the whole sweep, from starting
+the processes (cluster or pool) to having every result; ``startup`` is the part
+before the first run is submitted (cluster start and worker preparation; for the
+pool it is within the total). Each run also reports how many kernels it
+compiled, which shows the compile-once workers: a worker's first run compiles,
+its later runs do not.
+
+    python benchmarks/sweep_bench.py            # writes results/sweep-<date>.json/.png
+    python benchmarks/sweep_bench.py --quick    # 8 runs per mode, a smoke test
+    python benchmarks/sweep_bench.py --report results/sweep-<date>.json --readme README.md
+                                                # the table of a result file, into the README
+"""
+
+import argparse
+import datetime
+import json
+import multiprocessing
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(HERE, "results")
+DRIVES = [1.05, 1.1, 1.2, 1.3, 1.4, 1.5]
+WEIGHTS = [-0.02, -0.01, 0.0, 0.01]
+SEED = 2026
+
+
+def small_network(drive, w):
+    """1 000 noisy LIF neurons, recurrent synapses (p = 0.02) of weight ``w``,
+    200 ms; returns the spike count, the mean rate and the number of kernels
+    this run compiled (cppyy target; -1 for other targets)."""
+    from brian2 import NeuronGroup, SpikeMonitor, Synapses, ms, prefs, run, start_scope
+
+    start_scope()
+    on_cppyy = prefs.codegen.target == "cppyy"
+    compiled_before = _compiled() if on_cppyy else 0
+    group = NeuronGroup(1000, """dv/dt = (drive - v)/(10*ms) + 0.2*xi/sqrt(10*ms) : 1
+                                 (unless refractory)""",
+                        threshold="v > 1", reset="v = 0", refractory=2 * ms, method="euler")
+    synapses = Synapses(group, group, on_pre="v_post += w")
+    synapses.connect(p=0.02)
+    monitor = SpikeMonitor(group)
+    run(200 * ms, namespace={"drive": drive, "w": w})
+    compiled = _compiled() - compiled_before if on_cppyy else -1
+    return {"n_spikes": int(monitor.num_spikes), "rate_hz": monitor.num_spikes / 1000 / 0.2,
+            "kernels_compiled": compiled}
+
+
+def _compiled():
+    import brian2cppyy
+
+    return brian2cppyy.stats()["compiled"]
+
+
+def parameter_sets(quick):
+    drives, weights = (DRIVES[:4], WEIGHTS[:2]) if quick else (DRIVES, WEIGHTS)
+    return [{"drive": d, "w": w} for d in drives for w in weights]
+
+
+# --- brian2cppyy.sweep -----------------------------------------------------------------
+
+def run_sweep(sets, n_workers):
+    import brian2cppyy
+    from distributed import Client, LocalCluster
+
+    from brian2cppyy.sweeps.worker import SweepWorkerPlugin
+
+    start = time.perf_counter()
+    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                           dashboard_address="127.0.0.1:0")
+    client = Client(cluster)
+    try:
+        client.register_plugin(SweepWorkerPlugin())
+        startup = time.perf_counter() - start
+        result = brian2cppyy.sweep(small_network, sets, seed=SEED, client=client,
+                                   progress=False)
+        total = time.perf_counter() - start
+        stats = client.run(brian2cppyy.stats)
+    finally:
+        client.close()
+        cluster.close()
+    table = result.table
+    runs = [{"params": {"drive": float(r.drive), "w": float(r.w)}, "seed": int(r.seed),
+             "status": r.status, "wall_s": float(r.wall_s), "worker": r.worker,
+             "n_spikes": int(r.n_spikes), "kernels_compiled": int(r.kernels_compiled)}
+            for r in table.itertuples()]
+    return {"mode": f"sweep-{n_workers}", "processes": n_workers, "total_s": total,
+            "startup_s": startup, "runs": runs,
+            "worker_stats": {w: s for w, s in stats.items()}}
+
+
+# --- multiprocessing.Pool over Cython, cold cache per process --------------------------
+
+def _pool_initialiser(cache_root):
+    from brian2 import prefs
+
+    prefs.codegen.target = "cython"
+    prefs.codegen.runtime.cython.cache_dir = tempfile.mkdtemp(prefix="cold-", dir=cache_root)
+
+
+def _pool_run(task):
+    from brian2 import seed
+
+    params, run_seed = task
+    start = time.perf_counter()
+    seed(run_seed)
+    outputs = small_network(**params)
+    return {"params": params, "seed": run_seed, "status": "ok",
+            "wall_s": time.perf_counter() - start, "worker": f"pid {os.getpid()}",
+            "n_spikes": outputs["n_spikes"], "kernels_compiled": -1}
+
+
+def run_pool(sets, processes, time_limit):
+    from brian2cppyy.sweeps.seeds import run_seed
+
+    cache_root = tempfile.mkdtemp(prefix="sweep-bench-cython-")
+    tasks = [(p, run_seed(p, 0, SEED)) for p in sets]
+    start = time.perf_counter()
+    try:
+        context = multiprocessing.get_context("spawn")
+        runs, complete = [], True
+        with context.Pool(processes, initializer=_pool_initialiser,
+                          initargs=(cache_root,)) as pool:
+            results = pool.imap_unordered(_pool_run, tasks, chunksize=1)
+            try:
+                for _ in tasks:
+                    left = start + time_limit - time.perf_counter()
+                    runs.append(results.next(timeout=max(left, 0.001)))
+            except multiprocessing.TimeoutError:
+                complete = False  # recorded, and the table says so
+            total = time.perf_counter() - start
+            pool.terminate()
+    finally:
+        shutil.rmtree(cache_root, ignore_errors=True)
+    return {"mode": f"pool-cython-{processes}", "processes": processes, "total_s": total,
+            "startup_s": None, "runs": runs, "complete": complete, "n_runs": len(sets)}
+
+
+# --- summary, JSON, chart --------------------------------------------------------------
+
+def first_and_later(mode):
+    """Median wall time of each process's first run and of its later runs."""
+    by_worker = {}
+    for run in mode["runs"]:
+        by_worker.setdefault(run["worker"], []).append(run)
+    firsts, laters = [], []
+    for runs in by_worker.values():
+        # the first run of a process is the one that compiled (cppyy), or the slowest
+        ordered = sorted(runs, key=lambda r: (-r["kernels_compiled"], -r["wall_s"]))
+        firsts.append(ordered[0]["wall_s"])
+        laters.extend(r["wall_s"] for r in ordered[1:])
+    return float(np.median(firsts)), float(np.median(laters)) if laters else None
+
+
+def summarise(modes):
+    reference = {json.dumps(r["params"], sort_keys=True): r["n_spikes"]
+                 for r in modes[0]["runs"]}
+    for mode in modes:
+        n = len(mode["runs"])
+        mode["throughput_runs_per_s"] = n / mode["total_s"]
+        if mode["startup_s"] is not None:
+            mode["throughput_after_startup_runs_per_s"] = n / (mode["total_s"] - mode["startup_s"])
+        mode["first_run_s"], mode["later_run_s"] = first_and_later(mode)
+        mode["same_spike_counts_as_" + modes[0]["mode"]] = all(
+            reference[json.dumps(r["params"], sort_keys=True)] == r["n_spikes"]
+            for r in mode["runs"])
+        compiled = [r["kernels_compiled"] for r in mode["runs"] if r["kernels_compiled"] >= 0]
+        if compiled:
+            mode["runs_that_compiled"] = sum(c > 0 for c in compiled)
+    by_name = {m["mode"]: m for m in modes}
+    ratios = {}
+    if "sweep-1" in by_name and "sweep-2" in by_name:
+        ratios["sweep-2 / sweep-1"] = (by_name["sweep-2"]["throughput_runs_per_s"]
+                                       / by_name["sweep-1"]["throughput_runs_per_s"])
+        ratios["sweep-2 / sweep-1 after startup"] = (
+            by_name["sweep-2"]["throughput_after_startup_runs_per_s"]
+            / by_name["sweep-1"]["throughput_after_startup_runs_per_s"])
+    pool = next((m for m in modes if m["mode"].startswith("pool-cython")), None)
+    if pool is not None and "sweep-2" in by_name:
+        ratios[f"sweep-2 / {pool['mode']}"] = (by_name["sweep-2"]["throughput_runs_per_s"]
+                                              / pool["throughput_runs_per_s"])
+    return ratios
+
+
+def table(modes, ratios):
+    lines = ["| mode | processes | runs | total (s) | startup (s) | runs/s | runs/s after "
+             "startup | first run of a process (s) | later runs (s, median) | runs that compiled |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for m in modes:
+        startup = f"{m['startup_s']:.1f}" if m["startup_s"] is not None else "in total"
+        later = f"{m['later_run_s']:.2f}" if m["later_run_s"] is not None else ""
+        after = m.get("throughput_after_startup_runs_per_s")
+        after = f"{after:.2f}" if after is not None else ""
+        runs = (f"{len(m['runs'])}" if m.get("complete", True)
+                else f"{len(m['runs'])} of {m['n_runs']} (stopped at the time limit)")
+        lines.append(f"| {m['mode']} | {m['processes']} | {runs} | {m['total_s']:.1f} "
+                     f"| {startup} | {m['throughput_runs_per_s']:.2f} | {after} "
+                     f"| {m['first_run_s']:.2f} "
+                     f"| {later} | {m.get('runs_that_compiled', 'n/a')} |")
+    lines.append("")
+    lines += [f"* throughput {name}: **{value:.2f}x**" for name, value in ratios.items()]
+    return "\n".join(lines)
+
+
+def readme_text(data, json_path):
+    """The README's section: what ran, where, the table and the chart."""
+    m = data["machine"]
+    png = os.path.splitext(json_path)[0] + ".png"
+    relative = os.path.relpath(png, os.path.dirname(HERE))
+    load = ", ".join(f"{x:.1f}" for x in m["load_average_at_start"])
+    return "\n".join([
+        f"Sweep benchmark ({os.path.relpath(json_path, os.path.dirname(HERE))}, "
+        f"`benchmarks/sweep_bench.py`): {data['n_runs']} runs of a 1 000-neuron LIF network "
+        f"(200 ms), one sample per mode, {m['cpu_count']} cores, Python {m['python']}, "
+        f"Brian2 {m['brian2']}, cppyy {m['cppyy']}, Dask {m['dask']}; load average "
+        f"{load} at the start (the machine was shared with other jobs).",
+        "",
+        table(data["modes"], data["ratios"]),
+        "",
+        f"![sweep benchmark]({relative})",
+    ])
+
+
+def update_readme(path, text):
+    begin = "<!-- sweep benchmark: benchmarks/sweep_bench.py -->"
+    end = "<!-- end of sweep benchmark -->"
+    with open(path) as f:
+        content = f.read()
+    start, stop = content.index(begin) + len(begin), content.index(end)
+    with open(path, "w") as f:
+        f.write(content[:start] + "\n" + text + "\n" + content[stop:])
+
+
+def chart(modes, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    names = [m["mode"] for m in modes]
+    left.bar(names, [m["throughput_runs_per_s"] for m in modes],
+             color=["#4c72b0", "#55a868", "#c44e52"][:len(modes)])
+    left.set_ylabel("runs per second (whole sweep)")
+    left.set_title(f"{len(modes[0]['runs'])} runs of a 1 000-neuron network")
+    x = np.arange(len(modes))
+    right.bar(x - 0.2, [m["first_run_s"] for m in modes], 0.4, label="first run of a process")
+    right.bar(x + 0.2, [m["later_run_s"] or 0 for m in modes], 0.4, label="later runs (median)")
+    right.set_xticks(x, names)
+    right.set_yscale("log")
+    right.set_ylabel("seconds per run")
+    right.legend()
+    right.set_title("compile once per process")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def machine():
+    import brian2
+    import cppyy
+    import dask
+
+    import brian2cppyy
+
+    return {"cpu_count": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "brian2": brian2.__version__,
+            "brian2cppyy": brian2cppyy.__version__, "cppyy": cppyy.__version__,
+            "dask": dask.__version__, "load_average_at_start": os.getloadavg()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="8 runs per mode")
+    parser.add_argument("--modes", default="sweep-1,sweep-2,pool-cython",
+                        help="comma-separated subset of sweep-1,sweep-2,pool-cython")
+    parser.add_argument("--pool-time-limit", type=float, default=3600, metavar="SECONDS",
+                        help="stop the Pool+Cython mode after this long (recorded as incomplete)")
+    parser.add_argument("--report", metavar="JSON", help="print the table of a result file "
+                        "instead of running")
+    parser.add_argument("--readme", metavar="FILE", help="write the table into FILE between "
+                        "the sweep benchmark markers")
+    args = parser.parse_args()
+    if args.report:
+        with open(args.report) as f:
+            data = json.load(f)
+        text = readme_text(data, os.path.abspath(args.report))
+        if args.readme:
+            update_readme(args.readme, text)
+        print(text)
+        return
+    sets = parameter_sets(args.quick)
+    info = machine()
+    modes = []
+    for name in args.modes.split(","):
+        print(f"{name}: {len(sets)} runs ...", file=sys.stderr, flush=True)
+        mode = (run_pool(sets, 2, args.pool_time_limit) if name == "pool-cython"
+                else run_sweep(sets, int(name.split("-")[1])))
+        print(f"{name}: {mode['total_s']:.1f} s", file=sys.stderr, flush=True)
+        modes.append(mode)
+    ratios = summarise(modes)
+    os.makedirs(RESULTS, exist_ok=True)
+    stem = os.path.join(RESULTS, f"sweep-{datetime.date.today().isoformat()}"
+                        + ("-quick" if args.quick else ""))
+    data = {"machine": info, "n_runs": len(sets), "modes": modes, "ratios": ratios,
+            "load_average_at_end": os.getloadavg()}
+    with open(stem + ".json", "w") as f:
+        json.dump(data, f, indent=1)
+    chart(modes, stem + ".png")
+    text = readme_text(data, stem + ".json")
+    if args.readme:
+        update_readme(args.readme, text)
+    print(text)
+    print(f"\nwritten: {stem}.json, {stem}.png")
+
+
+if __name__ == "__main__":
+    main()

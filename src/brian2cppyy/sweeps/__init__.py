@@ -1,0 +1,14 @@
+"""Parameter sweeps on Dask with compile-once workers (``brian2cppyy.sweep``).
+
+Modules, one concept each: `api` (the `sweep` function: checks, plan, the
+loop over Dask futures), `seeds` (a run's key and seed from its values),
+`store` (atomic on-disk records of finished runs), `worker` (the worker
+plugin and the wrapper that runs one simulation), `result` (`SweepResult`),
+`progress` (the progress bar). Dask, pandas and xarray are imported only
+when a sweep runs (optional extra ``brian2cppyy[sweep]``).
+"""
+
+from .api import SweepInterrupted, sweep
+from .result import SweepResult
+
+__all__ = ["sweep", "SweepResult", "SweepInterrupted"]

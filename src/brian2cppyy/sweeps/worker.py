@@ -1,0 +1,236 @@
+"""What runs on a Dask worker: the plugin that prepares each worker process
+once, and the wrapper that runs one simulation of a sweep.
+
+Brian2 must be imported in a process's main thread: its import installs a
+Ctrl-C (SIGINT) handler, and ``signal.signal`` raises ``ValueError`` in any
+other thread (measured: ``import brian2`` in a ``threading.Thread`` fails).
+Dask runs tasks in the threads of a worker's executor, never in its main
+thread, but it calls a worker plugin's ``setup`` there (in the event loop).
+`SweepWorkerPlugin.setup` therefore imports Brian2 and brian2cppyy and starts
+Cling in the main thread, once per worker process; tasks then run in the
+executor thread. That is safe: brian2cppyy serialises everything that
+touches Cling, kernels run from any thread (``docs/guide.md``, Threads), and
+`run_one` holds a process-wide lock so that runs of one process never
+overlap, even on a worker with several threads (Brian2's scope, preferences
+and ``seed()`` are process-wide).
+
+A worker keeps its compiled kernels: brian2cppyy's in-process cache answers
+every later build of the same model, so only a worker's first run of a model
+compiles (``brian2cppyy.stats()`` on the worker counts it).
+
+Each run starts from the same state whatever ran before it in the process:
+the preferences as they were when the worker was prepared (with
+``codegen.target = 'cppyy'``), ``defaultclock.dt`` = 0.1 ms, a fresh scope,
+and ``seed(run_seed)``.
+
+A run that Brian2 stopped early because of a Ctrl-C (Brian2 turns the first
+SIGINT into ``Network.stop()``, and ``run()`` returns normally) is reported
+as failed, never as finished: the plugin chains a counting handler in front
+of Brian2's, and `run_one` compares the count before and after the run.
+"""
+
+import copy
+import os
+import signal
+import threading
+import time
+import traceback
+
+import numpy as np
+
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from .result import RESERVED_COLUMNS
+
+__all__ = ["SweepWorkerPlugin", "prepare_process", "run_one", "run_pickled", "split_outputs",
+           "INTERRUPTED"]
+
+#: the error of a run that a Ctrl-C stopped early
+INTERRUPTED = ("interrupted by Ctrl-C (SIGINT): Brian2 stopped the run early, so it is not "
+               "recorded as finished")
+
+_RUN_LOCK = threading.Lock()
+_prepared = None  # {'prefs': snapshot, 'setup_seconds': float, 'main_thread': bool}
+_sigints = 0
+
+
+class SweepWorkerPlugin(WorkerPlugin):
+    """Prepares a Dask worker for sweeps once, in its main thread (see the
+    module's docstring). Registered under one name, so registering it again
+    (every call of `sweep`) replaces it without preparing workers twice."""
+
+    name = "brian2cppyy-sweep"
+    idempotent = True  # registering it again (every sweep) keeps the prepared workers
+
+    def setup(self, worker):
+        prepare_process()
+
+
+def _count_sigint(previous):
+    def handler(signum, frame):
+        global _sigints
+        _sigints += 1
+        if callable(previous):
+            return previous(signum, frame)
+        if previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
+
+    return handler
+
+
+def prepare_process():
+    """Import Brian2 and brian2cppyy, start Cling, count SIGINTs and snapshot
+    the preferences; once per process. Must first be called in the main
+    thread. Returns ``setup_seconds``, ``thread`` (the name of the thread
+    that prepared the process) and ``pid``."""
+    global _prepared
+    if _prepared is not None:
+        return {k: v for k, v in _prepared.items() if k != "prefs"}
+    if threading.current_thread() is not threading.main_thread():
+        raise RuntimeError(
+            "brian2cppyy.sweep: this worker was not prepared in its main thread (Brian2 "
+            "can only be imported there); sweep() registers SweepWorkerPlugin for this")
+    start = time.perf_counter()
+    import brian2  # noqa: F401  (installs Brian2's SIGINT handler)
+
+    from .. import jit
+
+    jit.ensure_started()
+    signal.signal(signal.SIGINT, _count_sigint(signal.getsignal(signal.SIGINT)))
+    prefs = {key: copy.deepcopy(value) for key, value in brian2.prefs.prefs.items()}
+    prefs["codegen.target"] = "cppyy"
+    _prepared = {"prefs": prefs, "setup_seconds": time.perf_counter() - start,
+                 "thread": threading.current_thread().name, "pid": os.getpid()}
+    return {k: v for k, v in _prepared.items() if k != "prefs"}
+
+
+def _fresh_state(seed):
+    from brian2 import defaultclock, ms, prefs, start_scope
+    from brian2 import seed as brian2_seed
+
+    for key, value in _prepared["prefs"].items():
+        if prefs[key] != value:
+            prefs[key] = value
+    defaultclock.dt = 0.1 * ms
+    start_scope()
+    brian2_seed(seed)
+
+
+def _worker_name():
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except ValueError:  # not in a Dask worker
+        return f"pid {os.getpid()}"
+
+
+def _describe(name, value):
+    from brian2.units.fundamentalunits import Quantity, get_unit
+
+    unit = None
+    if isinstance(value, Quantity):
+        unit = str(get_unit(value.dim)) if not value.is_dimensionless else None
+        value = np.asarray(value)
+    if isinstance(value, (bool, int, float, complex, str, np.generic)):
+        return "scalar", value.item() if isinstance(value, np.generic) else value, unit
+    if isinstance(value, (list, tuple)):
+        value = np.asarray(value)
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            raise TypeError(f"the output '{name}' is an array of Python objects; return "
+                            "numbers (numpy arrays of a numeric dtype)")
+        if value.ndim == 0:
+            return "scalar", value.item(), unit
+        return "array", np.array(value), unit
+    raise TypeError(f"the output '{name}' is a {type(value).__name__}; a sweep's function "
+                    "must return scalars (numbers, booleans, strings) and numpy arrays")
+
+
+def describe_error(exc):
+    """``'Type: message'`` of an exception and of its causes (Brian2 wraps the
+    error of a model in a ``BrianObjectException`` whose message names the
+    object; the cause says what went wrong)."""
+    parts, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        parts.append(f"{type(exc).__name__}: {str(exc).strip()}")
+        exc = exc.__cause__ or (exc.__context__ if not exc.__suppress_context__ else None)
+    return "\n  caused by ".join(parts)
+
+
+def split_outputs(outputs, param_names):
+    """``(scalars, arrays, units)`` of what a run's function returned, or a
+    `TypeError` that says what is wrong with it. Brian2 quantities become
+    numbers in SI units; ``units`` names the unit of each that had one."""
+    if not isinstance(outputs, dict):
+        raise TypeError(f"the function returned a {type(outputs).__name__}, not a dict of "
+                        "outputs (scalars and numpy arrays)")
+    scalars, arrays, units = {}, {}, {}
+    for name, value in outputs.items():
+        if not isinstance(name, str):
+            raise TypeError(f"the output name {name!r} is not a string")
+        if name in RESERVED_COLUMNS or name in param_names:
+            raise TypeError(f"the output '{name}' has the name of a "
+                            f"{'table column' if name in RESERVED_COLUMNS else 'parameter'}; "
+                            "rename it")
+        kind, value, unit = _describe(name, value)
+        (scalars if kind == "scalar" else arrays)[name] = value
+        if unit is not None:
+            units[name] = unit
+    return scalars, arrays, units
+
+
+def run_one(function, params, seed):
+    """Run ``function(**params)`` once, from a fresh state seeded with
+    ``seed``; returns the run's record (a dict: ``status``, ``error``,
+    ``traceback``, ``wall_s``, ``worker``, ``scalars``, ``arrays``, ``units``).
+    An exception of the function is recorded, not raised."""
+    prepare_process()
+    record = {"status": "failed", "error": "", "traceback": "", "scalars": {},
+              "arrays": {}, "units": {}, "worker": _worker_name()}
+    with _RUN_LOCK:
+        start = time.perf_counter()
+        _fresh_state(seed)
+        sigints = _sigints
+        try:
+            outputs = function(**params)
+            if _sigints != sigints:
+                raise KeyboardInterrupt
+            record["scalars"], record["arrays"], record["units"] = split_outputs(
+                outputs, set(params))
+            record["status"] = "ok"
+        except KeyboardInterrupt:
+            record["error"] = INTERRUPTED
+        except Exception as exc:  # the user's model failed: recorded, the sweep goes on
+            record["error"] = describe_error(exc)
+            record["traceback"] = traceback.format_exc()
+        record["wall_s"] = time.perf_counter() - start
+    return record
+
+
+_functions = {}  # SHA-256 of a pickled function -> the function (one unpickling per process)
+
+
+def run_pickled(function_bytes, params, seed):
+    """`run_one` for a function pickled by the client (cloudpickle). The
+    function is unpickled once per process; if that fails (e.g. its module is
+    not importable on the worker), the run is recorded as failed."""
+    import hashlib
+
+    import cloudpickle
+
+    prepare_process()
+    digest = hashlib.sha256(function_bytes).hexdigest()
+    function = _functions.get(digest)
+    if function is None:
+        try:
+            function = cloudpickle.loads(function_bytes)
+        except Exception as exc:
+            return {"status": "failed", "traceback": traceback.format_exc(),
+                    "error": f"the function cannot be loaded on this worker: "
+                             f"{type(exc).__name__}: {exc}",
+                    "scalars": {}, "arrays": {}, "units": {}, "wall_s": 0.0,
+                    "worker": _worker_name()}
+        _functions[digest] = function
+    return run_one(function, params, seed)

@@ -1,0 +1,574 @@
+"""brian2cppyy.sweep (issue 11): parameter sweeps on Dask with compile-once
+workers.
+
+One LocalCluster of 2 worker processes (one thread each) serves the whole
+module (``shared_client``); the tests that need another cluster start their
+own (an embedded one, ``dask scheduler``/``dask worker`` processes on
+127.0.0.1) and shut every process down, also on failure. The module's model
+functions are pickled by value, so workers need not import this file.
+"""
+
+import inspect
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+# needs the 'sweep' extra (make test installs it): no skip, a missing extra is a failure
+import cloudpickle
+from distributed import Client, LocalCluster
+
+import brian2cppyy
+from brian2 import Hz, NeuronGroup, NetworkOperation, SpikeMonitor, ms, run, start_scope
+from brian2cppyy.sweeps import SweepInterrupted, SweepResult, worker
+
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+# all tests of this module in one xdist process (make test: --dist loadgroup),
+# so that they share one cluster
+pytestmark = pytest.mark.xdist_group("sweep")
+
+SRC = os.path.join(os.path.dirname(__file__), os.pardir, "src")
+COLUMNS = ["repeat", "seed", "status", "error", "wall_s", "worker", "from_store"]
+
+
+def noisy_lif(I, tau_ms=10):
+    """20 noisy LIF neurons for 50 ms: the noise makes every seed count."""
+    start_scope()
+    G = NeuronGroup(20, "dv/dt = (I - v)/tau + 0.5*xi/sqrt(tau) : 1", threshold="v > 1",
+                    reset="v = 0", method="euler",
+                    namespace={"I": I, "tau": tau_ms * ms})
+    M = SpikeMonitor(G)
+    run(50 * ms)
+    return {"rate": M.num_spikes / (20 * 0.05) * Hz, "n_spikes": int(M.num_spikes),
+            "counts": np.asarray(M.count), "spike_i": np.asarray(M.i)}
+
+
+def failing_model(I):
+    if I > 1.5:
+        raise ValueError(f"I = {I} is too large for this model")
+    return noisy_lif(I)
+
+
+def broken_model(I):
+    start_scope()
+    G = NeuronGroup(1, "dv/dt = (I - v)/tau_unknown : 1", namespace={"I": I})  # noqa: F841
+    run(1 * ms)
+    return {}
+
+
+def dying_model(I, marker=""):
+    """Kills its worker process, the first time only when ``marker`` names a
+    file (the file records that it died once), always otherwise."""
+    if I > 1.5:
+        if not marker or not os.path.exists(marker):
+            if marker:
+                open(marker, "w").close()
+            os._exit(3)
+    return {"I_seen": I}
+
+
+def current_thread(k):
+    return {"thread": threading.current_thread().name}
+
+
+def compile_probe(w):
+    """A model of its own (no other test compiles these equations)."""
+    start_scope()
+    G = NeuronGroup(10, "dv/dt = (w*1.25 - v)/(7.5*ms) : 1", threshold="v > 1.0",
+                    reset="v = 0.125", method="exact", namespace={"w": w})
+    M = SpikeMonitor(G)
+    run(20 * ms)
+    return {"n": int(M.num_spikes)}
+
+
+def slow_model(I, started=""):
+    """A run that lasts about 2.5 s of wall-clock time (a NetworkOperation
+    sleeps every simulated ms); touches ``started`` when the run begins."""
+    start_scope()
+    G = NeuronGroup(5, "dv/dt = (I - v)/(10*ms) : 1", threshold="v > 1", reset="v = 0",
+                    method="exact", namespace={"I": I})
+    M = SpikeMonitor(G)
+
+    def pause():
+        if started and not os.path.exists(started):
+            open(started, "w").close()
+        time.sleep(0.004)
+
+    net_op = NetworkOperation(pause, dt=1 * ms)
+    run(600 * ms, namespace={})
+    return {"n": int(M.num_spikes), "t_end_ms": float(net_op.clock.t / ms)}
+
+
+@pytest.fixture(scope="module")
+def shared_client():
+    import dask
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                               dashboard_address="127.0.0.1:0", host="127.0.0.1")
+    client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def table_without_timing(result):
+    return result.table.drop(columns=["wall_s", "worker", "from_store"]).reset_index(drop=True)
+
+
+# --- 1. the API --------------------------------------------------------------------------
+
+def test_signature_is_the_specified_one():
+    parameters = inspect.signature(brian2cppyy.sweep).parameters
+    assert [(p.name, p.kind.name, p.default) for p in parameters.values()] == [
+        ("function", "POSITIONAL_OR_KEYWORD", inspect.Parameter.empty),
+        ("params", "POSITIONAL_OR_KEYWORD", inspect.Parameter.empty),
+        ("repeats", "KEYWORD_ONLY", 1), ("seed", "KEYWORD_ONLY", 0),
+        ("client", "KEYWORD_ONLY", None), ("n_workers", "KEYWORD_ONLY", None),
+        ("store", "KEYWORD_ONLY", None), ("resume", "KEYWORD_ONLY", True),
+        ("retries", "KEYWORD_ONLY", 0), ("progress", "KEYWORD_ONLY", True)]
+    assert brian2cppyy.SweepResult is SweepResult
+
+
+def test_grid_table_arrays_and_xarray(shared_client):
+    result = brian2cppyy.sweep(noisy_lif, {"I": [1.2, 2.0], "tau_ms": [10, 20]},
+                               client=shared_client, progress=False)
+    table = result.table
+    assert list(table.columns) == ["I", "tau_ms"] + COLUMNS + ["rate", "n_spikes"]
+    assert list(zip(table.I, table.tau_ms, table.repeat)) == [
+        (I, tau, 0) for I in (1.2, 2.0) for tau in (10, 20)]
+    assert (table.status == "ok").all() and (table.error == "").all()
+    assert (table.wall_s > 0).all() and not table.from_store.any()
+    assert set(table.worker) <= set(shared_client.scheduler_info()["workers"])
+    assert result.units == {"rate": "Hz"}
+    # per-row arrays agree with the scalars
+    counts = result.arrays("counts")
+    assert [int(c.sum()) for c in counts] == list(table.n_spikes)
+    assert [len(s) for s in result.arrays("spike_i")] == list(table.n_spikes)
+    with pytest.raises(KeyError, match="no array output 'rates'.*counts, spike_i"):
+        result.arrays("rates")
+    # each row is what the same run gives in this process (same seed, same model)
+    for row in (3,):
+        params = {"I": table.I[row], "tau_ms": int(table.tau_ms[row])}
+        local = worker.run_one(noisy_lif, params, int(table.seed[row]))
+        assert local["scalars"]["n_spikes"] == table.n_spikes[row]
+        np.testing.assert_array_equal(local["arrays"]["spike_i"], result.arrays("spike_i")[row])
+    # the grid as an xarray.Dataset; spike_i's length differs per run, so it is left out
+    with pytest.warns(UserWarning, match="'spike_i' has different shapes"):
+        dataset = result.to_xarray()
+    assert dict(dataset.sizes) == {"I": 2, "tau_ms": 2, "repeat": 1, "counts_dim_0": 20}
+    assert list(dataset.I.values) == [1.2, 2.0] and list(dataset.tau_ms.values) == [10, 20]
+    assert dataset.rate.attrs["units"] == "Hz"
+    assert dataset.n_spikes.sel(I=2.0, tau_ms=10, repeat=0) == table.n_spikes[2]
+    np.testing.assert_array_equal(dataset.counts.sel(I=1.2, tau_ms=20, repeat=0), counts[1])
+    assert "spike_i" not in dataset
+
+
+def test_list_of_dicts_runs_exactly_those_sets(shared_client):
+    sets = [{"I": 2.0, "tau_ms": 20}, {"I": 1.2, "tau_ms": 10}]
+    result = brian2cppyy.sweep(noisy_lif, sets, client=shared_client, progress=False)
+    assert list(zip(result.table.I, result.table.tau_ms)) == [(2.0, 20), (1.2, 10)]
+    with pytest.warns(UserWarning, match="'spike_i' has different shapes"):
+        dataset = result.to_xarray()
+    assert np.isnan(dataset.n_spikes.sel(I=2.0, tau_ms=10, repeat=0))  # not in the sets
+    assert dataset.n_spikes.sel(I=1.2, tau_ms=10, repeat=0) == result.table.n_spikes[1]
+
+
+# --- 2. Dask is the engine: plugin, compile-once workers, embedded and external clusters ----
+
+def test_workers_are_prepared_in_their_main_thread(shared_client):
+    brian2cppyy.sweep(noisy_lif, {"I": [1.2]}, client=shared_client, progress=False)
+    info = shared_client.run(worker.prepare_process)
+    assert len(info) == 2
+    assert {entry["thread"] for entry in info.values()} == {"MainThread"}
+    # ... while the runs themselves go to the worker's task thread
+    result = brian2cppyy.sweep(current_thread, {"k": [0, 1]}, client=shared_client,
+                               progress=False)
+    assert all(name != "MainThread" for name in result.table.thread)
+    started = shared_client.run(lambda: brian2cppyy.cache_info()["started"])
+    assert all(started.values())
+
+
+def test_later_runs_of_a_model_compile_nothing(shared_client):
+    before = shared_client.run(brian2cppyy.stats)
+    first = brian2cppyy.sweep(compile_probe, {"w": [1.0, 1.5]}, client=shared_client,
+                              progress=False)
+    middle = shared_client.run(brian2cppyy.stats)
+    later = brian2cppyy.sweep(compile_probe, {"w": [2.0, 2.5, 3.0, 3.5]},
+                              client=shared_client, progress=False)
+    after = shared_client.run(brian2cppyy.stats)
+    assert (first.table.status == "ok").all() and (later.table.status == "ok").all()
+    compiled_first = sum(middle[w]["compiled"] - before[w]["compiled"] for w in before)
+    compiled_later = sum(after[w]["compiled"] - middle[w]["compiled"] for w in before)
+    hits_later = sum(after[w]["cache_hits"] - middle[w]["cache_hits"] for w in before)
+    assert compiled_first > 0  # the first sweep compiled the model's kernels ...
+    assert compiled_later == 0  # ... the workers kept them: the later runs compile nothing
+    assert hits_later > 0
+
+
+def test_embedded_cluster_with_one_worker_gives_the_same_table(shared_client):
+    import psutil
+
+    params = {"I": [1.2, 2.0]}
+    on_two = brian2cppyy.sweep(noisy_lif, params, repeats=2, client=shared_client,
+                               progress=False)
+    children_before = {p.pid for p in psutil.Process().children(recursive=True)}
+    on_one = brian2cppyy.sweep(noisy_lif, params, repeats=2, n_workers=1, progress=False)
+    assert on_one.table.worker.nunique() == 1
+    assert table_without_timing(on_one).equals(table_without_timing(on_two))
+    # the embedded cluster is closed: no process of it is left
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        left = {p.pid for p in psutil.Process().children(recursive=True)} - children_before
+        if not left:
+            break
+        time.sleep(0.2)
+    assert not left
+
+
+def test_dask_scheduler_and_worker_processes_on_localhost(tmp_path):
+    scheduler_file = tmp_path / "scheduler.json"
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(SRC))
+    bin_dir = os.path.dirname(sys.executable)
+    processes = []
+    try:
+        processes.append(subprocess.Popen(
+            [os.path.join(bin_dir, "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
+             "--no-dashboard", "--scheduler-file", str(scheduler_file)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        deadline = time.time() + 60
+        while not scheduler_file.exists() and time.time() < deadline:
+            time.sleep(0.2)
+        import json
+
+        address = json.loads(scheduler_file.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        processes.append(subprocess.Popen(
+            [os.path.join(bin_dir, "dask"), "worker", address, "--nworkers", "1",
+             "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1", "--no-dashboard"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        with Client(address) as client:
+            client.wait_for_workers(1, timeout=60)
+            result = brian2cppyy.sweep(noisy_lif, {"I": [1.2, 2.0]}, client=address,
+                                       progress=False)
+            assert (result.table.status == "ok").all()
+            assert result.table.worker.str.startswith("tcp://127.0.0.1:").all()
+            # the cluster is left as it was: still there, same workers
+            assert len(client.scheduler_info()["workers"]) == 1
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in reversed(processes):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+# --- 3. reproducible ---------------------------------------------------------------------
+
+def test_seeds_depend_on_values_not_on_order_and_repeats_differ(shared_client):
+    forward = brian2cppyy.sweep(noisy_lif, [{"I": 1.2}, {"I": 2.0}], repeats=2,
+                                client=shared_client, progress=False)
+    backward = brian2cppyy.sweep(noisy_lif, [{"I": 2.0}, {"I": 1.2}], repeats=2,
+                                 client=shared_client, progress=False)
+    key = ["I", "repeat"]
+    assert table_without_timing(forward).sort_values(key).reset_index(drop=True).equals(
+        table_without_timing(backward).sort_values(key).reset_index(drop=True))
+    # repeats are different trials: different seeds, different spike trains
+    for I in (1.2, 2.0):
+        rows = forward.table[forward.table.I == I]
+        assert rows.seed.nunique() == 2
+        trains = [tuple(forward.arrays("spike_i")[i]) for i in rows.index]
+        assert len(set(trains)) == 2
+    # another base seed gives other trials
+    other = brian2cppyy.sweep(noisy_lif, [{"I": 1.2}], seed=1, client=shared_client,
+                              progress=False)
+    assert other.table.seed[0] != forward.table.seed[0]
+
+
+# --- 4. nothing lost ---------------------------------------------------------------------
+
+def test_store_keeps_runs_and_a_larger_sweep_runs_only_what_is_missing(shared_client, tmp_path):
+    store = tmp_path / "store"
+    first = brian2cppyy.sweep(noisy_lif, {"I": [1.2, 2.0]}, repeats=2, client=shared_client,
+                              store=store, progress=False)
+    assert not first.table.from_store.any()
+    assert len(list(store.glob("*.run.pkl"))) == 4
+    assert not list(store.glob(".writing-*"))  # no temporary file is left behind
+    larger = brian2cppyy.sweep(noisy_lif, {"I": [1.2, 2.0, 3.0]}, repeats=2,
+                               client=shared_client, store=store, progress=False)
+    assert list(larger.table.from_store) == [True] * 4 + [False] * 2
+    reused = larger.table[larger.table.from_store].reset_index(drop=True)
+    assert reused.wall_s.tolist() == first.table.wall_s.tolist()  # not run again
+    assert reused.n_spikes.tolist() == first.table.n_spikes.tolist()
+    np.testing.assert_array_equal(larger.arrays("spike_i")[3], first.arrays("spike_i")[3])
+    assert len(list(store.glob("*.run.pkl"))) == 6
+    # a store belongs to one function
+    with pytest.raises(ValueError, match=r"holds runs of the function 'test_sweep.noisy_lif', "
+                                         r"not of 'test_sweep.failing_model'"):
+        brian2cppyy.sweep(failing_model, {"I": [1.2]}, client=shared_client, store=store)
+    # resume=False runs everything again, with the same results
+    again = brian2cppyy.sweep(noisy_lif, {"I": [1.2]}, client=shared_client, store=store,
+                              resume=False, progress=False)
+    assert not again.table.from_store.any()
+    assert again.table.n_spikes[0] == first.table.n_spikes[0]
+
+
+def test_a_failing_run_is_recorded_and_the_sweep_goes_on(shared_client, tmp_path):
+    result = brian2cppyy.sweep(failing_model, {"I": [1.2, 2.0, 1.3]}, client=shared_client,
+                               store=tmp_path, progress=False)
+    assert list(result.table.status) == ["ok", "failed", "ok"]
+    assert result.table.error[1] == "ValueError: I = 2.0 is too large for this model"
+    assert result.table.error[0] == "" and np.isnan(result.table.n_spikes[1])
+    assert result.arrays("spike_i")[1] is None
+    assert list(result.failed.index) == [1]
+    assert len(list(tmp_path.glob("*.run.pkl"))) == 2  # the failed run is not stored
+    # Brian2's error names the object; its cause says what is wrong: both are recorded
+    broken = brian2cppyy.sweep(broken_model, {"I": [1]}, client=shared_client, progress=False)
+    assert broken.table.error[0].startswith("BrianObjectException: ")
+    assert "caused by" in broken.table.error[0] and "tau_unknown" in broken.table.error[0]
+    # a function that returns something else than a dict of scalars and arrays
+    bad = brian2cppyy.sweep(lambda I: {"status": I}, {"I": [1]}, client=shared_client,
+                            progress=False)
+    assert "the output 'status' has the name of a table column" in bad.table.error[0]
+    bad = brian2cppyy.sweep(lambda I: [I], {"I": [1]}, client=shared_client, progress=False)
+    assert bad.table.error[0].startswith("TypeError: the function returned a list")
+
+
+def test_a_dying_worker_is_retried_then_recorded_as_failed(shared_client, tmp_path):
+    died = brian2cppyy.sweep(dying_model, {"I": [1.0, 2.0]}, client=shared_client,
+                             progress=False)
+    assert list(died.table.status) == ["ok", "failed"]
+    assert died.table.error[1].startswith("the worker died while running it (1 attempt)")
+    marker = str(tmp_path / "died-once")
+    retried = brian2cppyy.sweep(dying_model, {"I": [1.0, 2.0], "marker": [marker]},
+                                retries=1, client=shared_client, progress=False)
+    assert os.path.exists(marker)  # the first attempt died ...
+    assert list(retried.table.status) == ["ok", "ok"]  # ... the retry finished
+    assert list(retried.table.I_seen) == [1.0, 2.0]
+    shared_client.wait_for_workers(2, timeout=60)
+
+
+def test_ctrl_c_cancels_and_keeps_what_finished(shared_client, tmp_path):
+    store = tmp_path / "store"
+    stop_waiting = threading.Event()
+
+    def press_ctrl_c_once_a_run_is_stored():
+        while not stop_waiting.wait(0.05):
+            if list(store.glob("*.run.pkl")):
+                _thread.interrupt_main()  # as a Ctrl-C in the terminal
+                return
+
+    import _thread
+
+    presser = threading.Thread(target=press_ctrl_c_once_a_run_is_stored)
+    presser.start()
+    try:
+        with pytest.raises(SweepInterrupted) as excinfo:
+            brian2cppyy.sweep(slow_model, {"I": [1.1 + 0.1 * k for k in range(8)]},
+                              client=shared_client, store=store, progress=False)
+    finally:
+        stop_waiting.set()
+        presser.join()
+    from brian2cppyy.sweeps.seeds import run_key
+
+    partial = excinfo.value.result
+    assert isinstance(excinfo.value, KeyboardInterrupt)
+    assert 0 < len(partial.table) < 8
+    assert (partial.table.status == "ok").all()
+    assert (partial.table.t_end_ms == 600).all()  # only whole runs
+    # every finished run is stored (a Ctrl-C right after a store write leaves one more)
+    stored = {p.name.split(".")[0] for p in store.glob("*.run.pkl")}
+    keys = {run_key({"I": I}, 0, 0) for I in partial.table.I}
+    assert keys <= stored and len(stored) <= len(keys) + 1
+    assert "runs finished" in str(excinfo.value)
+    # the cancelled runs are gone from the cluster (a running one may finish first)
+    deadline = time.time() + 30
+    while shared_client.processing() and any(shared_client.processing().values()):
+        assert time.time() < deadline
+        time.sleep(0.2)
+
+
+def test_a_run_stopped_early_by_ctrl_c_is_not_finished(shared_client, tmp_path):
+    started = str(tmp_path / "started")
+    future = shared_client.submit(worker.run_one, slow_model, {"I": 1.5, "started": started},
+                                  1, pure=False)
+    deadline = time.time() + 60
+    while not os.path.exists(started):
+        assert time.time() < deadline and not future.done(), "the run did not start"
+        time.sleep(0.05)
+    pid = shared_client.run(os.getpid, workers=[_processing_worker(shared_client, future)])
+    (worker_pid,) = pid.values()
+    os.kill(worker_pid, signal.SIGINT)  # Brian2 turns it into Network.stop()
+    record = future.result(timeout=60)
+    assert record["status"] == "failed"
+    assert record["error"] == worker.INTERRUPTED
+    # the worker survived the Ctrl-C and runs the next run to the end
+    again = shared_client.submit(worker.run_one, slow_model, {"I": 1.5}, 1, pure=False)
+    assert again.result(timeout=60)["scalars"]["t_end_ms"] == 600
+
+
+def _processing_worker(client, future):
+    for address, keys in client.processing().items():
+        if future.key in keys:
+            return address
+    raise AssertionError("the task is not running on any worker")
+
+
+# --- 5. clear errors before anything is submitted ----------------------------------------
+
+def _global_group():
+    return NeuronGroup(1, "v : 1", name="outside_group")
+
+
+def test_clear_errors_before_submitting():
+    def sweep(function, params, **kwds):
+        # client='tcp://127.0.0.1:1': were anything submitted, it would fail differently
+        return brian2cppyy.sweep(function, params, client="tcp://127.0.0.1:1", **kwds)
+
+    with pytest.raises(ValueError, match=r"the grid is empty: params\['I'\] has no values"):
+        sweep(noisy_lif, {"I": []})
+    with pytest.raises(ValueError, match=r"the grid is empty \(params is an empty dict\)"):
+        sweep(noisy_lif, {})
+    with pytest.raises(ValueError, match=r"the grid is empty \(params is an empty list\)"):
+        sweep(noisy_lif, [])
+    with pytest.raises(TypeError, match=r"noisy_lif\(\) has no parameter 'tau' "
+                                        r"\(its parameters: I, tau_ms\)"):
+        sweep(noisy_lif, {"I": [1.0], "tau": [10]})
+    with pytest.raises(TypeError, match=r"noisy_lif\(\) needs 'I', which params does not give"):
+        sweep(noisy_lif, {"tau_ms": [10]})
+    with pytest.raises(TypeError, match=r"params\['I'\] must be a list of values, not 1.0"):
+        sweep(noisy_lif, {"I": 1.0})
+    with pytest.raises(ValueError, match="appears twice"):
+        sweep(noisy_lif, [{"I": 1.0}, {"I": 1.0}])
+    with pytest.raises(ValueError, match="a parameter cannot be called 'seed'"):
+        sweep(lambda seed: {}, {"seed": [1]})
+    with pytest.raises(ValueError, match="repeats must be an integer >= 1, not 0"):
+        sweep(noisy_lif, {"I": [1.0]}, repeats=0)
+    with pytest.raises(TypeError, match="parameter 'I' has the value .* of type list"):
+        sweep(noisy_lif, {"I": [[1.0]]})
+    lock = threading.Lock()
+    with pytest.raises(TypeError, match=r"cannot be sent to the workers: pickling it fails"):
+        sweep(lambda I: {"locked": lock.locked()}, {"I": [1.0]})
+    group = _global_group()
+
+    def uses_outside_group(I):
+        return {"N": len(group)}
+
+    with pytest.raises(TypeError, match=r"uses_outside_group\(\) uses 'group', a Brian2 "
+                                        r"NeuronGroup \('outside_group'\) built outside it"):
+        sweep(uses_outside_group, {"I": [1.0]})
+
+
+def test_importing_brian2cppyy_does_not_import_dask_and_missing_dask_is_explained():
+    code = (
+        "import sys\n"
+        "sys.modules['distributed'] = None  # as if the 'sweep' extra were not installed\n"
+        "import brian2cppyy\n"
+        "assert 'dask' not in sys.modules\n"
+        "try:\n"
+        "    brian2cppyy.sweep(lambda I: {}, {'I': [1]})\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n")
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(SRC))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "pip install 'brian2cppyy[sweep]'" in proc.stdout
+    assert "'distributed' is missing" in proc.stdout
+
+
+# --- 6. progress -------------------------------------------------------------------------
+
+def test_progress_bar_and_summary(shared_client, capsys, tmp_path):
+    brian2cppyy.sweep(noisy_lif, {"I": [1.2, 2.0]}, repeats=2, client=shared_client,
+                      store=tmp_path)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("sweep [..............................] 0/4 runs, 0 failed")
+    assert err[-2] == "sweep [##############################] 4/4 runs, 0 failed, done"
+    assert err[-1].startswith("sweep: 4 runs; 4 ok, 0 failed; 4 run in ")
+    assert err[-1].endswith(" on 2 workers")
+    result = brian2cppyy.sweep(noisy_lif, {"I": [1.2, 2.0, 3.0]}, repeats=2,
+                               client=shared_client, store=tmp_path)
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith("sweep: 6 runs; 6 ok, 0 failed; 2 run in ")
+    assert err[-1].endswith("; 4 from the store")
+    assert result.summary == err[-1]
+    failed = brian2cppyy.sweep(failing_model, {"I": [1.2, 2.0]}, client=shared_client)
+    err = capsys.readouterr().err.splitlines()
+    assert err[-2] == "sweep [##############################] 2/2 runs, 1 failed, done"
+    assert failed.summary.startswith("sweep: 2 runs; 1 ok, 1 failed; 2 run in ")
+    brian2cppyy.sweep(noisy_lif, {"I": [1.2]}, client=shared_client, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_progress_estimates_the_time_left():
+    from io import StringIO
+
+    from brian2cppyy.sweeps.progress import ProgressBar
+
+    stream = StringIO()
+    bar = ProgressBar(10, reused=2, stream=stream)
+    bar.start -= 4.0  # 4 s ago
+    bar.update(done=2, failed=1)
+    assert stream.getvalue().splitlines()[-1] == \
+        "sweep [############..................] 4/10 runs, 1 failed, 12.0 s left"
+
+
+# --- units of the sweep, without a cluster ------------------------------------------------
+
+def test_run_keys_and_seeds_are_stable_and_exact():
+    from brian2 import mV
+
+    from brian2cppyy.sweeps.seeds import run_key, run_seed
+
+    params = {"I": 1.5, "tau_ms": 10}
+    assert run_seed(params, 0, 0) == run_seed({"tau_ms": 10, "I": 1.5}, 0, 0)  # order-free
+    assert run_key(params, 0, 0) == run_key(dict(params), 0, 0)
+    assert len({run_seed(params, r, 0) for r in range(50)}) == 50  # repeats differ
+    assert run_seed(params, 0, 0) != run_seed(params, 0, 1)  # so do base seeds
+    assert run_key({"I": 1}, 0, 0) != run_key({"I": 1.0}, 0, 0)  # 1 and 1.0 are not merged
+    assert run_key({"I": 0.1 + 0.2}, 0, 0) != run_key({"I": 0.3}, 0, 0)  # full precision
+    assert run_key({"V": 1 * mV}, 0, 0) != run_key({"V": 0.001}, 0, 0)  # units count
+    assert run_key({"V": 1 * mV}, 0, 0) == run_key({"V": 0.001 * 1000 * mV}, 0, 0)
+    assert 0 <= run_seed(params, 0, 0) < 2**32
+
+
+def test_store_writes_whole_records_or_nothing(tmp_path):
+    from brian2cppyy.sweeps.store import RunStore
+
+    store = RunStore(tmp_path, "module.f")
+    store.save("k1", {"status": "ok", "scalars": {"x": 1}})
+    with pytest.raises(Exception):
+        store.save("k2", {"status": "ok", "scalars": {"lock": threading.Lock()}})
+    assert store.keys() == {"k1"}
+    assert sorted(os.listdir(tmp_path)) == ["k1.run.pkl", "sweep.json"]  # no temporary left
+    assert RunStore(tmp_path, "module.f").load("k1")["scalars"] == {"x": 1}
+    assert RunStore(tmp_path, "module.f").load("missing") is None
+
+
+def test_outputs_are_split_into_scalars_and_arrays_with_units():
+    from brian2 import mV
+
+    scalars, arrays, units = worker.split_outputs(
+        {"rate": 5 * Hz, "n": np.int64(3), "ok": True, "v": np.array([1.0, 2.0]) * mV,
+         "counts": [1, 2, 3]}, {"I"})
+    assert scalars == {"rate": 5.0, "n": 3, "ok": True}
+    assert type(scalars["n"]) is int
+    np.testing.assert_allclose(arrays["v"], [0.001, 0.002])
+    np.testing.assert_array_equal(arrays["counts"], [1, 2, 3])
+    assert units == {"rate": "Hz", "v": "mV"} or units == {"rate": "Hz", "v": "V"}
+    with pytest.raises(TypeError, match="the output 'I' has the name of a parameter"):
+        worker.split_outputs({"I": 1.0}, {"I"})
+    with pytest.raises(TypeError, match="the output 'm' is a set"):
+        worker.split_outputs({"m": {1}}, set())
