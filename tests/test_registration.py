@@ -116,3 +116,58 @@ def test_invalid_extra_cling_args_rejected(bad):
 def test_invalid_dump_dir_rejected():
     with pytest.raises(PreferenceError):
         prefs.codegen.runtime.cppyy.dump_dir = 42
+
+
+def _run_python_in(directory, code, home):
+    """Run ``code`` in a fresh interpreter whose working directory is
+    ``directory`` and whose home directory is ``home`` (Brian2 reads
+    ``./brian_preferences`` and ``~/.brian/user_preferences`` at import)."""
+    env = dict(os.environ, HOME=str(home))
+    env.pop("EXTRA_CLING_ARGS", None)
+    package_parent = os.path.dirname(os.path.dirname(brian2cppyy.__file__))
+    env["PYTHONPATH"] = os.pathsep.join(
+        [package_parent] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    )
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True, text=True, timeout=120, env=env, cwd=str(directory),
+    )
+
+
+_READ_BACK = """
+    import brian2cppyy
+    from brian2 import prefs
+    print('FUSED=%r LEVEL=%r' % (prefs['codegen.runtime.cppyy.fused_loop'],
+                                 prefs['codegen.runtime.cppyy.optimisation_level']))
+    """
+
+
+def test_preference_file_in_working_directory(tmp_path):
+    (tmp_path / "home").mkdir()
+    (tmp_path / "brian_preferences").write_text(
+        "[codegen.runtime.cppyy]\nfused_loop = False\noptimisation_level = 'fast'\n"
+    )
+    proc = _run_python_in(tmp_path, _READ_BACK, tmp_path / "home")
+    assert proc.returncode == 0, proc.stderr
+    assert "FUSED=False LEVEL='fast'" in proc.stdout
+
+
+def test_user_preference_file(tmp_path):
+    (tmp_path / "home" / ".brian").mkdir(parents=True)
+    (tmp_path / "home" / ".brian" / "user_preferences").write_text(
+        "codegen.runtime.cppyy.optimisation_level = 0\n"
+    )
+    proc = _run_python_in(tmp_path, _READ_BACK, tmp_path / "home")
+    assert proc.returncode == 0, proc.stderr
+    assert "FUSED=True LEVEL=0" in proc.stdout
+
+
+def test_invalid_value_in_preference_file_is_named(tmp_path):
+    (tmp_path / "home").mkdir()
+    (tmp_path / "brian_preferences").write_text(
+        "[codegen.runtime.cppyy]\noptimisation_level = 7\n"
+    )
+    proc = _run_python_in(tmp_path, _READ_BACK, tmp_path / "home")
+    assert proc.returncode != 0
+    assert "codegen.runtime.cppyy.optimisation_level" in proc.stderr
+    assert "must be one of the integers" in proc.stderr
