@@ -443,7 +443,9 @@ def add_include_dir(path):
 
 
 def load_library(name, library_dirs=()):
-    """Load a shared library (by name, as for the linker's ``-l``, or by path)."""
+    """Load a shared library (by name, as for the linker's ``-l``, or by path).
+    When no candidate loads, the error gives the dynamic loader's reason for
+    each file tried (`_loader_reason`)."""
     cppyy = ensure_started()
     with _lock:
         key = (name, tuple(library_dirs))
@@ -456,28 +458,46 @@ def load_library(name, library_dirs=()):
             candidates.append(os.path.join(d, f"lib{name}.so"))
         candidates.append(f"lib{name}.so")
         candidates.append(name)
-        errors = []
-        for candidate in candidates:
+        # Fall back to ctypes' search (ld.so.conf, LD_LIBRARY_PATH)
+        found = ctypes.util.find_library(name)
+        if found:
+            candidates.append(found)
+        failures = []
+        for candidate in dict.fromkeys(candidates):
             try:
                 if cppyy.load_library(candidate) is not False:
                     _loaded_libraries.add(key)
                     return
+                failures.append((candidate, _loader_reason(candidate, "")))
             except (RuntimeError, OSError) as exc:
-                errors.append(str(exc))
-        # Fall back to ctypes' search (ld.so.conf, LD_LIBRARY_PATH)
-        found = ctypes.util.find_library(name)
-        if found:
-            try:
-                ctypes.CDLL(found, mode=ctypes.RTLD_GLOBAL)
-                cppyy.load_library(found)
-                _loaded_libraries.add(key)
-                return
-            except (RuntimeError, OSError) as exc:
-                errors.append(str(exc))
-        raise CompilationError(
-            f"Cannot load the library '{name}' (searched "
-            f"{', '.join(library_dirs) or 'the default library path'})."
-        )
+                failures.append((candidate, _loader_reason(candidate, str(exc))))
+        raise CompilationError(_library_error_message(name, library_dirs, failures))
+
+
+_NOT_FOUND = "cannot open shared object file: No such file or directory"
+
+
+def _loader_reason(candidate, cppyy_message):
+    """Why ``candidate`` does not load: cppyy only says "Unable to load
+    library", so ask the dynamic loader itself (``dlopen`` through ctypes,
+    whose error is ``dlerror()``: missing file, wrong architecture, undefined
+    symbol, ...)."""
+    try:
+        ctypes.CDLL(candidate, mode=ctypes.RTLD_GLOBAL)
+    except OSError as exc:
+        return str(exc)
+    return cppyy_message or "cppyy refused it, although the dynamic loader loads it"
+
+
+def _library_error_message(name, library_dirs, failures):
+    """First line: the library and the most telling reason (a file that exists
+    but does not load beats "no such file"); then every file tried."""
+    searched = ", ".join(library_dirs) or "the default library path"
+    telling = [reason for _, reason in failures if _NOT_FOUND not in reason]
+    summary = telling[0] if telling else "no such library file was found"
+    lines = [f"Cannot load the library '{name}' (searched {searched}): {summary}", "Tried:"]
+    lines += [f"  {candidate}: {reason}" for candidate, reason in failures]
+    return "\n".join(lines)
 
 
 def compile_source_file(path):
