@@ -172,11 +172,18 @@ def _refill(kind, address, size):
         return -1
 
 
+def take_pending_error():
+    """The exception a Python callback stored during a kernel in this thread
+    (``None`` if there is none); it is cleared."""
+    exc = getattr(_pending, "error", None)
+    _pending.error = None
+    return exc
+
+
 def raise_pending_error():
     """Raise an exception that a Python callback stored during a kernel."""
-    exc = getattr(_pending, "error", None)
+    exc = take_pending_error()
     if exc is not None:
-        _pending.error = None
         raise exc
 
 
@@ -193,7 +200,7 @@ _STATUS_MESSAGES = {
     ERR_INDEX: "index out of range",
     ERR_SAMPLE_SIZE: "sample size bigger than the population",
     ERR_INTERRUPTED: "interrupted",
-    ERR_CALLBACK: "a Python callback failed",
+    ERR_CALLBACK: "a Python callback (the random-number buffer refill) failed",
     ERR_INVALID_VALUE: "invalid value",
     ERR_NEGATIVE_SAMPLE_SIZE: "negative sample size",
     ERR_CPP_EXCEPTION: "a C++ exception",

@@ -256,7 +256,8 @@ class _Schedule:
                 times[1] = 0.0
             state[_STOP] = int(net._stopped or Network._globally_stopped)
             result = loop(*args)
-            jit.raise_pending_error()
+            if result != _KERNEL_ERROR:  # a failed callback is the kernel's error
+                jit.raise_pending_error()
             if result == _DONE:
                 return
             if result == _PYTHON:
