@@ -43,7 +43,8 @@ _started_flags = None
 _units = set()
 _included_headers = set()
 _loaded_libraries = set()
-_compiled_sources = set()
+#: path of each user source file compiled into Cling -> hash of its contents
+_compiled_sources = {}
 _refill_callback = None  # keeps the ctypes callback alive
 #: ``.error``: an exception raised by a callback during a kernel, per thread
 #: (the callback runs in the thread that called the kernel)
@@ -507,15 +508,35 @@ def _library_error_message(name, library_dirs, failures):
     return "\n".join(lines)
 
 
+def _file_digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
 def compile_source_file(path):
-    """Compile a user C++ source file into Cling once."""
+    """Compile a user C++ source file into Cling once.
+
+    Cling cannot replace the functions a file defined, so a file that changed
+    since it was compiled in this process would keep running its old code:
+    that is an error that names the file (the process must be restarted)."""
     cppyy = ensure_started()
     path = os.path.abspath(path)
     with _lock:
-        if path in _compiled_sources:
-            return
         if not os.path.exists(path):
+            if path in _compiled_sources:
+                return  # deleted since: its compiled code is what there is
             raise CompilationError(f"The source file '{path}' does not exist.")
+        digest = _file_digest(path)
+        compiled = _compiled_sources.get(path)
+        if compiled == digest:
+            return
+        if compiled is not None:
+            raise CompilationError(
+                f"The source file '{path}' has changed since it was compiled "
+                "into Cling in this process. Cling cannot replace the functions "
+                "it defines, so the old version would keep running: restart the "
+                "Python process to use the new version."
+            )
         try:
             cppyy.include(path)
         except (SyntaxError, ImportError) as exc:
@@ -523,7 +544,7 @@ def compile_source_file(path):
                 f"Cannot compile the source file '{path}':\n{_clean(str(exc))}",
                 diagnostics=str(exc),
             ) from None
-        _compiled_sources.add(path)
+        _compiled_sources[path] = digest
 
 
 _LOCATION = re.compile(r"input_line_\d+:(\d+):(\d+): (error|fatal error|warning): (.*)")
