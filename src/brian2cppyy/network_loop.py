@@ -34,7 +34,7 @@ from brian2.groups.group import Group
 from brian2.units.allunits import second
 from brian2.units.fundamentalunits import check_units
 
-from . import jit
+from . import clock_guard, jit
 from .codeobject import CppyyCodeObject
 
 __all__ = ["install", "network_run"]
@@ -344,5 +344,6 @@ class _DeferredInterrupt:
 
 
 def install():
-    """Install ``network_run`` on the runtime device (Brian2's override hook)."""
-    all_devices["runtime"].network_run = network_run
+    """Install ``network_run`` on the runtime device (Brian2's override hook),
+    with its clocks claimed per thread (`brian2cppyy.clock_guard`)."""
+    all_devices["runtime"].network_run = clock_guard.guarded(network_run)
