@@ -1,10 +1,19 @@
 """Diagnostics of the cppyy target: ``python -m brian2cppyy info``.
 
 Reports the versions (brian2cppyy, Brian2, numpy, cppyy, cppyy-cling and the
-Clang inside it), the Cling flags in use, the health of the precompiled
-header (PCH) that Cling loads, the cache directory, and runs a self-test: a
-tiny network built and run on the ``'cppyy'`` target, checked against the
-analytic solution, with its compile time.
+Clang inside it), the flags passed to Cling, the compiler settings that the
+preferences request next to those that reach the compiled code, the health
+of the precompiled header (PCH) that Cling loads, the cache directory, and
+runs a self-test: a tiny network built and run on the ``'cppyy'`` target,
+checked against the analytic solution, timed phase by phase (build, first
+run, run) with Cling's share of each phase, so that the figures add up.
+
+Requested versus applied: a flag handed to Cling is not necessarily applied
+(Cling ignores ``-O...`` and ``-ffast-math`` in ``EXTRA_CLING_ARGS``), so each
+setting is checked by a probe that runs in the child once Cling has started
+(`APPLIED_PROBES`; code that applies a setting itself feeds its own probe
+through `register_applied_probe`); a setting without a probe is reported as
+"not verified", never as "in use".
 
 Cling starts and the self-test runs in a child process, so that a broken
 installation (Cling crashes on an unusable PCH) is reported rather than
@@ -17,12 +26,16 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
 import warnings
 
-__all__ = ["info", "format_report", "self_test", "main"]
+__all__ = [
+    "info", "format_report", "format_settings", "self_test", "main",
+    "requested_settings", "register_applied_probe", "settings_rows",
+]
 
 #: the environment variable that hands the parent's preferences to the child
 _PREFS_ENV = "BRIAN2CPPYY_DIAGNOSTICS_PREFS"
@@ -41,19 +54,56 @@ def _version(distribution):
         return None
 
 
+class _Phases:
+    """Wall time and Cling's share of it, phase by phase. Phases follow each
+    other without a gap, so their figures add up to the totals."""
+
+    def __init__(self):
+        from . import jit
+
+        self._jit = jit
+        self.rows = []
+        self._start = time.perf_counter()
+        self._stats = jit.stats()
+
+    def end(self, name):
+        """Close the phase that started where the previous one ended."""
+        now, stats = time.perf_counter(), self._jit.stats()
+        self.rows.append({
+            "name": name,
+            "seconds": now - self._start,
+            "compile_seconds": stats["compile_seconds"] - self._stats["compile_seconds"],
+            "kernels_compiled": stats["compiled"] - self._stats["compiled"],
+            "kernels_cached": stats["cache_hits"] - self._stats["cache_hits"],
+        })
+        self._start, self._stats = now, stats
+
+    def totals(self):
+        return {key: sum(row[key] for row in self.rows)
+                for key in ("seconds", "compile_seconds", "kernels_compiled", "kernels_cached")}
+
+
+#: the phases of the self-test, in order
+SELF_TEST_PHASES = ("build", "first run", "run")
+
+
 def self_test(duration_ms=20.0):
     """Build and run a small network on the cppyy target in this process and
-    check it against the exact solution. Returns a dict: ``ok``, ``message``,
-    ``kernels_compiled``, ``kernels_cached``, ``compile_seconds`` (Cling's
-    time), ``first_run_seconds`` (code generation and compilation) and
-    ``run_seconds``. Leaves the user's preferences, default clock and magic
-    network alone (explicit `Network`, own clock, unique names)."""
+    check it against the exact solution. Returns a dict: ``ok``, ``message``
+    and ``phases``, one dict per phase of `SELF_TEST_PHASES` (``build``:
+    objects, initial values and connect; ``first run``: a run of 0 ms, i.e.
+    code generation and compilation of the run kernels; ``run``: the
+    simulation) with its wall time ``seconds`` and the share of it that Cling
+    spent compiling (``compile_seconds``, ``kernels_compiled``, and
+    ``kernels_cached``: requests answered from the in-process cache). The
+    totals over the phases are in ``seconds``, ``compile_seconds``,
+    ``kernels_compiled`` and ``kernels_cached``. Leaves the user's
+    preferences, default clock and magic network alone (explicit `Network`,
+    own clock, unique names)."""
     import numpy as np
     from brian2 import (
         Clock, Network, NeuronGroup, SpikeMonitor, Synapses, ms, prefs,
     )
-
-    from . import jit
 
     saved = {
         key: prefs[key]
@@ -63,7 +113,7 @@ def self_test(duration_ms=20.0):
     try:
         prefs["codegen.target"] = "cppyy"
         prefs["codegen.string_expression_target"] = "cppyy"
-        before = jit.stats()
+        phases = _Phases()
         clock = Clock(dt=0.1 * ms, name="brian2cppyy_selftest_clock*")
         # v relaxes to I: neurons with I > 1 fire at tau*log(I/(I-1)), then reset
         group = NeuronGroup(
@@ -81,16 +131,13 @@ def self_test(duration_ms=20.0):
         net = Network(group, counter, synapses, spikes,
                       name="brian2cppyy_selftest_network*")
         namespace = {"tau": 10 * ms}
-        start = time.perf_counter()
+        phases.end("build")
         net.run(0 * ms, namespace=namespace)
-        result["first_run_seconds"] = time.perf_counter() - start
-        start = time.perf_counter()
+        phases.end("first run")
         net.run(duration_ms * ms, namespace=namespace)
-        result["run_seconds"] = time.perf_counter() - start
-        after = jit.stats()
-        result["kernels_compiled"] = after["compiled"] - before["compiled"]
-        result["kernels_cached"] = after["cache_hits"] - before["cache_hits"]
-        result["compile_seconds"] = after["compile_seconds"] - before["compile_seconds"]
+        phases.end("run")
+        result["phases"] = phases.rows
+        result.update(phases.totals())
 
         # the exact solution: first spike of neuron i at tau*log(I/(I-1))
         tau, dt, T = 0.010, 0.0001, duration_ms / 1000.0
@@ -129,6 +176,112 @@ def self_test(duration_ms=20.0):
     return result
 
 
+# -- compiler settings: what the preferences ask for, what reaches the code --
+
+#: the optimisation level that each value of the optimisation_level
+#: preference stands for ('s': -Os, 'fast': -Ofast, i.e. -O3 and fast math)
+OPTIMISATION_LEVELS = {0: 0, 1: 1, 2: 2, 3: 3, "s": 2, "fast": 3}
+#: a probe's value for "Cling prints it when the child exits" (see _probe_level)
+_FROM_CLING_OUTPUT = "from Cling's output"
+_CLING_LEVEL_LINE = re.compile(r"Current cling optimi[sz]ation level: (\d+)")
+
+
+def requested_settings():
+    """The compiler settings that the preferences ask for: the
+    ``optimisation_level`` as set, ``fast_math`` (optimisation level 'fast',
+    or ``-ffast-math`` among the extra flags) and the ``extra_cling_args``."""
+    from brian2 import prefs
+
+    level = prefs["codegen.runtime.cppyy.optimisation_level"]
+    extra = list(prefs["codegen.runtime.cppyy.extra_cling_args"])
+    return {
+        "optimisation_level": level,
+        "fast_math": level == "fast" or "-ffast-math" in extra,
+        "extra_cling_args": extra,
+    }
+
+
+def _probe_level():
+    """Cling's optimisation level for the code it compiles: its ``.O``
+    command prints it, through a stream that reaches stdout only when the
+    process exits, so the parent reads it from the child's output."""
+    import cppyy
+
+    cppyy.gbl.gInterpreter.ProcessLine(".O")
+    return _FROM_CLING_OUTPUT, "Cling's optimisation level (its .O command)"
+
+
+def _probe_fast_math():
+    """Whether a unit compiled like the kernels sees ``__FAST_MATH__``."""
+    import ctypes
+
+    from . import jit
+
+    address = jit.compile_kernel(
+        "int64_t _kernel(brian2cppyy::Slot* const)\n{\n"
+        "#ifdef __FAST_MATH__\n    return 1;\n#else\n    return 0;\n#endif\n}\n"
+    )
+    applied = bool(ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)(address)(None))
+    return applied, "__FAST_MATH__ in a unit compiled as the kernels are"
+
+
+#: setting -> probe, run in the child process once Cling has started; a probe
+#: returns (the value applied to the code, or None if it cannot tell; how it
+#: was established). See `register_applied_probe`.
+APPLIED_PROBES = {"optimisation_level": _probe_level, "fast_math": _probe_fast_math}
+
+
+def register_applied_probe(setting, probe):
+    """Report what is applied for ``setting`` (a key of `requested_settings`)
+    through ``probe()``, which returns ``(applied value or None, how it was
+    established)`` and runs in the child process of ``info`` after Cling has
+    started. Code that applies a setting itself (e.g. an optimisation level
+    set per compiled unit) registers the probe that tells what it applied; a
+    setting without a probe is reported as "not verified"."""
+    APPLIED_PROBES[setting] = probe
+
+
+def _run_probes():
+    applied = {}
+    for setting, probe in APPLIED_PROBES.items():
+        try:
+            applied[setting] = list(probe())
+        except Exception as exc:  # noqa: BLE001 - reported
+            applied[setting] = [None, f"the probe failed: {type(exc).__name__}: {exc}"]
+    return applied
+
+
+def _resolve_cling_output(applied, stdout):
+    """Fill in the values that Cling printed when the child exited."""
+    match = _CLING_LEVEL_LINE.search(stdout or "")
+    for setting, (value, how) in applied.items():
+        if value == _FROM_CLING_OUTPUT:
+            applied[setting] = [int(match.group(1)) if match else None, how]
+    return applied
+
+
+def settings_rows(requested, applied):
+    """One row per requested setting: ``name``, ``requested``, ``applied``
+    (``None``: not verified), ``how`` and ``status`` (``'applied'``, ``'NOT
+    APPLIED'`` or ``'not verified'``). ``applied`` maps a setting to
+    ``(value, how)``."""
+    rows = []
+    for name, wanted in requested.items():
+        value, how = applied.get(name, (None, "no probe tells what reaches the code"))
+        if name == "extra_cling_args" and name not in applied:
+            how = "passed to Cling in EXTRA_CLING_ARGS; their effect is not verified"
+        expected = OPTIMISATION_LEVELS.get(wanted) if name == "optimisation_level" else wanted
+        if value is None:
+            status = "not verified"
+        elif value == expected:
+            status = "applied"
+        else:
+            status = "NOT APPLIED"
+        rows.append({"name": name, "requested": wanted, "applied": value, "how": how,
+                     "status": status})
+    return rows
+
+
 def _child():
     """In the child process: start Cling, watching for warnings, then run the
     self-test; print the results as one JSON line."""
@@ -151,6 +304,7 @@ def _child():
         report["cling_start_seconds"] = time.perf_counter() - start
         report["start_warnings"] = [str(w.message) for w in caught]
         report["cling"] = jit.cling_info()
+        report["applied"] = _run_probes()
         if os.environ.get(_SELF_TEST_ENV) != "0":
             report["self_test"] = self_test()
         report["cache_info"] = brian2cppyy.cache_info()
@@ -177,7 +331,10 @@ def _run_child(timeout, run_self_test):
         return None, f"the child process did not finish within {timeout} s", ""
     for line in proc.stdout.splitlines():
         if line.startswith("BRIAN2CPPYY_DIAGNOSTICS "):
-            return json.loads(line.split(" ", 1)[1]), None, proc.stderr
+            report = json.loads(line.split(" ", 1)[1])
+            if "applied" in report:
+                report["applied"] = _resolve_cling_output(report["applied"], proc.stdout)
+            return report, None, proc.stderr
     if proc.returncode < 0:
         how = f"was killed by signal {-proc.returncode}"
     else:
@@ -239,6 +396,7 @@ def info(run_self_test=True, timeout=600):
         "package_dir": os.path.dirname(os.path.abspath(brian2cppyy.__file__)),
         "requested_flags": cling_flags(),
     }
+    requested = requested_settings()
     path = cache_dir()
     files = sorted(os.listdir(path)) if os.path.isdir(path) else []
     report["cache"] = {
@@ -257,7 +415,9 @@ def info(run_self_test=True, timeout=600):
         pch_path = child["cling"].get("pch")
         start_warnings = child["start_warnings"]
         report["self_test"] = child.get("self_test")
+        report["settings"] = settings_rows(requested, child.get("applied", {}))
     else:
+        report["settings"] = settings_rows(requested, {})
         report["cling"] = {
             "error": error, "stderr": "\n".join(_essential_lines(stderr or "")[-40:])
         }
@@ -305,10 +465,12 @@ def format_report(report):
         for line in cling.get("stderr", "").splitlines()[-15:]:
             lines.append(f"    {line}")
     else:
-        lines.append(f"  flags          {cling['flags'].strip()}")
+        lines.append(f"  EXTRA_CLING_ARGS {cling['flags'].strip()}  (passed to Cling when it started)")
         if cling["flags"].split() != report["requested_flags"].split():
             lines.append(f"                 (the preferences ask for '{report['requested_flags']}')")
         lines.append(f"  started in     {cling['start_seconds']:.2f} s")
+    lines.append("")
+    lines.extend(format_settings(report["settings"]))
     lines.append("")
     pch = report["pch"]
     lines.append("Precompiled header")
@@ -336,24 +498,58 @@ def format_report(report):
         lines.append("  skipped")
     else:
         lines.append(f"  result         {'OK' if test['ok'] else 'FAILED'}: {test['message']}")
-        if "kernels_compiled" in test:
-            lines.append(
-                f"  compile        {test['kernels_compiled']} kernels compiled by Cling in "
-                f"{test['compile_seconds']:.2f} s ({test['kernels_cached']} more requests answered from the in-process cache); "
-                f"first run (code generation + compilation) {test['first_run_seconds']:.2f} s"
-            )
-            lines.append(f"  run            {test['run_seconds']:.3f} s")
+        if "phases" in test:
+            lines.extend(_format_phases(test))
     lines.append("")
     lines.append("OK" if report["ok"] else "FAILED")
     return "\n".join(lines)
 
 
+def _setting_text(value):
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return " ".join(str(v) for v in value) or "(none)"
+    return "-" if value is None else str(value)
+
+
+def format_settings(rows):
+    """The compiler settings (`settings_rows`) as lines of text: what the
+    preferences request next to what reaches the compiled code."""
+    lines = ["Compiler settings (requested by the preferences / applied to the code)"]
+    for row in rows:
+        lines.append(
+            f"  {row['name']:<19} requested {_setting_text(row['requested']):<14} "
+            f"applied {_setting_text(row['applied']):<4} {row['status']}"
+        )
+        lines.append(f"  {'':<19} ({row['how']})")
+    return lines
+
+
+def _format_phases(test):
+    """The self-test's phases as a table whose last row is their sum."""
+    def row(name, figures):
+        return (
+            f"  {name:<14} {figures['seconds']:7.3f} s   {figures['compile_seconds']:7.3f} s   "
+            f"{figures['kernels_compiled']:3d} compiled, {figures['kernels_cached']:3d} from the cache"
+        )
+
+    lines = [f"  {'phase':<14} {'wall':>9}   {'Cling':>9}   kernels (Cling's share of the wall time)"]
+    lines += [row(phase["name"], phase) for phase in test["phases"]]
+    lines.append(row("total", test))
+    return lines
+
+
 def main(argv=None):
     """``python -m brian2cppyy info [--json] [--no-self-test]``; returns the
-    exit status (0: Cling started and the self-test passed)."""
+    exit status (0: Cling started and the self-test passed).
+    ``python -m brian2cppyy --version`` prints the version and exits (0)."""
+    from . import __version__
+
     parser = argparse.ArgumentParser(
         prog="python -m brian2cppyy", description="brian2cppyy: the cppyy target for Brian2"
     )
+    parser.add_argument("--version", action="version", version=f"brian2cppyy {__version__}")
     commands = parser.add_subparsers(dest="command")
     info_parser = commands.add_parser(
         "info", help="versions, Cling flags, precompiled header, cache, self-test"
