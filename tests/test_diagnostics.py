@@ -41,7 +41,7 @@ def test_info_command():
 
     text = diagnostics.format_report(report)
     for expected in ("brian2cppyy    " + brian2cppyy.__version__, "brian2", "cppyy-cling",
-                     "Clang ", "EXTRA_CLING_ARGS ", "Compiler settings", "optimisation_level",
+                     "Clang ", "flags passed ", "Compiler settings", "optimisation_level",
                      "Precompiled header", "status         OK", "Cache", "Self-test",
                      "result         OK", "first run", "total"):
         assert expected in text, expected

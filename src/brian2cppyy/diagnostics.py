@@ -465,7 +465,7 @@ def format_report(report):
         for line in cling.get("stderr", "").splitlines()[-15:]:
             lines.append(f"    {line}")
     else:
-        lines.append(f"  EXTRA_CLING_ARGS {cling['flags'].strip()}  (passed to Cling when it started)")
+        lines.append(f"  flags passed   {cling['flags'].strip()}  (in EXTRA_CLING_ARGS, when Cling started)")
         if cling["flags"].split() != report["requested_flags"].split():
             lines.append(f"                 (the preferences ask for '{report['requested_flags']}')")
         lines.append(f"  started in     {cling['start_seconds']:.2f} s")
@@ -531,10 +531,11 @@ def _format_phases(test):
     def row(name, figures):
         return (
             f"  {name:<14} {figures['seconds']:7.3f} s   {figures['compile_seconds']:7.3f} s   "
-            f"{figures['kernels_compiled']:3d} compiled, {figures['kernels_cached']:3d} from the cache"
+            f"{figures['kernels_compiled']:3d} kernels compiled, "
+            f"{figures['kernels_cached']} more from the in-process cache"
         )
 
-    lines = [f"  {'phase':<14} {'wall':>9}   {'Cling':>9}   kernels (Cling's share of the wall time)"]
+    lines = [f"  {'phase':<14} {'wall':>9}   {'Cling':>9}   (Cling: the part of the wall time spent compiling)"]
     lines += [row(phase["name"], phase) for phase in test["phases"]]
     lines.append(row("total", test))
     return lines
