@@ -34,9 +34,11 @@ def test_info_command():
     assert report["cache"]["dir"]
     settings = {row["name"]: row for row in report["settings"]}
     assert set(settings) == {"optimisation_level", "fast_math", "extra_cling_args"}
-    # measured in the child (Cling's .O output), not echoed from the request
-    assert settings["optimisation_level"]["applied"] in (0, 1, 2, 3)
-    assert settings["fast_math"]["applied"] in (True, False)
+    # Brian2's default C++ flags (-O3 -ffast-math), observed in a probe kernel
+    assert settings["optimisation_level"]["requested"] == "3"
+    assert settings["optimisation_level"]["status"] == "applied"
+    assert settings["fast_math"]["applied"] is True
+    assert settings["fast_math"]["status"] == "applied"
     assert settings["extra_cling_args"]["status"] == "not verified"
 
     text = diagnostics.format_report(report)
@@ -67,20 +69,35 @@ def test_self_test_phases_add_up_to_the_compilation_they_contain():
 
 
 def test_settings_rows_compare_requested_and_applied():
-    requested = {"optimisation_level": "fast", "fast_math": True,
-                 "extra_cling_args": ["-march=native"]}
-    applied = {"optimisation_level": (2, "probe A"), "fast_math": (False, "probe B")}
+    requested = {"optimisation_level": ("3", "pref A"), "fast_math": (True, "pref B"),
+                 "extra_cling_args": (["-march=native"], "pref C")}
+    applied = {
+        "optimisation_level": {"applied": "0 (optimiser off)", "how": "probe A", "matches": False},
+        "fast_math": {"applied": None, "how": "probe B", "matches": None},
+    }
     rows = {row["name"]: row for row in diagnostics.settings_rows(requested, applied)}
-    assert rows["optimisation_level"]["status"] == "NOT APPLIED"  # 'fast' is level 3
-    assert rows["fast_math"]["status"] == "NOT APPLIED"
+    assert rows["optimisation_level"]["status"] == "NOT APPLIED"
+    assert rows["optimisation_level"]["source"] == "pref A"
+    assert rows["fast_math"]["status"] == "not verified"
     assert rows["extra_cling_args"]["status"] == "not verified"
-    rows = {row["name"]: row for row in diagnostics.settings_rows(
-        {"optimisation_level": "s", "fast_math": False},
-        {"optimisation_level": (2, "probe A"), "fast_math": (False, "probe B")})}
-    assert rows["optimisation_level"]["status"] == "applied"  # -Os: level 2
-    assert rows["fast_math"]["status"] == "applied"
     text = "\n".join(diagnostics.format_settings(diagnostics.settings_rows(requested, applied)))
-    assert "requested fast" in text and "applied 2" in text and "NOT APPLIED" in text
+    assert "requested 3 [pref A]" in text and "NOT APPLIED (probe A)" in text
+
+
+@pytest.mark.parametrize("level, fast_math, expected", [
+    (0, False, ("0 (optimiser off)", None)),
+    (2, False, ("1-3 (optimiser on)", False)),
+    (3, True, ("1-3 (optimiser on)", True)),
+])
+def test_probes_observe_the_settings_in_compiled_code(level, fast_math, expected):
+    from brian2 import prefs
+
+    prefs.codegen.runtime.cppyy.optimisation_level = level
+    prefs.codegen.runtime.cppyy.fast_math = fast_math
+    observed = diagnostics._run_probes()
+    assert (observed["optimisation_level"]["applied"], observed["fast_math"]["applied"]) == expected
+    assert observed["optimisation_level"]["matches"] is True
+    assert observed["fast_math"]["matches"] is (None if level == 0 else True)
 
 
 def test_version_option():

@@ -8,12 +8,13 @@ runs a self-test: a tiny network built and run on the ``'cppyy'`` target,
 checked against the analytic solution, timed phase by phase (build, first
 run, run) with Cling's share of each phase, so that the figures add up.
 
-Requested versus applied: a flag handed to Cling is not necessarily applied
-(Cling ignores ``-O...`` and ``-ffast-math`` in ``EXTRA_CLING_ARGS``), so each
-setting is checked by a probe that runs in the child once Cling has started
-(`APPLIED_PROBES`; code that applies a setting itself feeds its own probe
-through `register_applied_probe`); a setting without a probe is reported as
-"not verified", never as "in use".
+Requested versus applied: a setting asked for is not necessarily applied
+(Cling ignores ``-O...`` and ``-ffast-math`` in ``EXTRA_CLING_ARGS``; the
+kernels get them per unit, see `brian2cppyy.compiler_settings`), so each
+setting is observed by a probe in a kernel that the child compiles as the
+code objects compile theirs (`APPLIED_PROBES`; further probes through
+`register_applied_probe`); a setting without a probe is reported as "not
+verified", never as "in use".
 
 Cling starts and the self-test runs in a child process, so that a broken
 installation (Cling crashes on an unusable PCH) is reported rather than
@@ -26,7 +27,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
@@ -39,8 +39,14 @@ __all__ = [
 
 #: the environment variable that hands the parent's preferences to the child
 _PREFS_ENV = "BRIAN2CPPYY_DIAGNOSTICS_PREFS"
-#: the preferences that decide how Cling starts
-_CLING_PREFS = ("optimisation_level", "extra_cling_args", "cache_dir")
+#: the preferences that decide how Cling starts and how kernels are compiled
+_CHILD_PREFS = (
+    "codegen.runtime.cppyy.optimisation_level",
+    "codegen.runtime.cppyy.fast_math",
+    "codegen.runtime.cppyy.extra_cling_args",
+    "codegen.runtime.cppyy.cache_dir",
+    "codegen.cpp.extra_compile_args_gcc",
+)
 #: "0": the child only starts Cling
 _SELF_TEST_ENV = "BRIAN2CPPYY_DIAGNOSTICS_SELF_TEST"
 
@@ -178,107 +184,134 @@ def self_test(duration_ms=20.0):
 
 # -- compiler settings: what the preferences ask for, what reaches the code --
 
-#: the optimisation level that each value of the optimisation_level
-#: preference stands for ('s': -Os, 'fast': -Ofast, i.e. -O3 and fast math)
-OPTIMISATION_LEVELS = {0: 0, 1: 1, 2: 2, 3: 3, "s": 2, "fast": 3}
-#: a probe's value for "Cling prints it when the child exits" (see _probe_level)
-_FROM_CLING_OUTPUT = "from Cling's output"
-_CLING_LEVEL_LINE = re.compile(r"Current cling optimi[sz]ation level: (\d+)")
-
 
 def requested_settings():
-    """The compiler settings that the preferences ask for: the
-    ``optimisation_level`` as set, ``fast_math`` (optimisation level 'fast',
-    or ``-ffast-math`` among the extra flags) and the ``extra_cling_args``."""
+    """The compiler settings that the preferences ask for, as ``{setting:
+    (value, where it comes from)}``: ``optimisation_level`` and ``fast_math``
+    (`brian2cppyy.compiler_settings`: our preferences, or Brian2's C++ flags)
+    and ``extra_cling_args``."""
     from brian2 import prefs
 
-    level = prefs["codegen.runtime.cppyy.optimisation_level"]
-    extra = list(prefs["codegen.runtime.cppyy.extra_cling_args"])
+    from . import compiler_settings
+
+    settings = compiler_settings.current()
     return {
-        "optimisation_level": level,
-        "fast_math": level == "fast" or "-ffast-math" in extra,
-        "extra_cling_args": extra,
+        "optimisation_level": (settings.requested_level, settings.level_source),
+        "fast_math": (settings.fast_math, settings.fast_math_source),
+        "extra_cling_args": (list(prefs["codegen.runtime.cppyy.extra_cling_args"]),
+                             "codegen.runtime.cppyy.extra_cling_args"),
     }
 
 
-def _probe_level():
-    """Cling's optimisation level for the code it compiles: its ``.O``
-    command prints it, through a stream that reaches stdout only when the
-    process exits, so the parent reads it from the child's output."""
-    import cppyy
+#: A kernel compiled as the code objects compile theirs (same pragmas); bit 1
+#: of its result: the optimiser folded ``__builtin_constant_p`` of an inlined
+#: constant (never at level 0); bit 2: ``(a + b) - b`` with a = 1e-20, b = 1
+#: (read at run time) is not 0, i.e. the compiler reassociated (fast-math).
+_PROBE_KERNEL = """
+__attribute__((always_inline)) static inline double _constant_probe(double x)
+{ return __builtin_constant_p(x) ? 1.0 : 0.0; }
+static inline double _reassociation_probe(double a, double b) { return (a + b) - b; }
+int64_t _kernel(brian2cppyy::Slot* const _slots)
+{
+    const double a = _slots[0].d, b = _slots[1].d;
+    int64_t result = 0;
+    if (_constant_probe(1.5) == 1.0)
+        result |= 1;
+    if (_reassociation_probe(a, b) != 0.0)
+        result |= 2;
+    return result;
+}
+"""
+_OPTIMISER_ON, _REASSOCIATED = 1, 2
 
-    cppyy.gbl.gInterpreter.ProcessLine(".O")
-    return _FROM_CLING_OUTPUT, "Cling's optimisation level (its .O command)"
 
-
-def _probe_fast_math():
-    """Whether a unit compiled like the kernels sees ``__FAST_MATH__``."""
+def _probe_kernel():
+    """Compile and run `_PROBE_KERNEL` with the current settings' pragmas."""
     import ctypes
 
-    from . import jit
+    import numpy as np
+
+    from . import compiler_settings, jit
 
     address = jit.compile_kernel(
-        "int64_t _kernel(brian2cppyy::Slot* const)\n{\n"
-        "#ifdef __FAST_MATH__\n    return 1;\n#else\n    return 0;\n#endif\n}\n"
+        _PROBE_KERNEL, pragmas=compiler_settings.pragmas(compiler_settings.current())
     )
-    applied = bool(ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)(address)(None))
-    return applied, "__FAST_MATH__ in a unit compiled as the kernels are"
+    slots = np.array([1e-20, 1.0])
+    return int(ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)(address)(slots.ctypes.data))
 
 
-#: setting -> probe, run in the child process once Cling has started; a probe
-#: returns (the value applied to the code, or None if it cannot tell; how it
-#: was established). See `register_applied_probe`.
+def _probe_level(requested):
+    """Whether the optimiser runs on a kernel (it cannot tell 1, 2 and 3 apart)."""
+    from . import compiler_settings
+
+    on = bool(_probe_kernel() & _OPTIMISER_ON)
+    wanted = compiler_settings.current().level > 0
+    return {
+        "applied": "1-3 (optimiser on)" if on else "0 (optimiser off)",
+        "how": "whether __builtin_constant_p folds in a probe kernel",
+        "matches": on == wanted,
+    }
+
+
+def _probe_fast_math(requested):
+    """Whether the compiler reassociates floating-point sums in a kernel;
+    without the optimiser nothing exploits fast-math, so it cannot be seen."""
+    result = _probe_kernel()
+    how = "whether (a + b) - b is reassociated in a probe kernel"
+    if not result & _OPTIMISER_ON:
+        return {"applied": None, "how": how + "; not observable at level 0",
+                "matches": None}
+    applied = bool(result & _REASSOCIATED)
+    return {"applied": applied, "how": how, "matches": applied == bool(requested)}
+
+
+#: setting -> probe(requested value) run in the child process once Cling has
+#: started; it returns a dict: ``applied`` (what reaches the code, or None),
+#: ``how`` (how that was established) and ``matches`` (True, False, or None
+#: when it cannot tell). See `register_applied_probe`.
 APPLIED_PROBES = {"optimisation_level": _probe_level, "fast_math": _probe_fast_math}
 
 
 def register_applied_probe(setting, probe):
     """Report what is applied for ``setting`` (a key of `requested_settings`)
-    through ``probe()``, which returns ``(applied value or None, how it was
-    established)`` and runs in the child process of ``info`` after Cling has
-    started. Code that applies a setting itself (e.g. an optimisation level
-    set per compiled unit) registers the probe that tells what it applied; a
-    setting without a probe is reported as "not verified"."""
+    through ``probe(requested value)``, which runs in the child process of
+    ``info`` after Cling has started and returns ``{"applied": ..., "how":
+    ..., "matches": True/False/None}``. Code that applies a setting registers
+    the probe that observes it in compiled code; a setting without a probe is
+    reported as "not verified"."""
     APPLIED_PROBES[setting] = probe
 
 
 def _run_probes():
     applied = {}
-    for setting, probe in APPLIED_PROBES.items():
+    for setting, (value, _) in requested_settings().items():
+        probe = APPLIED_PROBES.get(setting)
+        if probe is None:
+            continue
         try:
-            applied[setting] = list(probe())
+            applied[setting] = dict(probe(value))
         except Exception as exc:  # noqa: BLE001 - reported
-            applied[setting] = [None, f"the probe failed: {type(exc).__name__}: {exc}"]
-    return applied
-
-
-def _resolve_cling_output(applied, stdout):
-    """Fill in the values that Cling printed when the child exited."""
-    match = _CLING_LEVEL_LINE.search(stdout or "")
-    for setting, (value, how) in applied.items():
-        if value == _FROM_CLING_OUTPUT:
-            applied[setting] = [int(match.group(1)) if match else None, how]
+            applied[setting] = {"applied": None, "matches": None,
+                                "how": f"the probe failed: {type(exc).__name__}: {exc}"}
     return applied
 
 
 def settings_rows(requested, applied):
-    """One row per requested setting: ``name``, ``requested``, ``applied``
-    (``None``: not verified), ``how`` and ``status`` (``'applied'``, ``'NOT
-    APPLIED'`` or ``'not verified'``). ``applied`` maps a setting to
-    ``(value, how)``."""
+    """One row per requested setting: ``name``, ``requested``, ``source``
+    (the preference it comes from), ``applied`` (``None``: not verified),
+    ``how`` and ``status`` (``'applied'``, ``'NOT APPLIED'`` or ``'not
+    verified'``). ``requested`` is as `requested_settings` returns it,
+    ``applied`` maps a setting to its probe's result."""
     rows = []
-    for name, wanted in requested.items():
-        value, how = applied.get(name, (None, "no probe tells what reaches the code"))
-        if name == "extra_cling_args" and name not in applied:
-            how = "passed to Cling in EXTRA_CLING_ARGS; their effect is not verified"
-        expected = OPTIMISATION_LEVELS.get(wanted) if name == "optimisation_level" else wanted
-        if value is None:
-            status = "not verified"
-        elif value == expected:
-            status = "applied"
-        else:
-            status = "NOT APPLIED"
-        rows.append({"name": name, "requested": wanted, "applied": value, "how": how,
-                     "status": status})
+    for name, (wanted, source) in requested.items():
+        found = applied.get(name)
+        if found is None:
+            how = ("passed to Cling in EXTRA_CLING_ARGS; their effect is not verified"
+                   if name == "extra_cling_args" else "no probe observes it")
+            found = {"applied": None, "how": how, "matches": None}
+        status = {True: "applied", False: "NOT APPLIED", None: "not verified"}[found["matches"]]
+        rows.append({"name": name, "requested": wanted, "source": source,
+                     "applied": found["applied"], "how": found["how"], "status": status})
     return rows
 
 
@@ -291,7 +324,7 @@ def _child():
     from . import jit
 
     for key, value in json.loads(os.environ.get(_PREFS_ENV, "{}")).items():
-        prefs["codegen.runtime.cppyy." + key] = value
+        prefs[key] = value
     report = {}
     start = time.perf_counter()
     try:
@@ -317,7 +350,7 @@ def _run_child(timeout, run_self_test):
     env = dict(os.environ)
     env[_SELF_TEST_ENV] = "1" if run_self_test else "0"
     env[_PREFS_ENV] = json.dumps(
-        {key: prefs["codegen.runtime.cppyy." + key] for key in _CLING_PREFS}
+        {key: prefs[key] for key in _CHILD_PREFS}
     )
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env["PYTHONPATH"] = os.pathsep.join(
@@ -331,10 +364,7 @@ def _run_child(timeout, run_self_test):
         return None, f"the child process did not finish within {timeout} s", ""
     for line in proc.stdout.splitlines():
         if line.startswith("BRIAN2CPPYY_DIAGNOSTICS "):
-            report = json.loads(line.split(" ", 1)[1])
-            if "applied" in report:
-                report["applied"] = _resolve_cling_output(report["applied"], proc.stdout)
-            return report, None, proc.stderr
+            return json.loads(line.split(" ", 1)[1]), None, proc.stderr
     if proc.returncode < 0:
         how = f"was killed by signal {-proc.returncode}"
     else:
@@ -515,14 +545,18 @@ def _setting_text(value):
 
 def format_settings(rows):
     """The compiler settings (`settings_rows`) as lines of text: what the
-    preferences request next to what reaches the compiled code."""
-    lines = ["Compiler settings (requested by the preferences / applied to the code)"]
+    preferences request (and which preference) next to what was observed in
+    compiled code."""
+    lines = ["Compiler settings (requested / observed in compiled code)"]
     for row in rows:
         lines.append(
-            f"  {row['name']:<19} requested {_setting_text(row['requested']):<14} "
-            f"applied {_setting_text(row['applied']):<4} {row['status']}"
+            f"  {row['name']:<19} requested {_setting_text(row['requested'])} "
+            f"[{row['source']}]"
         )
-        lines.append(f"  {'':<19} ({row['how']})")
+        lines.append(
+            f"  {'':<19} applied   {_setting_text(row['applied'])}: {row['status']} "
+            f"({row['how']})"
+        )
     return lines
 
 
