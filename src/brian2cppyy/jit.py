@@ -41,7 +41,11 @@ _cppyy = None
 _started_flags = None
 #: names (C++ namespaces) of the units compiled in this process
 _units = set()
-_included_headers = set()
+#: each header included into Cling -> (the user's file it resolved to, the
+#: hash of its contents), or (None, None) for a header outside the user's dirs
+_included_headers = {}
+#: the include directories added for users' code, in order
+_include_dirs = []
 _loaded_libraries = set()
 #: path of each user source file compiled into Cling -> hash of its contents
 _compiled_sources = {}
@@ -423,17 +427,50 @@ def _warn_if_flags_differ():
     )
 
 
+def _user_header_file(header):
+    """The file of a user's header: an absolute path, or the first match in
+    the include directories added for users' code (then the working
+    directory, for a quoted name). ``None`` for system headers."""
+    name = header.strip('<>"')
+    if os.path.isabs(name):
+        return name if os.path.isfile(name) else None
+    directories = list(_include_dirs)
+    if not header.startswith("<"):
+        directories.append(os.getcwd())
+    for directory in directories:
+        path = os.path.join(directory, name)
+        if os.path.isfile(path):
+            return os.path.abspath(path)
+    return None
+
+
+def _changed_file_error(kind, path):
+    return CompilationError(
+        f"The {kind} '{path}' has changed since it was compiled into Cling in "
+        "this process. Cling cannot replace the code it defines, so the old "
+        "version would keep running: restart the Python process to use the new "
+        "version."
+    )
+
+
 def include_header(header):
-    """``#include`` a header into Cling once (``<a.h>``, ``"a.h"`` or ``a.h``)."""
+    """``#include`` a header into Cling once (``<a.h>``, ``"a.h"`` or ``a.h``).
+    A user's header file that changed after its inclusion is an error (as for
+    `compile_source_file`): Cling would keep the old definitions."""
     cppyy = ensure_started()
     header = header.strip()
     with _lock:
         if header in _included_headers:
+            path, digest = _included_headers[header]
+            if path is not None and os.path.isfile(path) and _file_digest(path) != digest:
+                raise _changed_file_error("header", path)
             return
         if header.startswith("<") or header.startswith('"'):
             line = f"#include {header}"
         else:
             line = f'#include "{header}"'
+        path = _user_header_file(header)
+        digest = _file_digest(path) if path is not None else None
         try:
             cppyy.cppdef(line)
         except SyntaxError as exc:
@@ -441,13 +478,16 @@ def include_header(header):
                 f"Cannot include the header {header}: {_clean(str(exc))}",
                 diagnostics=str(exc),
             ) from None
-        _included_headers.add(header)
+        _included_headers[header] = (path, digest)
 
 
 def add_include_dir(path):
     cppyy = ensure_started()
+    path = os.path.abspath(path)
     with _lock:
-        cppyy.add_include_path(os.path.abspath(path))
+        cppyy.add_include_path(path)
+        if path not in _include_dirs:
+            _include_dirs.append(path)
 
 
 def load_library(name, library_dirs=()):
@@ -531,12 +571,7 @@ def compile_source_file(path):
         if compiled == digest:
             return
         if compiled is not None:
-            raise CompilationError(
-                f"The source file '{path}' has changed since it was compiled "
-                "into Cling in this process. Cling cannot replace the functions "
-                "it defines, so the old version would keep running: restart the "
-                "Python process to use the new version."
-            )
+            raise _changed_file_error("source file", path)
         try:
             cppyy.include(path)
         except (SyntaxError, ImportError) as exc:
