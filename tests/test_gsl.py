@@ -3,7 +3,6 @@ accuracy against the exact solution and the Cython target, method_options,
 the integration statistics, integration errors, and the error that says what
 to install when GSL is missing."""
 
-import ctypes.util
 import os
 import subprocess
 import sys
@@ -40,13 +39,11 @@ REQUIRE_GSL_ENV = "BRIAN2CPPYY_REQUIRE_GSL"
 
 
 def _gsl_traces():
-    """Signs that GSL is installed here, whether or not it loads: its library
-    in the dynamic loader's search, or its header in a usual include
-    directory or in ``prefs.GSL.directory``."""
+    """Signs that GSL's development files are installed here, whether or not
+    GSL loads: its header in a usual include directory or in
+    ``prefs.GSL.directory`` (the runtime library alone, which other packages
+    pull in, is not enough for method='gsl')."""
     traces = []
-    library = ctypes.util.find_library("gsl")
-    if library:
-        traces.append(f"the library {library}")
     directories = ["/usr/include", "/usr/local/include", os.path.join(sys.prefix, "include")]
     if prefs["GSL.directory"]:
         directories.append(prefs["GSL.directory"])
