@@ -37,7 +37,7 @@ gsl:
 	fi
 
 test-ours: $(STAMP) gsl
-	$(PY) -m pytest tests -n $(JOBS) --dist loadgroup -q
+	BRIAN2CPPYY_REQUIRE_GSL=1 $(PY) -m pytest tests -n $(JOBS) --dist loadgroup -q
 
 test-brian2: $(STAMP) gsl
 	$(PY) tests/run_brian2_suite.py --gsl

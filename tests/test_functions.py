@@ -23,6 +23,7 @@ from brian2 import (
 from brian2.devices.device import RANDOM_BUFFER_SIZE
 
 import brian2cppyy
+from helpers import full_message
 
 # -- default functions ------------------------------------------------------------
 
@@ -511,3 +512,66 @@ def test_user_function_compiled_once_per_body():
     H.y = "uf_once(i)"
     assert brian2cppyy.stats()["compiled"] == compiled
     np.testing.assert_array_equal(H.y[:], np.arange(3) + 0.125)
+
+
+def test_edited_source_file_is_an_error_naming_it(tmp_path):
+    source = tmp_path / "uf_edited.cpp"
+    source.write_text("double uf_edited_offset() { return 1.0; }\n")
+
+    def function():
+        @implementation(
+            "cpp",
+            "double uses_uf_edited(double x) { return x + uf_edited_offset(); }",
+            headers=[], sources=[str(source)],
+        )
+        @check_units(x=1, result=1)
+        def uses_uf_edited(x):
+            return x + 1.0
+
+        return uses_uf_edited
+
+    uses_uf_edited = function()  # noqa: F841  (used in the expression)
+    G = NeuronGroup(3, "y : 1")
+    G.y = "uses_uf_edited(i*1.0)"
+    np.testing.assert_array_equal(G.y[:], [1.0, 2.0, 3.0])
+
+    source.write_text("double uf_edited_offset() { return 2.0; }\n")
+    uses_uf_edited = function()  # noqa: F841
+    H = NeuronGroup(3, "y : 1")
+    with pytest.raises(Exception) as excinfo:
+        H.y = "uses_uf_edited(i*1.0)"
+    message = full_message(excinfo.value)
+    assert str(source) in message
+    assert "has changed since it was compiled" in message
+    assert "restart the Python process" in message
+
+
+def test_edited_header_is_an_error_naming_it(tmp_path):
+    header = tmp_path / "uf_edited_header.h"
+    header.write_text("inline double uf_edited_header_offset() { return 1.0; }\n")
+
+    def function():
+        @implementation(
+            "cpp",
+            "double uses_uf_edited_header(double x) { return x + uf_edited_header_offset(); }",
+            headers=['"uf_edited_header.h"'], include_dirs=[str(tmp_path)],
+        )
+        @check_units(x=1, result=1)
+        def uses_uf_edited_header(x):
+            return x + 1.0
+
+        return uses_uf_edited_header
+
+    uses_uf_edited_header = function()  # noqa: F841  (used in the expression)
+    G = NeuronGroup(3, "y : 1")
+    G.y = "uses_uf_edited_header(i*1.0)"
+    np.testing.assert_array_equal(G.y[:], [1.0, 2.0, 3.0])
+
+    header.write_text("inline double uf_edited_header_offset() { return 2.0; }\n")
+    uses_uf_edited_header = function()  # noqa: F841
+    H = NeuronGroup(3, "y : 1")
+    with pytest.raises(Exception) as excinfo:
+        H.y = "uses_uf_edited_header(i*1.0)"
+    message = full_message(excinfo.value)
+    assert f"The header '{header}' has changed since it was compiled" in message
+    assert "restart the Python process" in message

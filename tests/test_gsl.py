@@ -11,6 +11,7 @@ import textwrap
 import numpy as np
 import pytest
 from brian2 import (
+    prefs,
     Network,
     NeuronGroup,
     SpikeGeneratorGroup,
@@ -33,11 +34,39 @@ from brian2cppyy import gsl
 from helpers import exception_chain
 
 
+#: set (e.g. by ``make test``, which installs GSL) to make a missing GSL a failure
+REQUIRE_GSL_ENV = "BRIAN2CPPYY_REQUIRE_GSL"
+
+
+def _gsl_traces():
+    """Signs that GSL's development files are installed here, whether or not
+    GSL loads: its header in a usual include directory or in
+    ``prefs.GSL.directory`` (the runtime library alone, which other packages
+    pull in, is not enough for method='gsl')."""
+    traces = []
+    directories = ["/usr/include", "/usr/local/include", os.path.join(sys.prefix, "include")]
+    if prefs["GSL.directory"]:
+        directories.append(prefs["GSL.directory"])
+    for directory in directories:
+        header = os.path.join(directory, "gsl", "gsl_odeiv2.h")
+        if os.path.exists(header):
+            traces.append(f"the header {header}")
+    return traces
+
+
 @pytest.fixture
 def gsl_installed():
-    """Skip a test that needs GSL where it is not installed (``make test``
-    installs it)."""
-    if not gsl.gsl_available():
+    """Skip a test that needs GSL only where GSL is truly absent; where it is
+    installed (or required through BRIAN2CPPYY_REQUIRE_GSL) but does not load,
+    the test fails with the reason."""
+    try:
+        gsl.load_gsl()
+    except gsl.GSLUnavailableError as exc:
+        traces = _gsl_traces()
+        if traces:
+            pytest.fail(f"GSL is installed ({'; '.join(traces)}) but does not load: {exc}")
+        if os.environ.get(REQUIRE_GSL_ENV):
+            pytest.fail(f"{REQUIRE_GSL_ENV} is set but GSL does not load: {exc}")
         pytest.skip("GSL is not installed (apt-get install libgsl-dev)")
 
 
@@ -362,6 +391,8 @@ def test_missing_gsl_gives_clear_error(gsl_missing):
 
 
 def test_missing_gsl_header_gives_clear_error(monkeypatch):
+    # no libraries to load, so that the header is what fails, with or without GSL
+    monkeypatch.setattr(gsl, "GSL_LIBRARIES", ())
     monkeypatch.setattr(gsl, "GSL_HEADERS", ("<gsl/brian2cppyy_no_such_header.h>",))
     monkeypatch.setattr(gsl, "_loaded_for", [])
     with pytest.raises(gsl.GSLUnavailableError) as info:

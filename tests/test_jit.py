@@ -226,3 +226,32 @@ def test_two_groups_share_kernels_but_not_data():
     np.testing.assert_allclose(G1.v[:], np.exp(-1 / 2), rtol=1e-12)
     np.testing.assert_allclose(G2.v[:], 2 * np.exp(-1 / 4), rtol=1e-12)
     assert len(G1.v) == 4 and len(G2.v) == 6
+
+
+def test_library_error_gives_the_loaders_reason(tmp_path):
+    # a file that exists but is no shared library: the loader's own reason
+    # (not cppyy's bare "Unable to load library") must reach the user
+    fake = tmp_path / "libnot_a_library_b2c.so"
+    fake.write_text("this is not an ELF file\n")
+    try:
+        brian2cppyy.jit.load_library("not_a_library_b2c", [str(tmp_path)])
+    except brian2cppyy.jit.CompilationError as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("a text file was loaded as a library")
+    first_line = message.split("\n")[0]
+    assert "Cannot load the library 'not_a_library_b2c'" in first_line
+    assert str(fake) in first_line
+    assert "invalid ELF header" in first_line or "file too short" in first_line
+
+
+def test_missing_library_lists_the_files_tried(tmp_path):
+    try:
+        brian2cppyy.jit.load_library("surely_missing_library_b2c", [str(tmp_path)])
+    except brian2cppyy.jit.CompilationError as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("a missing library was loaded")
+    assert "no such library file was found" in message.split("\n")[0]
+    tried = str(tmp_path / "libsurely_missing_library_b2c.so")
+    assert f"{tried}: {tried}: cannot open shared object file" in message

@@ -91,7 +91,7 @@ def test_fused_loop_is_bit_identical_to_python_loop(stop_at):
         net, spikes, trace, calls, G = _model(fused, stop_at)
         results.append((float(net.t), spikes.i[:].copy(), spikes.t[:].copy(),
                         trace.x[:].copy(), trace.t[:].copy(), calls, G.v[:].copy(),
-                        int(G.timestep_[:]) if hasattr(G, "timestep_") else None))
+                        int(G.clock.timestep[:])))
     fused, python = results
     assert fused[0] == python[0]
     assert len(fused[1]) > 100

@@ -284,3 +284,49 @@ def test_fixed_seed_values_are_brians_cython_values():
     run(0 * ms)
     np.testing.assert_allclose(G.v1[::20], expected[0])
     np.testing.assert_allclose(G.v2[::20], expected[1])
+
+
+class _RefillFailure(Exception):
+    pass
+
+
+def _noisy_group(name):
+    return NeuronGroup(50, "dv/dt = -v/(10*ms) + 0.1*xi/sqrt(ms) : 1",
+                       method="euler", name=name)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_failing_refill_stops_the_kernel_and_names_the_object(monkeypatch, fused):
+    """A failing random-buffer refill must stop the run at the failing kernel
+    (no draws from the stale buffer), raise the callback's exception as the
+    cause of an error naming the object, and leave the stream intact."""
+    from brian2 import prefs
+    from brian2.core.base import BrianObjectException
+
+    prefs.codegen.runtime.cppyy.fused_loop = fused
+    seed(11)
+    expected = _noisy_group("refill_reference")
+    Network(expected).run(1 * ms)
+
+    seed(11)
+    G = _noisy_group("refill_failing_group")
+    net = Network(G)
+    calls = []
+
+    def failing_randn(*args):
+        calls.append(args)
+        raise _RefillFailure("no random numbers today")
+
+    monkeypatch.setattr(np.random, "randn", failing_randn)
+    with pytest.raises(BrianObjectException) as excinfo:
+        net.run(1 * ms)
+    assert "refill_failing_group" in str(excinfo.value)
+    assert isinstance(excinfo.value.__cause__, _RefillFailure)
+    assert len(calls) == 1  # stopped at the first failure
+    assert float(net.t) == 0.0  # not a single step completed
+    monkeypatch.undo()
+
+    # the buffer was not consumed: the same run now gives the seeded values
+    prefs.codegen.runtime.cppyy.fused_loop = fused
+    net.run(1 * ms)
+    np.testing.assert_array_equal(G.v[:], expected.v[:])

@@ -116,3 +116,99 @@ def test_invalid_extra_cling_args_rejected(bad):
 def test_invalid_dump_dir_rejected():
     with pytest.raises(PreferenceError):
         prefs.codegen.runtime.cppyy.dump_dir = 42
+
+
+def test_extra_cling_args_reach_the_compiled_code():
+    """A macro defined through the extra_cling_args preference is seen by the
+    compiled kernels (observed in the results, not in the environment
+    variable that the package itself sets)."""
+    proc = _run_python(
+        """
+        import brian2cppyy
+        from brian2 import *
+        prefs.codegen.target = 'cppyy'
+        prefs.codegen.string_expression_target = 'cppyy'
+        prefs.codegen.runtime.cppyy.extra_cling_args = ['-march=native', '-DB2C_FLAG_PROBE=7']
+
+        @implementation('cpp', 'double b2c_flag_probe() { return B2C_FLAG_PROBE; }')
+        @check_units(result=1)
+        def b2c_flag_probe():
+            return -1.0
+
+        G = NeuronGroup(3, 'v : 1')
+        G.v = 'b2c_flag_probe() + i'
+        print('VALUES=%r' % G.v[:].tolist())
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "VALUES=[7.0, 8.0, 9.0]" in proc.stdout, proc.stdout
+
+
+def test_requested_optimisation_level_is_applied():
+    """What reaches the compiled code, as measured in a fresh process by the
+    probes of ``python -m brian2cppyy info``: level 0 requested, optimiser off
+    in the compiled code (Cling's start flags stay -O2)."""
+    from brian2cppyy import diagnostics
+
+    prefs.codegen.runtime.cppyy.optimisation_level = 0
+    report = diagnostics.info(run_self_test=False, timeout=300)
+    assert "-O2" in report["cling"]["flags"].split(), report["cling"]
+    rows = {row["name"]: row for row in report["settings"]}
+    assert rows["optimisation_level"]["requested"] == "0"
+    assert rows["optimisation_level"]["applied"] == "0 (optimiser off)", rows
+    assert rows["optimisation_level"]["status"] == "applied", rows
+
+
+def _run_python_in(directory, code, home):
+    """Run ``code`` in a fresh interpreter whose working directory is
+    ``directory`` and whose home directory is ``home`` (Brian2 reads
+    ``./brian_preferences`` and ``~/.brian/user_preferences`` at import)."""
+    env = dict(os.environ, HOME=str(home))
+    env.pop("EXTRA_CLING_ARGS", None)
+    package_parent = os.path.dirname(os.path.dirname(brian2cppyy.__file__))
+    env["PYTHONPATH"] = os.pathsep.join(
+        [package_parent] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    )
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True, text=True, timeout=120, env=env, cwd=str(directory),
+    )
+
+
+_READ_BACK = """
+    import brian2cppyy
+    from brian2 import prefs
+    print('FUSED=%r LEVEL=%r' % (prefs['codegen.runtime.cppyy.fused_loop'],
+                                 prefs['codegen.runtime.cppyy.optimisation_level']))
+    """
+
+
+def test_preference_file_in_working_directory(tmp_path):
+    (tmp_path / "home").mkdir()
+    (tmp_path / "brian_preferences").write_text(
+        "[codegen.runtime.cppyy]\nfused_loop = False\noptimisation_level = 'fast'\n"
+    )
+    proc = _run_python_in(tmp_path, _READ_BACK, tmp_path / "home")
+    assert proc.returncode == 0, proc.stderr
+    assert "FUSED=False LEVEL='fast'" in proc.stdout
+
+
+def test_user_preference_file(tmp_path):
+    (tmp_path / "home" / ".brian").mkdir(parents=True)
+    (tmp_path / "home" / ".brian" / "user_preferences").write_text(
+        "codegen.runtime.cppyy.optimisation_level = 0\n"
+    )
+    proc = _run_python_in(tmp_path, _READ_BACK, tmp_path / "home")
+    assert proc.returncode == 0, proc.stderr
+    assert "FUSED=True LEVEL=0" in proc.stdout
+
+
+def test_invalid_value_in_preference_file_is_named(tmp_path):
+    (tmp_path / "home").mkdir()
+    (tmp_path / "brian_preferences").write_text(
+        "[codegen.runtime.cppyy]\noptimisation_level = 7\n"
+    )
+    proc = _run_python_in(tmp_path, _READ_BACK, tmp_path / "home")
+    assert proc.returncode != 0
+    assert "codegen.runtime.cppyy.optimisation_level" in proc.stderr
+    assert "0, 1, 2, 3" in proc.stderr  # our validator's message, not "unregistered"

@@ -358,6 +358,71 @@ def test_models_in_four_threads(fused):
     assert len(results[0, 0]["i"]) > 10 and results[3, 0]["c"].sum() > 10
 
 
+@pytest.mark.parametrize("fused", [True, False])
+def test_threads_sharing_a_clock_get_an_error_naming_it(fused):
+    """Two threads that run networks on the same clock would advance it in
+    turns (measured before the guard: 280 and 0 spikes instead of 280 and
+    280). The second run must fail, naming the clock, while the first one
+    runs undisturbed. The first run waits inside a NetworkOperation until the
+    second has tried, so that the two runs overlap."""
+    from brian2 import NetworkOperation, SpikeMonitor, defaultclock
+    from brian2cppyy.clock_guard import ClockInUseError
+
+    prefs.codegen.runtime.cppyy.fused_loop = fused
+    first_running, second_tried = threading.Event(), threading.Event()
+    spikes, errors = {}, {}
+
+    def build(k):
+        G = NeuronGroup(10, "dv/dt = (2 - v)/(10*ms) : 1", threshold="v > 1",
+                        reset="v = 0", method="exact", name=f"shared_clock_group_{k}")
+        monitor = SpikeMonitor(G, name=f"shared_clock_spikes_{k}")
+        return G, monitor
+
+    def first():
+        try:
+            G, monitor = build(0)
+
+            def hold():
+                first_running.set()
+                second_tried.wait(timeout=120)
+
+            operation = NetworkOperation(hold, when="start", name="shared_clock_hold")
+            Network(G, monitor, operation, name="shared_clock_first").run(
+                200 * ms, namespace={})
+            spikes[0] = int(monitor.num_spikes)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors[0] = exc
+
+    def second():
+        try:
+            G, monitor = build(1)
+            first_running.wait(timeout=120)
+            Network(G, monitor, name="shared_clock_second").run(200 * ms, namespace={})
+            spikes[1] = int(monitor.num_spikes)
+        except BaseException as exc:  # noqa: BLE001
+            errors[1] = exc
+        finally:
+            second_tried.set()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert 0 not in errors, errors[0]
+    assert isinstance(errors.get(1), ClockInUseError), errors.get(1)
+    message = str(errors[1])
+    assert "'defaultclock'" in message
+    assert "'shared_clock_second'" in message and "'shared_clock_first'" in message
+    # the first run was not disturbed: its neurons fire every 10*ms*log(2)
+    assert spikes[0] == 10 * int(200 / (10 * np.log(2) + 0.1))
+    # the clock is free again once the first run has ended
+    G, monitor = build(2)
+    Network(G, monitor, name="shared_clock_after").run(200 * ms, namespace={})
+    assert int(monitor.num_spikes) == spikes[0]
+    assert defaultclock.t_ == pytest.approx(0.2)
+
+
 def test_cpp_exception_messages_stay_in_their_thread():
     """Kernels of several threads fail at once: each thread reports its own
     C++ exception message (the message is kept per thread)."""

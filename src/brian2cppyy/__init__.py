@@ -8,9 +8,16 @@ first compilation, not on import::
     prefs.codegen.target = 'cppyy'
 """
 
-from brian2.codegen.targets import codegen_targets
+from . import preference_files
 
-from . import preferences  # noqa: F401  (registers codegen.runtime.cppyy.*)
+# registers codegen.runtime.cppyy.* before Brian2 reads preference files
+preference_files.install()
+try:
+    from brian2.codegen.targets import codegen_targets
+finally:
+    preference_files.uninstall()
+
+from . import preferences
 from . import functions  # noqa: F401  (registers rand, randn, ...)
 from . import network_loop
 from . import gsl  # noqa: F401  (GSL state updaters for the cppyy target)

@@ -473,9 +473,9 @@ class CppyyCodeObject(CodeObject):
             buffer = self._return_buffer(returning)
             kernel.slots[0] = buffer.ctypes.data
         status = kernel()
-        jit.raise_pending_error()
         if status < 0:
             self._raise_status(block, status, kernel.error_info)
+        jit.raise_pending_error()
         if returning is not None:
             kernel.slots[0] = 0
             return buffer[:status]
@@ -505,6 +505,8 @@ class CppyyCodeObject(CodeObject):
                 + (f" (functions used: {', '.join(functions)})" if functions else "")
                 + f": {jit.last_cpp_exception_message()}"
             )
+        elif status == jit.ERR_CALLBACK:
+            cause = jit.take_pending_error() or RuntimeError(jit.status_message(status))
         else:
             cause = RuntimeError(jit.status_message(status))
         message = (

@@ -41,9 +41,14 @@ _cppyy = None
 _started_flags = None
 #: names (C++ namespaces) of the units compiled in this process
 _units = set()
-_included_headers = set()
+#: each header included into Cling -> (the user's file it resolved to, the
+#: hash of its contents), or (None, None) for a header outside the user's dirs
+_included_headers = {}
+#: the include directories added for users' code, in order
+_include_dirs = []
 _loaded_libraries = set()
-_compiled_sources = set()
+#: path of each user source file compiled into Cling -> hash of its contents
+_compiled_sources = {}
 _refill_callback = None  # keeps the ctypes callback alive
 #: ``.error``: an exception raised by a callback during a kernel, per thread
 #: (the callback runs in the thread that called the kernel)
@@ -172,11 +177,18 @@ def _refill(kind, address, size):
         return -1
 
 
+def take_pending_error():
+    """The exception a Python callback stored during a kernel in this thread
+    (``None`` if there is none); it is cleared."""
+    exc = getattr(_pending, "error", None)
+    _pending.error = None
+    return exc
+
+
 def raise_pending_error():
     """Raise an exception that a Python callback stored during a kernel."""
-    exc = getattr(_pending, "error", None)
+    exc = take_pending_error()
     if exc is not None:
-        _pending.error = None
         raise exc
 
 
@@ -193,7 +205,7 @@ _STATUS_MESSAGES = {
     ERR_INDEX: "index out of range",
     ERR_SAMPLE_SIZE: "sample size bigger than the population",
     ERR_INTERRUPTED: "interrupted",
-    ERR_CALLBACK: "a Python callback failed",
+    ERR_CALLBACK: "a Python callback (the random-number buffer refill) failed",
     ERR_INVALID_VALUE: "invalid value",
     ERR_NEGATIVE_SAMPLE_SIZE: "negative sample size",
     ERR_CPP_EXCEPTION: "a C++ exception",
@@ -415,17 +427,50 @@ def _warn_if_flags_differ():
     )
 
 
+def _user_header_file(header):
+    """The file of a user's header: an absolute path, or the first match in
+    the include directories added for users' code (then the working
+    directory, for a quoted name). ``None`` for system headers."""
+    name = header.strip('<>"')
+    if os.path.isabs(name):
+        return name if os.path.isfile(name) else None
+    directories = list(_include_dirs)
+    if not header.startswith("<"):
+        directories.append(os.getcwd())
+    for directory in directories:
+        path = os.path.join(directory, name)
+        if os.path.isfile(path):
+            return os.path.abspath(path)
+    return None
+
+
+def _changed_file_error(kind, path):
+    return CompilationError(
+        f"The {kind} '{path}' has changed since it was compiled into Cling in "
+        "this process. Cling cannot replace the code it defines, so the old "
+        "version would keep running: restart the Python process to use the new "
+        "version."
+    )
+
+
 def include_header(header):
-    """``#include`` a header into Cling once (``<a.h>``, ``"a.h"`` or ``a.h``)."""
+    """``#include`` a header into Cling once (``<a.h>``, ``"a.h"`` or ``a.h``).
+    A user's header file that changed after its inclusion is an error (as for
+    `compile_source_file`): Cling would keep the old definitions."""
     cppyy = ensure_started()
     header = header.strip()
     with _lock:
         if header in _included_headers:
+            path, digest = _included_headers[header]
+            if path is not None and os.path.isfile(path) and _file_digest(path) != digest:
+                raise _changed_file_error("header", path)
             return
         if header.startswith("<") or header.startswith('"'):
             line = f"#include {header}"
         else:
             line = f'#include "{header}"'
+        path = _user_header_file(header)
+        digest = _file_digest(path) if path is not None else None
         try:
             cppyy.cppdef(line)
         except SyntaxError as exc:
@@ -433,17 +478,22 @@ def include_header(header):
                 f"Cannot include the header {header}: {_clean(str(exc))}",
                 diagnostics=str(exc),
             ) from None
-        _included_headers.add(header)
+        _included_headers[header] = (path, digest)
 
 
 def add_include_dir(path):
     cppyy = ensure_started()
+    path = os.path.abspath(path)
     with _lock:
-        cppyy.add_include_path(os.path.abspath(path))
+        cppyy.add_include_path(path)
+        if path not in _include_dirs:
+            _include_dirs.append(path)
 
 
 def load_library(name, library_dirs=()):
-    """Load a shared library (by name, as for the linker's ``-l``, or by path)."""
+    """Load a shared library (by name, as for the linker's ``-l``, or by path).
+    When no candidate loads, the error gives the dynamic loader's reason for
+    each file tried (`_loader_reason`)."""
     cppyy = ensure_started()
     with _lock:
         key = (name, tuple(library_dirs))
@@ -456,39 +506,72 @@ def load_library(name, library_dirs=()):
             candidates.append(os.path.join(d, f"lib{name}.so"))
         candidates.append(f"lib{name}.so")
         candidates.append(name)
-        errors = []
-        for candidate in candidates:
+        # Fall back to ctypes' search (ld.so.conf, LD_LIBRARY_PATH)
+        found = ctypes.util.find_library(name)
+        if found:
+            candidates.append(found)
+        failures = []
+        for candidate in dict.fromkeys(candidates):
             try:
                 if cppyy.load_library(candidate) is not False:
                     _loaded_libraries.add(key)
                     return
+                failures.append((candidate, _loader_reason(candidate, "")))
             except (RuntimeError, OSError) as exc:
-                errors.append(str(exc))
-        # Fall back to ctypes' search (ld.so.conf, LD_LIBRARY_PATH)
-        found = ctypes.util.find_library(name)
-        if found:
-            try:
-                ctypes.CDLL(found, mode=ctypes.RTLD_GLOBAL)
-                cppyy.load_library(found)
-                _loaded_libraries.add(key)
-                return
-            except (RuntimeError, OSError) as exc:
-                errors.append(str(exc))
-        raise CompilationError(
-            f"Cannot load the library '{name}' (searched "
-            f"{', '.join(library_dirs) or 'the default library path'})."
-        )
+                failures.append((candidate, _loader_reason(candidate, str(exc))))
+        raise CompilationError(_library_error_message(name, library_dirs, failures))
+
+
+_NOT_FOUND = "cannot open shared object file: No such file or directory"
+
+
+def _loader_reason(candidate, cppyy_message):
+    """Why ``candidate`` does not load: cppyy only says "Unable to load
+    library", so ask the dynamic loader itself (``dlopen`` through ctypes,
+    whose error is ``dlerror()``: missing file, wrong architecture, undefined
+    symbol, ...)."""
+    try:
+        ctypes.CDLL(candidate, mode=ctypes.RTLD_GLOBAL)
+    except OSError as exc:
+        return str(exc)
+    return cppyy_message or "cppyy refused it, although the dynamic loader loads it"
+
+
+def _library_error_message(name, library_dirs, failures):
+    """First line: the library and the most telling reason (a file that exists
+    but does not load beats "no such file"); then every file tried."""
+    searched = ", ".join(library_dirs) or "the default library path"
+    telling = [reason for _, reason in failures if _NOT_FOUND not in reason]
+    summary = telling[0] if telling else "no such library file was found"
+    lines = [f"Cannot load the library '{name}' (searched {searched}): {summary}", "Tried:"]
+    lines += [f"  {candidate}: {reason}" for candidate, reason in failures]
+    return "\n".join(lines)
+
+
+def _file_digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 def compile_source_file(path):
-    """Compile a user C++ source file into Cling once."""
+    """Compile a user C++ source file into Cling once.
+
+    Cling cannot replace the functions a file defined, so a file that changed
+    since it was compiled in this process would keep running its old code:
+    that is an error that names the file (the process must be restarted)."""
     cppyy = ensure_started()
     path = os.path.abspath(path)
     with _lock:
-        if path in _compiled_sources:
-            return
         if not os.path.exists(path):
+            if path in _compiled_sources:
+                return  # deleted since: its compiled code is what there is
             raise CompilationError(f"The source file '{path}' does not exist.")
+        digest = _file_digest(path)
+        compiled = _compiled_sources.get(path)
+        if compiled == digest:
+            return
+        if compiled is not None:
+            raise _changed_file_error("source file", path)
         try:
             cppyy.include(path)
         except (SyntaxError, ImportError) as exc:
@@ -496,7 +579,7 @@ def compile_source_file(path):
                 f"Cannot compile the source file '{path}':\n{_clean(str(exc))}",
                 diagnostics=str(exc),
             ) from None
-        _compiled_sources.add(path)
+        _compiled_sources[path] = digest
 
 
 _LOCATION = re.compile(r"input_line_\d+:(\d+):(\d+): (error|fatal error|warning): (.*)")

@@ -63,7 +63,7 @@ from brian2.groups.group import Group
 from brian2.units.allunits import second
 from brian2.units.fundamentalunits import check_units
 
-from . import jit
+from . import clock_guard, jit
 from .codeobject import CppyyCodeObject
 
 __all__ = ["install", "network_run"]
@@ -350,7 +350,8 @@ class _Schedule:
             times[1] = -1.0 if max_time is None else max(float(max_time) - (now - start_time), 0.0)
             state[_STOP] = int(net._stopped or Network._globally_stopped)
             result = loop(*args)
-            jit.raise_pending_error()
+            if result != _KERNEL_ERROR:  # a failed callback is the kernel's error
+                jit.raise_pending_error()
             if result == _DONE:
                 return
             net.t_ = self.current_t(net)
@@ -434,5 +435,6 @@ class _DeferredInterrupt:
 
 
 def install():
-    """Install ``network_run`` on the runtime device (Brian2's override hook)."""
-    all_devices["runtime"].network_run = network_run
+    """Install ``network_run`` on the runtime device (Brian2's override hook),
+    with its clocks claimed per thread (`brian2cppyy.clock_guard`)."""
+    all_devices["runtime"].network_run = clock_guard.guarded(network_run)

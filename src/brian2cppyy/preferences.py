@@ -1,4 +1,8 @@
-"""Preferences of the cppyy target, registered under ``codegen.runtime.cppyy``."""
+"""Preferences of the cppyy target, registered under ``codegen.runtime.cppyy``.
+
+This module may run while Brian2 itself is being imported (see
+`brian2cppyy.preference_files`): at module level it must import nothing from
+Brian2 but ``brian2.core.preferences``."""
 
 import os
 

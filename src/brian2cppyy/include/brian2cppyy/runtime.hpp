@@ -79,8 +79,16 @@ inline std::string& last_error_message() {
     return message;
 }
 
+// Thrown where a Python callback reported a failure (the callback stored the
+// Python exception, per thread); the kernel returns ERR_CALLBACK and the code
+// object raises the stored exception. Not a std::exception, so that nothing
+// but BRIAN2CPPYY_CATCH_ALL catches it.
+struct CallbackFailed {};
+
 #define BRIAN2CPPYY_CATCH_ALL                                              \
-    catch (const std::exception& _exc) {                                    \
+    catch (const brian2cppyy::CallbackFailed&) {                            \
+        return brian2cppyy::ERR_CALLBACK;                                   \
+    } catch (const std::exception& _exc) {                                  \
         brian2cppyy::last_error_message() = _exc.what();                    \
         return brian2cppyy::ERR_CPP_EXCEPTION;                              \
     } catch (...) {                                                         \
@@ -108,10 +116,14 @@ inline std::mutex& random_mutex() {
     return mutex;
 }
 
+// A failed refill stops the kernel at once (CallbackFailed: status
+// ERR_CALLBACK) instead of drawing from the stale buffer; the index stays 0,
+// so the next draw tries the refill again.
 inline double draw_from_buffer(double* buffer, int32_t* index, int32_t size, int kind) {
     if (*index == 0) {
         RefillCallback cb = refill_callback();
-        if (cb) cb(kind, buffer, size);
+        if (cb && cb(kind, buffer, size) != 0)
+            throw CallbackFailed();
     }
     const double value = buffer[*index];
     *index += 1;
