@@ -57,8 +57,10 @@ _pending = threading.local()
 _ignored_flags = set()
 #: brian2cppyy::exchange (runtime.hpp), read and written through ctypes
 _exchange = None
-_EXCHANGE_LAST_KERNEL, _EXCHANGE_NETWORK_LOOP, _EXCHANGE_REFILL_CALLBACK = 0, 1, 2
-_EXCHANGE_SIZE = 4
+#: the slots of brian2cppyy::exchange (runtime.hpp's ExchangeSlot, read
+#: from C++ when Cling starts: one source of truth)
+_slot = {}
+_fill_uniform = None
 
 
 @dataclass
@@ -163,14 +165,32 @@ def _brian2_include_dirs():
     ]
 
 
+_FILL_UNIFORM_TYPE = ctypes.CFUNCTYPE(
+    None, ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p
+)
+
+
 def _refill(kind, address, size):
     """Called from C++ when a random buffer's index wraps around to 0: refill
-    the buffer in place from numpy's generator, as the Cython target does."""
+    the buffer in place from numpy's generator, as the Cython target does
+    (``numpy.random.rand``/``randn``). Uniform numbers are filled in C++
+    from the generator's own ``next_double`` (the same numbers, without a
+    numpy array per refill)."""
     try:
-        buffer = np.ctypeslib.as_array(
-            ctypes.cast(address, ctypes.POINTER(ctypes.c_double)), shape=(size,)
-        )
-        buffer[:] = np.random.rand(size) if kind == 0 else np.random.randn(size)
+        if kind == 0:
+            generator = np.random.mtrand._rand._bit_generator
+            with generator.lock:
+                interface = generator.ctypes
+                _fill_uniform(
+                    address, size,
+                    ctypes.cast(interface.next_double, ctypes.c_void_p).value,
+                    interface.state_address,
+                )
+        else:
+            buffer = np.ctypeslib.as_array(
+                ctypes.cast(address, ctypes.POINTER(ctypes.c_double)), shape=(size,)
+            )
+            buffer[:] = np.random.randn(size)
         return 0
     except BaseException as exc:  # never let a Python error unwind through C++
         _pending.error = exc
@@ -351,13 +371,17 @@ def ensure_started():
         _refill_callback = callback_type(_refill)
         import cppyy.ll
 
-        global _exchange
-        _exchange = (ctypes.c_int64 * _EXCHANGE_SIZE).from_address(
-            cppyy.ll.addressof(cppyy.gbl.brian2cppyy.exchange)
+        global _exchange, _fill_uniform
+        ns = cppyy.gbl.brian2cppyy
+        for name in ("LAST_KERNEL", "NETWORK_LOOP", "REFILL_CALLBACK", "FILL_UNIFORM", "SIZE"):
+            _slot[name] = int(getattr(ns, "EXCHANGE_" + name))
+        _exchange = (ctypes.c_int64 * _slot["SIZE"]).from_address(
+            cppyy.ll.addressof(ns.exchange)
         )
-        _exchange[_EXCHANGE_REFILL_CALLBACK] = ctypes.cast(
+        _exchange[_slot["REFILL_CALLBACK"]] = ctypes.cast(
             _refill_callback, ctypes.c_void_p
         ).value
+        _fill_uniform = _FILL_UNIFORM_TYPE(int(_exchange[_slot["FILL_UNIFORM"]]))
         _started_flags = os.environ.get("EXTRA_CLING_ARGS", flags)
         _cppyy = cppyy
     return _cppyy
@@ -685,10 +709,10 @@ def compile_kernel(body, preamble="", epilogue="", dump_path=None, pragmas=("", 
         name = compile_unit(body, preamble, epilogue, dump_path, pragmas)
         address = _kernel_addresses.get(name)
         if address is None:
-            address = int(_exchange[_EXCHANGE_LAST_KERNEL])
+            address = int(_exchange[_slot["LAST_KERNEL"]])
             if not address:
                 raise CompilationError(f"The unit {name} did not register its kernel.")
-            _exchange[_EXCHANGE_LAST_KERNEL] = 0
+            _exchange[_slot["LAST_KERNEL"]] = 0
             _kernel_addresses[name] = address
     return address
 
@@ -696,7 +720,7 @@ def compile_kernel(body, preamble="", epilogue="", dump_path=None, pragmas=("", 
 def network_loop_address():
     """Address of ``brian2cppyy::run_network_loop``."""
     ensure_started()
-    return int(_exchange[_EXCHANGE_NETWORK_LOOP])
+    return int(_exchange[_slot["NETWORK_LOOP"]])
 
 
 def capsule_name(capsule):

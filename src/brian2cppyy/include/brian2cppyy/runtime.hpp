@@ -61,6 +61,7 @@ enum ExchangeSlot {
     EXCHANGE_LAST_KERNEL = 0,      // the kernel of the unit compiled last
     EXCHANGE_NETWORK_LOOP = 1,     // run_network_loop
     EXCHANGE_REFILL_CALLBACK = 2,  // Python's random-buffer refill callback
+    EXCHANGE_FILL_UNIFORM = 3,     // fill_uniform
     EXCHANGE_SIZE = 4
 };
 intptr_t exchange[EXCHANGE_SIZE] = {0, 0, 0, 0};
@@ -106,6 +107,20 @@ typedef int (*RefillCallback)(int kind, double* buffer, int size);
 inline RefillCallback refill_callback() {
     return reinterpret_cast<RefillCallback>(exchange[EXCHANGE_REFILL_CALLBACK]);
 }
+
+// Uniform numbers straight from numpy's generator: `next` and `state` are
+// the next_double function and state of the bit generator behind
+// numpy.random.rand (reached through its documented ctypes interface), so
+// the buffer receives exactly what numpy.random.rand(size) returns, without
+// creating a numpy array per refill (the refill of a Poisson input's buffer
+// otherwise costs more than the kernels that draw from it).
+typedef double (*NextDouble)(void* state);
+inline void fill_uniform(double* buffer, int32_t size, NextDouble next, void* state) {
+    for (int32_t k = 0; k < size; k++)
+        buffer[k] = next(state);
+}
+static const bool fill_uniform_registered =
+    (exchange[EXCHANGE_FILL_UNIFORM] = reinterpret_cast<intptr_t>(&fill_uniform), true);
 
 // Kernels that draw from the (process-wide) random buffers hold this lock
 // for their whole call (a kernel runs with the GIL released, so kernels of
