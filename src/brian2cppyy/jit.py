@@ -53,6 +53,7 @@ _ignored_flags = set()
 #: brian2cppyy::exchange (runtime.hpp), read and written through ctypes
 _exchange = None
 _EXCHANGE_LAST_KERNEL, _EXCHANGE_NETWORK_LOOP, _EXCHANGE_REFILL_CALLBACK = 0, 1, 2
+_EXCHANGE_GUARDED_CALL = 3
 _EXCHANGE_SIZE = 4
 
 
@@ -188,6 +189,9 @@ ERR_CALLBACK = -4
 ERR_INVALID_VALUE = -5
 ERR_NEGATIVE_SAMPLE_SIZE = -6
 ERR_CPP_EXCEPTION = -7
+ERR_ZERO_DIVISION = -8
+ERR_FAULT = -9
+ERR_KERNEL_INTERRUPTED = -10
 
 _STATUS_MESSAGES = {
     ERR_INDEX: "index out of range",
@@ -197,6 +201,9 @@ _STATUS_MESSAGES = {
     ERR_INVALID_VALUE: "invalid value",
     ERR_NEGATIVE_SAMPLE_SIZE: "negative sample size",
     ERR_CPP_EXCEPTION: "a C++ exception",
+    ERR_ZERO_DIVISION: "integer division or modulo by zero",
+    ERR_FAULT: "a hardware fault",
+    ERR_KERNEL_INTERRUPTED: "interrupted inside a kernel",
 }
 
 
@@ -605,6 +612,12 @@ def compile_kernel(body, preamble="", epilogue="", dump_path=None):
             _exchange[_EXCHANGE_LAST_KERNEL] = 0
             _kernel_addresses[name] = address
     return address
+
+
+def guarded_call_address():
+    """Address of ``brian2cppyy::guarded_kernel_call`` (fault_guard.hpp)."""
+    ensure_started()
+    return int(_exchange[_EXCHANGE_GUARDED_CALL])
 
 
 def network_loop_address():

@@ -49,6 +49,9 @@ enum Status : int64_t {
     ERR_INVALID_VALUE = -5,    // invalid value (e.g. negative probability)
     ERR_NEGATIVE_SAMPLE_SIZE = -6,  // a negative sample size
     ERR_CPP_EXCEPTION = -7,    // a C++ exception (message: last_error_message())
+    ERR_ZERO_DIVISION = -8,    // integer // or % by zero in generated code
+    ERR_FAULT = -9,            // a hardware fault (SIGSEGV, SIGBUS, SIGFPE, SIGILL)
+    ERR_KERNEL_INTERRUPTED = -10,  // left by a second Ctrl-C during the kernel
 };
 
 // Addresses exchanged with Python without a cppyy call (each first cppyy
@@ -58,6 +61,7 @@ enum ExchangeSlot {
     EXCHANGE_LAST_KERNEL = 0,      // the kernel of the unit compiled last
     EXCHANGE_NETWORK_LOOP = 1,     // run_network_loop
     EXCHANGE_REFILL_CALLBACK = 2,  // Python's random-buffer refill callback
+    EXCHANGE_GUARDED_CALL = 3,     // guarded_kernel_call (fault_guard.hpp)
     EXCHANGE_SIZE = 4
 };
 intptr_t exchange[EXCHANGE_SIZE] = {0, 0, 0, 0};
@@ -76,14 +80,33 @@ inline std::string& last_error_message() {
     return message;
 }
 
+// Thrown by the integer _brian_floordiv / _brian_mod for a zero divisor. Not
+// a std::exception, so that a user function's catch clause does not take it.
+struct ZeroDivision {};
+
+[[noreturn, gnu::noinline, gnu::cold]] inline void throw_zero_division() {
+    throw ZeroDivision();
+}
+
 #define BRIAN2CPPYY_CATCH_ALL                                              \
-    catch (const std::exception& _exc) {                                    \
+    catch (const brian2cppyy::ZeroDivision&) {                              \
+        return brian2cppyy::ERR_ZERO_DIVISION;                              \
+    } catch (const std::exception& _exc) {                                    \
         brian2cppyy::last_error_message() = _exc.what();                    \
         return brian2cppyy::ERR_CPP_EXCEPTION;                              \
     } catch (...) {                                                         \
         brian2cppyy::last_error_message() = "unknown C++ exception";        \
         return brian2cppyy::ERR_CPP_EXCEPTION;                              \
     }
+
+}  // namespace brian2cppyy
+
+#include "brian2cppyy/fault_guard.hpp"
+
+namespace brian2cppyy {
+
+static const bool guarded_call_registered =
+    (exchange[EXCHANGE_GUARDED_CALL] = reinterpret_cast<intptr_t>(&guarded_kernel_call), true);
 
 // ---------------------------------------------------------------------------
 // Random numbers: the buffers are owned by Brian2's RuntimeDevice (numpy
@@ -105,10 +128,40 @@ inline std::mutex& random_mutex() {
     return mutex;
 }
 
+// Holds random_mutex for a kernel's call. A kernel left by a fault runs no
+// destructor: the fault guard then releases the lock through the flag.
+class RandomLock {
+public:
+    RandomLock() : context_(fault_context()) {
+        random_mutex().lock();
+        context_.holds_random_lock = true;
+    }
+    ~RandomLock() {
+        context_.holds_random_lock = false;
+        random_mutex().unlock();
+    }
+    RandomLock(const RandomLock&) = delete;
+    RandomLock& operator=(const RandomLock&) = delete;
+
+private:
+    FaultContext& context_;
+};
+
+inline void FaultScope::release_random_lock_after_fault() {
+    FaultContext& context = fault_context();
+    if (context.holds_random_lock) {
+        context.holds_random_lock = false;
+        random_mutex().unlock();
+    }
+}
+
 inline double draw_from_buffer(double* buffer, int32_t* index, int32_t size, int kind) {
     if (*index == 0) {
         RefillCallback cb = refill_callback();
-        if (cb) cb(kind, buffer, size);
+        if (cb) {
+            UnguardedSection python_code;  // never leave Python code by siglongjmp
+            cb(kind, buffer, size);
+        }
     }
     const double value = buffer[*index];
     *index += 1;
@@ -153,6 +206,8 @@ static inline typename std::enable_if<
 _brian_mod(T1 x, T2 y) {
     typedef typename _brian_result_type<T1, T2>::type R;
     const R a = static_cast<R>(x), b = static_cast<R>(y);
+    if (__builtin_expect(b == 0, 0))
+        brian2cppyy::throw_zero_division();
     R rem = a % b;
     if (rem != 0 && ((rem < 0) != (b < 0)))
         rem += b;
@@ -175,6 +230,8 @@ static inline typename std::enable_if<
 _brian_floordiv(T1 x, T2 y) {
     typedef typename _brian_result_type<T1, T2>::type R;
     const R a = static_cast<R>(x), b = static_cast<R>(y);
+    if (__builtin_expect(b == 0, 0))
+        brian2cppyy::throw_zero_division();
     R quot = a / b;
     if ((a % b != 0) && ((a < 0) != (b < 0)))
         quot -= 1;

@@ -1,0 +1,274 @@
+// brian2cppyy: hardware faults and a hung kernel become error statuses.
+//
+// A kernel (or a user's C++ function it calls) that dereferences a bad
+// pointer, overflows its stack, divides an integer by zero in its own C++
+// code or executes an invalid instruction raises SIGSEGV, SIGBUS, SIGFPE or
+// SIGILL. Without help, Cling's handler prints a debugger dump and the
+// process dies. A FaultScope installs handlers of ours for those signals
+// (and for SIGINT) for the duration of one top-level call from Python (one
+// run_block, one call of the fused network loop), not per kernel; each
+// kernel call inside it sets a jump point (sigsetjmp without saving the
+// signal mask: a few instructions). A fault in an armed kernel jumps back
+// there and the call returns ERR_FAULT, with the signal, its code and the
+// faulting address in the kernel's error details (slot 1: int64[4], the
+// status in [3]).
+//
+// Ctrl-C: the first SIGINT during a kernel is passed on to the handler that
+// was in place (Python's, which requests a graceful stop at the next step
+// boundary). A second SIGINT during the same kernel call leaves the kernel
+// (ERR_KERNEL_INTERRUPTED): the way out of an endless loop in user code.
+// Only the thread that receives the SIGINT can be interrupted (the terminal
+// sends it to the main thread).
+//
+// Leaving a kernel by siglongjmp runs no C++ destructor: memory it allocated
+// leaks, and locks it held stay held (except the random-buffer lock, which
+// RandomLock hands back). The handlers are not async-signal-safe in general;
+// the process state may be damaged, and Python says so.
+//
+// Threads: the handlers are process-wide and installed while at least one
+// thread is inside a FaultScope (a count); each thread has its own jump
+// point. A signal that does not belong to an armed kernel of the thread it
+// is delivered to goes to the handler that was installed before ours.
+//
+// Included by runtime.hpp after the Status enum.
+#ifndef BRIAN2CPPYY_FAULT_GUARD_HPP
+#define BRIAN2CPPYY_FAULT_GUARD_HPP
+
+#include <csetjmp>
+#include <csignal>
+#include <cstdlib>
+#include <mutex>
+#include <pthread.h>
+#include <signal.h>
+#include <setjmp.h>
+
+namespace brian2cppyy {
+
+typedef int64_t (*KernelFunction)(Slot*);
+
+// The signals a FaultScope handles, in this order
+static const int guarded_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGINT};
+static const int n_guarded_signals = 5;
+
+// Per thread: the jump point of the running kernel and what happened.
+struct FaultContext {
+    sigjmp_buf* jump = nullptr;  // the armed kernel call's jump point (null: none)
+    int depth = 0;               // nested FaultScopes of this thread
+    int interrupts = 0;          // SIGINTs during the current kernel call
+    int signal_number = 0;       // the fault: signal number,
+    int code = 0;                //   si_code,
+    intptr_t address = 0;        //   faulting address
+    bool holds_random_lock = false;
+    sigset_t mask;               // the thread's signal mask when the scope began
+    void* alt_stack = nullptr;   // our alternate signal stack, if we installed one
+    ~FaultContext() {
+        if (alt_stack) {
+            stack_t off;
+            off.ss_sp = nullptr;
+            off.ss_size = 0;
+            off.ss_flags = SS_DISABLE;
+            sigaltstack(&off, nullptr);
+            std::free(alt_stack);
+        }
+    }
+};
+
+inline FaultContext& fault_context() {
+    thread_local FaultContext context;
+    return context;
+}
+
+// Process-wide: how many threads are inside a FaultScope, and the handlers
+// ours replaced.
+struct FaultHandlers {
+    std::mutex mutex;
+    int users = 0;
+    struct sigaction previous[n_guarded_signals];
+};
+
+inline FaultHandlers& fault_handlers() {
+    static FaultHandlers handlers;
+    return handlers;
+}
+
+inline int guarded_signal_index(int sig) {
+    for (int k = 0; k < n_guarded_signals; k++)
+        if (guarded_signals[k] == sig)
+            return k;
+    return -1;
+}
+
+// Hand a signal that is not ours to the handler that was in place before.
+inline void forward_signal(int sig, siginfo_t* info, void* ucontext) {
+    const int k = guarded_signal_index(sig);
+    const struct sigaction& previous = fault_handlers().previous[k];
+    if (previous.sa_flags & SA_SIGINFO) {
+        if (previous.sa_sigaction)
+            previous.sa_sigaction(sig, info, ucontext);
+        return;
+    }
+    if (previous.sa_handler == SIG_IGN && sig == SIGINT)
+        return;
+    if (previous.sa_handler == SIG_DFL || previous.sa_handler == SIG_IGN) {
+        // the default action (a fault re-executes the instruction and ends
+        // the process, as it would have without us)
+        signal(sig, SIG_DFL);
+        if (sig == SIGINT)
+            raise(sig);
+        return;
+    }
+    previous.sa_handler(sig);
+}
+
+inline void fault_signal_handler(int sig, siginfo_t* info, void* ucontext) {
+    FaultContext& context = fault_context();
+    if (context.jump == nullptr) {
+        forward_signal(sig, info, ucontext);
+        return;
+    }
+    if (sig == SIGINT) {
+        context.interrupts += 1;
+        if (context.interrupts < 2) {
+            forward_signal(sig, info, ucontext);  // Python's graceful stop
+            return;
+        }
+    }
+    context.signal_number = sig;
+    context.code = info ? info->si_code : 0;
+    context.address = (sig != SIGINT && info) ? reinterpret_cast<intptr_t>(info->si_addr) : 0;
+    sigjmp_buf* jump = context.jump;
+    context.jump = nullptr;
+    siglongjmp(*jump, 1);
+}
+
+// A stack for the handler, so that a stack overflow can be handled. A
+// thread keeps the one it has (Python's faulthandler installs one).
+inline void ensure_alt_stack(FaultContext& context) {
+    if (context.alt_stack)
+        return;
+    stack_t current;
+    if (sigaltstack(nullptr, &current) == 0 && !(current.ss_flags & SS_DISABLE))
+        return;
+    const size_t size = 64 * 1024;
+    void* memory = std::malloc(size);
+    if (!memory)
+        return;
+    stack_t stack;
+    stack.ss_sp = memory;
+    stack.ss_size = size;
+    stack.ss_flags = 0;
+    if (sigaltstack(&stack, nullptr) == 0)
+        context.alt_stack = memory;
+    else
+        std::free(memory);
+}
+
+// Handlers installed for one top-level call from Python. Kernels are called
+// through call().
+class FaultScope {
+public:
+    FaultScope() : context_(fault_context()) {
+        if (context_.depth++ > 0)
+            return;  // nested: the outer scope has installed everything
+        ensure_alt_stack(context_);
+        pthread_sigmask(SIG_SETMASK, nullptr, &context_.mask);
+        FaultHandlers& handlers = fault_handlers();
+        std::lock_guard<std::mutex> lock(handlers.mutex);
+        if (handlers.users++ > 0)
+            return;
+        struct sigaction ours;
+        ours.sa_sigaction = &fault_signal_handler;
+        ours.sa_flags = SA_SIGINFO | SA_ONSTACK;
+        sigemptyset(&ours.sa_mask);
+        for (int k = 0; k < n_guarded_signals; k++)
+            sigaction(guarded_signals[k], &ours, &handlers.previous[k]);
+    }
+
+    ~FaultScope() {
+        if (--context_.depth > 0)
+            return;
+        FaultHandlers& handlers = fault_handlers();
+        std::lock_guard<std::mutex> lock(handlers.mutex);
+        if (--handlers.users > 0)
+            return;
+        for (int k = 0; k < n_guarded_signals; k++) {
+            struct sigaction current;
+            sigaction(guarded_signals[k], &handlers.previous[k], &current);
+            if (current.sa_sigaction != &fault_signal_handler)
+                // somebody replaced ours in the meantime: keep theirs
+                sigaction(guarded_signals[k], &current, nullptr);
+        }
+    }
+
+    FaultScope(const FaultScope&) = delete;
+    FaultScope& operator=(const FaultScope&) = delete;
+
+    // The kernel's status, or ERR_FAULT / ERR_KERNEL_INTERRUPTED (details
+    // in the kernel's error slot: signal, si_code, address).
+    int64_t call(KernelFunction kernel, Slot* slots) {
+        sigjmp_buf jump;
+        sigjmp_buf* const outer = context_.jump;
+        const int outer_interrupts = context_.interrupts;
+        int64_t status;
+        context_.interrupts = 0;
+        if (sigsetjmp(jump, 0) == 0) {
+            context_.jump = &jump;
+            status = kernel(slots);
+        } else {
+            status = recover(slots);
+        }
+        context_.jump = outer;
+        context_.interrupts = outer_interrupts;
+        return status;
+    }
+
+private:
+    int64_t recover(Slot* slots) {
+        // the handler left with the signal blocked: unblock it
+        pthread_sigmask(SIG_SETMASK, &context_.mask, nullptr);
+        release_random_lock_after_fault();
+        const int64_t status =
+            context_.signal_number == SIGINT ? ERR_KERNEL_INTERRUPTED : ERR_FAULT;
+        int64_t* info = static_cast<int64_t*>(slots[1].p);
+        if (info) {
+            info[0] = context_.signal_number;
+            info[1] = context_.code;
+            info[2] = context_.address;
+            // also here: Python may see its own KeyboardInterrupt (from the
+            // first Ctrl-C) before the status, and then looks for this
+            info[3] = status;
+        }
+        return status;
+    }
+
+    static void release_random_lock_after_fault();
+
+    FaultContext& context_;
+};
+
+// Calls a kernel from Python (ctypes) inside its own scope.
+inline int64_t guarded_kernel_call(intptr_t kernel, Slot* slots) {
+    FaultScope scope;
+    return scope.call(reinterpret_cast<KernelFunction>(kernel), slots);
+}
+
+// Python code called back from a kernel (e.g. refilling the random buffers)
+// must not be left by siglongjmp: signals during it go to the previous
+// handlers, as if no kernel were running.
+class UnguardedSection {
+public:
+    UnguardedSection() : context_(fault_context()), jump_(context_.jump) {
+        context_.jump = nullptr;
+    }
+    ~UnguardedSection() { context_.jump = jump_; }
+    UnguardedSection(const UnguardedSection&) = delete;
+    UnguardedSection& operator=(const UnguardedSection&) = delete;
+
+private:
+    FaultContext& context_;
+    sigjmp_buf* jump_;
+};
+
+}  // namespace brian2cppyy
+
+#endif  // BRIAN2CPPYY_FAULT_GUARD_HPP
