@@ -42,7 +42,8 @@ def chain(exc):
 def healthy():
     '''A new network (drawing random numbers, several kernels) runs correctly.'''
     start_scope()
-    H = NeuronGroup(4, 'dv/dt = -v/(2*ms) : 1\\nr : 1', threshold='v > 10', method='exact')
+    H = NeuronGroup(4, 'dv/dt = -v/(2*ms) : 1\\nr : 1', threshold='v > 10', reset='v = 0',
+                    method='exact')
     H.v = 'i + 1.0'
     H.r = 'rand()'
     net = Network(H)
@@ -282,7 +283,7 @@ def test_hardware_faults_become_kernel_faults():
     whose message names the signal, the code object and the user function,
     and warns that the process state may be damaged. No debugger dump; the
     process (also the random-number lock) works afterwards."""
-    results = _run_scenarios(_FAULTS)
+    results = _run_scenarios(_FAULTS, timeout=300)
     assert set(results) == set(_FAULT_KINDS)
     for name, (signal_text, code_object) in _FAULT_KINDS.items():
         result = results[name]

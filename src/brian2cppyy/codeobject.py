@@ -478,6 +478,7 @@ class CppyyCodeObject(CodeObject):
         if returning is not None:
             buffer = self._return_buffer(returning)
             kernel.slots[0] = buffer.ctypes.data
+        faults.keep_handlers_installed()
         try:
             status = kernel()
         except KeyboardInterrupt:

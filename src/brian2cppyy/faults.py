@@ -9,11 +9,24 @@ in a ``BrianObjectException``, as Brian2 wraps every error of a code object)
 and ``KeyboardInterrupt``. Both messages name the code object and the C++
 functions it calls, and say that the process state may be damaged: leaving
 C++ code by ``siglongjmp`` runs no destructor and releases no lock.
+
+The guard's handlers stay installed (a signal outside a kernel goes on to the
+handler that was there before), so a kernel call costs no system call. Python's
+``signal.signal`` replaces ours for SIGINT (Brian2 and the fused loop call it);
+`keep_handlers_installed` notices a new Python-level handler and installs ours
+again in front of it; code that sets the same Python handler object again
+(the fused loop, when it restores Brian2's) calls `sigint_handler_was_set`.
 """
 
+import ctypes
 import signal
 
-__all__ = ["KernelFault", "fault_exception", "interrupt_exception"]
+from . import jit
+
+__all__ = [
+    "KernelFault", "fault_exception", "interrupt_exception", "keep_handlers_installed",
+    "sigint_handler_was_set",
+]
 
 #: what a fault's ``si_code`` means, by signal (Linux values)
 _CODES = {
@@ -104,3 +117,32 @@ def interrupt_exception(code_object, block, functions):
         f"Interrupted by a second Ctrl-C inside the compiled code of "
         f"{_where(code_object, block)}.{_calls(functions)} {DAMAGE_WARNING}"
     )
+
+
+_INSTALL_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64)
+_install = None
+#: the Python-level SIGINT handler when ours were last installed
+_sigint_handler_seen = object()
+
+
+def keep_handlers_installed():
+    """Install the fault guard's signal handlers again if Python's SIGINT
+    handler changed since they were last installed (``signal.signal`` puts
+    Python's C handler in place of ours). Costs one ``signal.getsignal``
+    when nothing changed."""
+    global _install, _sigint_handler_seen
+    current = signal.getsignal(signal.SIGINT)
+    if current is _sigint_handler_seen:
+        return
+    if _install is None:
+        _install = _INSTALL_TYPE(jit.install_fault_handlers_address())
+    _install()
+    _sigint_handler_seen = current
+
+
+def sigint_handler_was_set():
+    """Python code has called ``signal.signal(SIGINT, ...)`` (perhaps with
+    the handler it had): install the fault guard's handlers again before the
+    next kernel call."""
+    global _sigint_handler_seen
+    _sigint_handler_seen = object()

@@ -53,8 +53,8 @@ _ignored_flags = set()
 #: brian2cppyy::exchange (runtime.hpp), read and written through ctypes
 _exchange = None
 _EXCHANGE_LAST_KERNEL, _EXCHANGE_NETWORK_LOOP, _EXCHANGE_REFILL_CALLBACK = 0, 1, 2
-_EXCHANGE_GUARDED_CALL = 3
-_EXCHANGE_SIZE = 4
+_EXCHANGE_GUARDED_CALL, _EXCHANGE_INSTALL_FAULT_HANDLERS = 3, 4
+_EXCHANGE_SIZE = 6
 
 
 @dataclass
@@ -618,6 +618,12 @@ def guarded_call_address():
     """Address of ``brian2cppyy::guarded_kernel_call`` (fault_guard.hpp)."""
     ensure_started()
     return int(_exchange[_EXCHANGE_GUARDED_CALL])
+
+
+def install_fault_handlers_address():
+    """Address of ``brian2cppyy::install_fault_handlers`` (fault_guard.hpp)."""
+    ensure_started()
+    return int(_exchange[_EXCHANGE_INSTALL_FAULT_HANDLERS])
 
 
 def network_loop_address():

@@ -34,7 +34,7 @@ from brian2.groups.group import Group
 from brian2.units.allunits import second
 from brian2.units.fundamentalunits import check_units
 
-from . import jit
+from . import faults, jit
 from .codeobject import CppyyCodeObject
 
 __all__ = ["install", "network_run"]
@@ -333,6 +333,7 @@ class _DeferredInterrupt:
     def __exit__(self, *exc):
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
+            faults.sigint_handler_was_set()  # it replaced the fault guard's handler
             self._previous = None
         return False
 

@@ -53,13 +53,12 @@ static const int n_guarded_signals = 5;
 // Per thread: the jump point of the running kernel and what happened.
 struct FaultContext {
     sigjmp_buf* jump = nullptr;  // the armed kernel call's jump point (null: none)
-    int depth = 0;               // nested FaultScopes of this thread
     int interrupts = 0;          // SIGINTs during the current kernel call
     int signal_number = 0;       // the fault: signal number,
     int code = 0;                //   si_code,
     intptr_t address = 0;        //   faulting address
     bool holds_random_lock = false;
-    sigset_t mask;               // the thread's signal mask when the scope began
+    bool alt_stack_checked = false;
     void* alt_stack = nullptr;   // our alternate signal stack, if we installed one
     ~FaultContext() {
         if (alt_stack) {
@@ -78,11 +77,10 @@ inline FaultContext& fault_context() {
     return context;
 }
 
-// Process-wide: how many threads are inside a FaultScope, and the handlers
-// ours replaced.
+// Process-wide: the handlers ours replaced (signals that are not ours go
+// there).
 struct FaultHandlers {
     std::mutex mutex;
-    int users = 0;
     struct sigaction previous[n_guarded_signals];
 };
 
@@ -141,11 +139,34 @@ inline void fault_signal_handler(int sig, siginfo_t* info, void* ucontext) {
     siglongjmp(*jump, 1);
 }
 
+// Install our handler for each guarded signal whose handler is not ours
+// (again, if somebody replaced it: Python's signal.signal() does for
+// SIGINT). Idempotent; a few system calls. Returns the number installed.
+inline int64_t install_fault_handlers() {
+    FaultHandlers& handlers = fault_handlers();
+    std::lock_guard<std::mutex> lock(handlers.mutex);
+    struct sigaction ours;
+    ours.sa_sigaction = &fault_signal_handler;
+    ours.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&ours.sa_mask);
+    int64_t installed = 0;
+    for (int k = 0; k < n_guarded_signals; k++) {
+        struct sigaction current;
+        if (sigaction(guarded_signals[k], nullptr, &current) != 0)
+            continue;
+        if ((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == &fault_signal_handler)
+            continue;
+        handlers.previous[k] = current;
+        sigaction(guarded_signals[k], &ours, nullptr);
+        installed++;
+    }
+    return installed;
+}
+
 // A stack for the handler, so that a stack overflow can be handled. A
 // thread keeps the one it has (Python's faulthandler installs one).
 inline void ensure_alt_stack(FaultContext& context) {
-    if (context.alt_stack)
-        return;
+    context.alt_stack_checked = true;
     stack_t current;
     if (sigaltstack(nullptr, &current) == 0 && !(current.ss_flags & SS_DISABLE))
         return;
@@ -163,48 +184,20 @@ inline void ensure_alt_stack(FaultContext& context) {
         std::free(memory);
 }
 
-// Handlers installed for one top-level call from Python. Kernels are called
-// through call().
+// The fault protection of one top-level call from Python; kernels are called
+// through call(). Costs no system call (after the first in a thread).
 class FaultScope {
 public:
     FaultScope() : context_(fault_context()) {
-        if (context_.depth++ > 0)
-            return;  // nested: the outer scope has installed everything
-        ensure_alt_stack(context_);
-        pthread_sigmask(SIG_SETMASK, nullptr, &context_.mask);
-        FaultHandlers& handlers = fault_handlers();
-        std::lock_guard<std::mutex> lock(handlers.mutex);
-        if (handlers.users++ > 0)
-            return;
-        struct sigaction ours;
-        ours.sa_sigaction = &fault_signal_handler;
-        ours.sa_flags = SA_SIGINFO | SA_ONSTACK;
-        sigemptyset(&ours.sa_mask);
-        for (int k = 0; k < n_guarded_signals; k++)
-            sigaction(guarded_signals[k], &ours, &handlers.previous[k]);
-    }
-
-    ~FaultScope() {
-        if (--context_.depth > 0)
-            return;
-        FaultHandlers& handlers = fault_handlers();
-        std::lock_guard<std::mutex> lock(handlers.mutex);
-        if (--handlers.users > 0)
-            return;
-        for (int k = 0; k < n_guarded_signals; k++) {
-            struct sigaction current;
-            sigaction(guarded_signals[k], &handlers.previous[k], &current);
-            if (current.sa_sigaction != &fault_signal_handler)
-                // somebody replaced ours in the meantime: keep theirs
-                sigaction(guarded_signals[k], &current, nullptr);
-        }
+        if (!context_.alt_stack_checked)
+            ensure_alt_stack(context_);
     }
 
     FaultScope(const FaultScope&) = delete;
     FaultScope& operator=(const FaultScope&) = delete;
 
     // The kernel's status, or ERR_FAULT / ERR_KERNEL_INTERRUPTED (details
-    // in the kernel's error slot: signal, si_code, address).
+    // in the kernel's error slot: signal, si_code, address, status).
     int64_t call(KernelFunction kernel, Slot* slots) {
         sigjmp_buf jump;
         sigjmp_buf* const outer = context_.jump;
@@ -224,8 +217,12 @@ public:
 
 private:
     int64_t recover(Slot* slots) {
-        // the handler left with the signal blocked: unblock it
-        pthread_sigmask(SIG_SETMASK, &context_.mask, nullptr);
+        // the handler was left with its signal blocked (nothing else is:
+        // its sa_mask is empty, and a blocked fault signal is not handled)
+        sigset_t caught;
+        sigemptyset(&caught);
+        sigaddset(&caught, context_.signal_number);
+        pthread_sigmask(SIG_UNBLOCK, &caught, nullptr);
         release_random_lock_after_fault();
         const int64_t status =
             context_.signal_number == SIGINT ? ERR_KERNEL_INTERRUPTED : ERR_FAULT;

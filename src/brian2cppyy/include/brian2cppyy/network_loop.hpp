@@ -11,7 +11,8 @@
 // time for the next check has come (progress reports, Ctrl-C), when the
 // maximum run time is exceeded, or when a kernel reports an error.
 //
-// Kernels run inside one FaultScope per call of the loop (fault_guard.hpp):
+// Kernels run inside one FaultScope per call of the loop (fault_guard.hpp),
+// which makes sure first that our signal handlers are in place:
 // a hardware fault or a second Ctrl-C in a kernel is a kernel error
 // (ERR_FAULT, ERR_KERNEL_INTERRUPTED) like any other.
 #ifndef BRIAN2CPPYY_NETWORK_LOOP_HPP
@@ -63,6 +64,7 @@ inline int64_t run_network_loop(const int64_t* entries, int32_t n_entries,
     const clock_type::time_point limit_at =
         started + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(has_limit ? times[1] : 0.0));
     const double epsilon_dt = 1e-4;  // Brian2's Clock.epsilon_dt
+    install_fault_handlers();  // Python's signal.signal() replaces ours for SIGINT
     FaultScope fault_scope;
 
     int64_t entry = state[STATE_RESUME];

@@ -62,9 +62,10 @@ enum ExchangeSlot {
     EXCHANGE_NETWORK_LOOP = 1,     // run_network_loop
     EXCHANGE_REFILL_CALLBACK = 2,  // Python's random-buffer refill callback
     EXCHANGE_GUARDED_CALL = 3,     // guarded_kernel_call (fault_guard.hpp)
-    EXCHANGE_SIZE = 4
+    EXCHANGE_INSTALL_FAULT_HANDLERS = 4,  // install_fault_handlers (fault_guard.hpp)
+    EXCHANGE_SIZE = 6
 };
-intptr_t exchange[EXCHANGE_SIZE] = {0, 0, 0, 0};
+intptr_t exchange[EXCHANGE_SIZE] = {0, 0, 0, 0, 0, 0};
 
 // Called by a static initialiser in each compiled unit.
 inline bool register_kernel(intptr_t address) {
@@ -105,8 +106,12 @@ struct ZeroDivision {};
 
 namespace brian2cppyy {
 
-static const bool guarded_call_registered =
-    (exchange[EXCHANGE_GUARDED_CALL] = reinterpret_cast<intptr_t>(&guarded_kernel_call), true);
+// Our signal handlers are installed when Cling starts (after cppyy's own)
+// and stay: a signal outside an armed kernel goes on to the handler before.
+static const bool fault_guard_registered =
+    (exchange[EXCHANGE_GUARDED_CALL] = reinterpret_cast<intptr_t>(&guarded_kernel_call),
+     exchange[EXCHANGE_INSTALL_FAULT_HANDLERS] = reinterpret_cast<intptr_t>(&install_fault_handlers),
+     install_fault_handlers(), true);
 
 // ---------------------------------------------------------------------------
 // Random numbers: the buffers are owned by Brian2's RuntimeDevice (numpy
