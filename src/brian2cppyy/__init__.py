@@ -15,9 +15,10 @@ from . import functions  # noqa: F401  (registers rand, randn, ...)
 from . import network_loop
 from . import gsl  # noqa: F401  (GSL state updaters for the cppyy target)
 from .codeobject import CppyyCodeObject, CppyyCompilationError
+from .faults import KernelFault
 from .jit import cache_info, stats
 
-__all__ = ["CppyyCodeObject", "CppyyCompilationError", "cache_info", "stats"]
+__all__ = ["CppyyCodeObject", "CppyyCompilationError", "KernelFault", "cache_info", "stats"]
 __version__ = "0.1.0"
 
 codegen_targets.add(CppyyCodeObject)
