@@ -4,14 +4,16 @@
 // pointer, overflows its stack, divides an integer by zero in its own C++
 // code or executes an invalid instruction raises SIGSEGV, SIGBUS, SIGFPE or
 // SIGILL. Without help, Cling's handler prints a debugger dump and the
-// process dies. A FaultScope installs handlers of ours for those signals
-// (and for SIGINT) for the duration of one top-level call from Python (one
-// run_block, one call of the fused network loop), not per kernel; each
-// kernel call inside it sets a jump point (sigsetjmp without saving the
-// signal mask: a few instructions). A fault in an armed kernel jumps back
-// there and the call returns ERR_FAULT, with the signal, its code and the
-// faulting address in the kernel's error details (slot 1: int64[4], the
-// status in [3]).
+// process dies. Our handlers for those signals (and for SIGINT) are
+// installed when Cling starts and stay installed (install_fault_handlers,
+// idempotent: called again when Python may have replaced the SIGINT
+// handler). Installing them around each top-level call instead would cost
+// about ten system calls per call (11 us measured here). Each kernel call
+// sets a jump point (FaultScope::call: sigsetjmp without saving the signal
+// mask, a few instructions, no system call). A fault in an armed kernel
+// jumps back there and the call returns ERR_FAULT, with the signal, its
+// code and the faulting address in the kernel's error details (slot 1:
+// int64[4], the status in [3]).
 //
 // Ctrl-C: the first SIGINT during a kernel is passed on to the handler that
 // was in place (Python's, which requests a graceful stop at the next step
@@ -25,10 +27,10 @@
 // RandomLock hands back). The handlers are not async-signal-safe in general;
 // the process state may be damaged, and Python says so.
 //
-// Threads: the handlers are process-wide and installed while at least one
-// thread is inside a FaultScope (a count); each thread has its own jump
-// point. A signal that does not belong to an armed kernel of the thread it
-// is delivered to goes to the handler that was installed before ours.
+// Threads: the handlers are process-wide; each thread has its own jump
+// point (thread_local). A signal that does not belong to an armed kernel of
+// the thread it is delivered to goes on to the handler that was installed
+// before ours (Python's, cppyy's, faulthandler's), as if we were not there.
 //
 // Included by runtime.hpp after the Status enum.
 #ifndef BRIAN2CPPYY_FAULT_GUARD_HPP

@@ -3,7 +3,9 @@
 // Holds what every generated kernel relies on: the argument slot type through
 // which Python hands values and pointers to a kernel, the arithmetic helpers
 // that Brian2's C++ expression renderer emits (_brian_mod, _brian_floordiv,
-// _brian_pow), and the random-number buffers shared with the runtime device.
+// _brian_pow; integer division by zero throws ZeroDivision, which a kernel
+// returns as ERR_ZERO_DIVISION), the fault guard (fault_guard.hpp), and the
+// random-number buffers shared with the runtime device.
 #ifndef BRIAN2CPPYY_RUNTIME_HPP
 #define BRIAN2CPPYY_RUNTIME_HPP
 
