@@ -75,8 +75,9 @@ PYTHON_HOOKS = {
     ("synapses_push_spikes", "before_run"): lambda owner: owner.initialise_queue(),
 }
 
-#: brian2cppyy::guarded_kernel_call(kernel, slots) (fault_guard.hpp)
-_GUARDED_CALL_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p)
+#: brian2cppyy::guarded_kernel_call(call) (fault_guard.hpp); call: int64[2],
+#: the kernel's address and its slot array's
+_GUARDED_CALL_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
 _guarded_call = None
 
 
@@ -116,6 +117,7 @@ class _Kernel:
 
     __slots__ = (
         "function", "function_address", "slots", "slots_address", "keepalive", "error_info",
+        "call_record", "call_record_address",
     )
 
     def __init__(self, address, slots, keepalive):
@@ -125,10 +127,12 @@ class _Kernel:
         slots[1] = self.error_info.ctypes.data
         self.slots = slots
         self.slots_address = slots.ctypes.data
+        self.call_record = np.array([address, self.slots_address], dtype=np.int64)
+        self.call_record_address = self.call_record.ctypes.data
         self.keepalive = keepalive
 
     def __call__(self):
-        return self.function(self.function_address, self.slots_address)
+        return self.function(self.call_record_address)
 
 
 class CppyyCodeObject(CodeObject):

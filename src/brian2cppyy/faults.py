@@ -120,6 +120,7 @@ def interrupt_exception(code_object, block, functions):
 
 
 _INSTALL_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64)
+_getsignal, _SIGINT = signal.getsignal, int(signal.SIGINT)
 _install = None
 #: the Python-level SIGINT handler when ours were last installed
 _sigint_handler_seen = object()
@@ -131,7 +132,7 @@ def keep_handlers_installed():
     Python's C handler in place of ours). Costs one ``signal.getsignal``
     when nothing changed."""
     global _install, _sigint_handler_seen
-    current = signal.getsignal(signal.SIGINT)
+    current = _getsignal(_SIGINT)
     if current is _sigint_handler_seen:
         return
     if _install is None:

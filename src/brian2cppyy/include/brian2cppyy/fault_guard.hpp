@@ -245,10 +245,13 @@ private:
     FaultContext& context_;
 };
 
-// Calls a kernel from Python (ctypes) inside its own scope.
-inline int64_t guarded_kernel_call(intptr_t kernel, Slot* slots) {
+// Calls a kernel from Python (ctypes) inside its own scope. call: the
+// kernel's address and its slot array's (one argument: each argument of a
+// ctypes call costs a conversion, about 0.2 us).
+inline int64_t guarded_kernel_call(const intptr_t* call) {
     FaultScope scope;
-    return scope.call(reinterpret_cast<KernelFunction>(kernel), slots);
+    return scope.call(reinterpret_cast<KernelFunction>(call[0]),
+                      reinterpret_cast<Slot*>(call[1]));
 }
 
 // Python code called back from a kernel (e.g. refilling the random buffers)
