@@ -226,3 +226,39 @@ def test_two_groups_share_kernels_but_not_data():
     np.testing.assert_allclose(G1.v[:], np.exp(-1 / 2), rtol=1e-12)
     np.testing.assert_allclose(G2.v[:], 2 * np.exp(-1 / 4), rtol=1e-12)
     assert len(G1.v) == 4 and len(G2.v) == 6
+
+
+def _header_enum(name):
+    """``{member: value}`` of an enum in runtime.hpp."""
+    import re
+
+    from brian2cppyy.jit import _INCLUDE_DIR
+
+    with open(os.path.join(_INCLUDE_DIR, "brian2cppyy", "runtime.hpp")) as f:
+        text = f.read()
+    body = re.search(r"enum " + name + r"\b[^{]*\{(.*?)\};", text, re.S).group(1)
+    return {m.group(1): int(m.group(2))
+            for m in re.finditer(r"^\s*(\w+)\s*=\s*(-?\d+)", body, re.M)}
+
+
+def test_status_codes_match_runtime_header():
+    """The kernel status codes are defined in runtime.hpp and in jit.py: the
+    same names with the same values, each with a message."""
+    from brian2cppyy import jit
+
+    header = _header_enum("Status")
+    python = {name: value for name, value in vars(jit).items()
+              if name.startswith("ERR_") and isinstance(value, int)}
+    assert header.pop("OK") == 0
+    assert header == python
+    assert set(jit._STATUS_MESSAGES) == set(python.values())
+
+
+def test_exchange_slots_match_runtime_header():
+    from brian2cppyy import jit
+
+    header = _header_enum("ExchangeSlot")
+    assert header.pop("EXCHANGE_SIZE") == jit._EXCHANGE_SIZE
+    python = {name.lstrip("_"): value for name, value in vars(jit).items()
+              if name.startswith("_EXCHANGE_") and name != "_EXCHANGE_SIZE"}
+    assert header == python
