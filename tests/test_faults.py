@@ -340,9 +340,27 @@ def user_function(code):
         return x
     return bad_fn
 
+WAIT = ('double bad_fn(double x) { *(volatile long*)%dL = 1; '
+        'auto t0 = std::chrono::steady_clock::now(); '
+        'while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(700)) {} '
+        'return x + 1; }' % started.ctypes.data)
+
+def ignored_ctrl_c():
+    '''With SIGINT ignored, two Ctrl-C do not leave a (slow) kernel either.'''
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        press_ctrl_c_twice()
+        bad_fn = user_function(WAIT)
+        G = NeuronGroup(1, 'v : 1', name='waiting_group', namespace={'bad_fn': bad_fn})
+        G.v = 'bad_fn(i)'
+        assert G.v[0] == 1.0
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
 scenario('setter', spin_in_setter)
 scenario('fused_loop', lambda: spin_in_run(True))
 scenario('python_loop', lambda: spin_in_run(False))
+scenario('ignored', ignored_ctrl_c)
 """
 
 
@@ -351,14 +369,16 @@ def test_second_ctrl_c_leaves_an_endless_loop():
     (Brian2's graceful stop, which cannot happen), the second leaves the
     kernel with a KeyboardInterrupt that names the code object and the
     function and warns that the process state may be damaged; in a setter,
-    in Brian2's loop and in the fused loop. The process runs on."""
+    in Brian2's loop and in the fused loop. The process runs on. When SIGINT
+    is ignored (``SIG_IGN``), Ctrl-C does not leave a kernel either."""
     results = _run_scenarios(_ENDLESS_LOOP, timeout=300)
     codeobjects = {
         "setter": "spinning_group_group_variable_set_conditional_codeobject",
         "fused_loop": "spinning_op_codeobject",
         "python_loop": "spinning_op_codeobject",
     }
-    assert set(results) == set(codeobjects)
+    assert set(results) == set(codeobjects) | {"ignored"}
+    assert results["ignored"]["raised"] is None, results["ignored"]
     for name, code_object in codeobjects.items():
         raised = results[name]["raised"]
         assert raised is not None, f"{name}: nothing raised"

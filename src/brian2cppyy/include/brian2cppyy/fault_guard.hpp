@@ -127,6 +127,9 @@ inline void fault_signal_handler(int sig, siginfo_t* info, void* ucontext) {
         return;
     }
     if (sig == SIGINT) {
+        const struct sigaction& previous = fault_handlers().previous[guarded_signal_index(SIGINT)];
+        if (!(previous.sa_flags & SA_SIGINFO) && previous.sa_handler == SIG_IGN)
+            return;  // Ctrl-C is ignored: it does not leave kernels either
         context.interrupts += 1;
         if (context.interrupts < 2) {
             forward_signal(sig, info, ucontext);  // Python's graceful stop
@@ -172,7 +175,8 @@ inline void ensure_alt_stack(FaultContext& context) {
     stack_t current;
     if (sigaltstack(nullptr, &current) == 0 && !(current.ss_flags & SS_DISABLE))
         return;
-    const size_t size = 64 * 1024;
+    // the handlers we forward to (cppyy's prints a stack trace) run on it too
+    const size_t size = 256 * 1024;
     void* memory = std::malloc(size);
     if (!memory)
         return;
