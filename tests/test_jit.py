@@ -255,3 +255,38 @@ def test_missing_library_lists_the_files_tried(tmp_path):
     assert "no such library file was found" in message.split("\n")[0]
     tried = str(tmp_path / "libsurely_missing_library_b2c.so")
     assert f"{tried}: {tried}: cannot open shared object file" in message
+
+
+def _header_enum(name):
+    """``{member: value}`` of an enum in runtime.hpp."""
+    import re
+
+    from brian2cppyy.jit import _INCLUDE_DIR
+
+    with open(os.path.join(_INCLUDE_DIR, "brian2cppyy", "runtime.hpp")) as f:
+        text = f.read()
+    body = re.search(r"enum " + name + r"\b[^{]*\{(.*?)\};", text, re.S).group(1)
+    return {m.group(1): int(m.group(2))
+            for m in re.finditer(r"^\s*(\w+)\s*=\s*(-?\d+)", body, re.M)}
+
+
+def test_status_codes_match_runtime_header():
+    """The kernel status codes are defined in runtime.hpp and in jit.py: the
+    same names with the same values, each with a message."""
+    from brian2cppyy import jit
+
+    header = _header_enum("Status")
+    python = {name: value for name, value in vars(jit).items()
+              if name.startswith("ERR_") and isinstance(value, int)}
+    assert header.pop("OK") == 0
+    assert header == python
+    assert set(jit._STATUS_MESSAGES) == set(python.values())
+
+
+def test_exchange_slots_are_read_from_runtime_header():
+    """Python takes the exchange slots from C++ (one source of truth)."""
+    from brian2cppyy import jit
+
+    jit.ensure_started()
+    header = _header_enum("ExchangeSlot")
+    assert {f"EXCHANGE_{name}": value for name, value in jit._slot.items()} == header

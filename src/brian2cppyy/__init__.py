@@ -22,10 +22,11 @@ from . import functions  # noqa: F401  (registers rand, randn, ...)
 from . import network_loop
 from . import gsl  # noqa: F401  (GSL state updaters for the cppyy target)
 from .codeobject import CppyyCodeObject, CppyyCompilationError
+from .faults import KernelFault
 from .jit import cache_info, stats
 
-__all__ = ["CppyyCodeObject", "CppyyCompilationError", "cache_info", "stats", "sweep",
-           "SweepResult", "SweepInterrupted"]
+__all__ = ["CppyyCodeObject", "CppyyCompilationError", "KernelFault", "cache_info", "stats",
+           "sweep", "SweepResult", "SweepInterrupted"]
 __version__ = "0.1.0"
 
 #: names exported lazily from brian2cppyy.sweeps, so that importing brian2cppyy

@@ -36,7 +36,7 @@ from brian2.core.variables import (
 from brian2.devices.device import get_device
 from brian2.utils.stringtools import get_identifiers
 
-from . import compiler_settings, jit
+from . import compiler_settings, faults, jit
 from .generator import CppyyCodeGenerator
 
 __all__ = ["CppyyCodeObject", "CppyyCompilationError"]
@@ -46,9 +46,7 @@ LOAD_NAMESPACE_MARKER = "// BRIAN2CPPYY_LOAD_NAMESPACE"
 
 #: The first line of a kernel that draws from the shared random buffers
 #: (kernels of several threads may run at once: see random_mutex in runtime.hpp)
-RANDOM_LOCK_LINE = (
-    "std::lock_guard<std::mutex> _random_lock(brian2cppyy::random_mutex());"
-)
+RANDOM_LOCK_LINE = "brian2cppyy::RandomLock _random_lock;"
 
 #: Keywords of ``@implementation('cpp', ...)`` that the target understands
 ACCEPTED_COMPILER_KWDS = [
@@ -77,7 +75,17 @@ PYTHON_HOOKS = {
     ("synapses_push_spikes", "before_run"): lambda owner: owner.initialise_queue(),
 }
 
-_KERNEL_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
+#: brian2cppyy::guarded_kernel_call(call) (fault_guard.hpp); call: int64[2],
+#: the kernel's address and its slot array's
+_GUARDED_CALL_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
+_guarded_call = None
+
+
+def _guarded_call_function():
+    global _guarded_call
+    if _guarded_call is None:
+        _guarded_call = _GUARDED_CALL_TYPE(jit.guarded_call_address())
+    return _guarded_call
 
 
 class CppyyCompilationError(jit.CompilationError):
@@ -103,23 +111,28 @@ class _Layout:
 
 
 class _Kernel:
-    """A compiled block bound to its slot array."""
+    """A compiled block bound to its slot array. Calling it runs the kernel
+    under the fault guard (a hardware fault or a second Ctrl-C returns an
+    error status instead of ending the process)."""
 
     __slots__ = (
         "function", "function_address", "slots", "slots_address", "keepalive", "error_info",
+        "call_record", "call_record_address",
     )
 
     def __init__(self, address, slots, keepalive):
-        self.function = _KERNEL_TYPE(address)
+        self.function = _guarded_call_function()
         self.function_address = address
         self.error_info = np.zeros(4, dtype=np.int64)
         slots[1] = self.error_info.ctypes.data
         self.slots = slots
         self.slots_address = slots.ctypes.data
+        self.call_record = np.array([address, self.slots_address], dtype=np.int64)
+        self.call_record_address = self.call_record.ctypes.data
         self.keepalive = keepalive
 
     def __call__(self):
-        return self.function(self.slots_address)
+        return self.function(self.call_record_address)
 
 
 class CppyyCodeObject(CodeObject):
@@ -472,7 +485,15 @@ class CppyyCodeObject(CodeObject):
         if returning is not None:
             buffer = self._return_buffer(returning)
             kernel.slots[0] = buffer.ctypes.data
-        status = kernel()
+        faults.keep_handlers_installed()
+        try:
+            status = kernel()
+        except KeyboardInterrupt:
+            # the first Ctrl-C (Python's handler) surfaces as soon as the
+            # kernel returns; if a second one left the kernel, say so
+            if kernel.error_info[3] != jit.ERR_KERNEL_INTERRUPTED:
+                raise
+            status = jit.ERR_KERNEL_INTERRUPTED
         if status < 0:
             self._raise_status(block, status, kernel.error_info)
         jit.raise_pending_error()
@@ -483,6 +504,7 @@ class CppyyCodeObject(CodeObject):
 
     def _raise_status(self, block, status, info):
         """Turn a kernel's error status into the exception Brian2 raises."""
+        info[3] = 0  # the fault guard's mark (see run_block)
         if status == jit.ERR_INDEX:
             name = "ij"[int(info[2])] if 0 <= info[2] <= 1 else "index"
             cause = IndexError(
@@ -495,11 +517,14 @@ class CppyyCodeObject(CodeObject):
             )
         elif status == jit.ERR_NEGATIVE_SAMPLE_SIZE:
             cause = IndexError(f"Requested sample size {info[0]} is negative.")
+        elif status == jit.ERR_ZERO_DIVISION:
+            cause = ZeroDivisionError("integer division or modulo by zero")
+        elif status == jit.ERR_FAULT:
+            cause = faults.fault_exception(self, block, info, self._functions_with_code())
+        elif status == jit.ERR_KERNEL_INTERRUPTED:
+            raise faults.interrupt_exception(self, block, self._functions_with_code())
         elif status == jit.ERR_CPP_EXCEPTION:
-            functions = [
-                name for name, impl in _function_implementations(self.variables)
-                if impl.get_code(self.owner)
-            ]
+            functions = self._functions_with_code()
             cause = RuntimeError(
                 "A C++ exception was thrown in the generated code"
                 + (f" (functions used: {', '.join(functions)})" if functions else "")
@@ -514,6 +539,14 @@ class CppyyCodeObject(CodeObject):
             f"of code object '{self.name}'.\n"
         )
         raise BrianObjectException(message, self.owner) from cause
+
+    def _functions_with_code(self):
+        """Names of the functions with C++ code of their own that the code
+        object calls (users' implementations, TimedArray, ...)."""
+        return [
+            name for name, impl in _function_implementations(self.variables)
+            if impl.get_code(self.owner)
+        ]
 
     def _return_buffer(self, size_variable):
         var = self.variables[size_variable]

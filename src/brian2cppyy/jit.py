@@ -220,6 +220,9 @@ ERR_CALLBACK = -4
 ERR_INVALID_VALUE = -5
 ERR_NEGATIVE_SAMPLE_SIZE = -6
 ERR_CPP_EXCEPTION = -7
+ERR_ZERO_DIVISION = -8
+ERR_FAULT = -9
+ERR_KERNEL_INTERRUPTED = -10
 
 _STATUS_MESSAGES = {
     ERR_INDEX: "index out of range",
@@ -229,6 +232,9 @@ _STATUS_MESSAGES = {
     ERR_INVALID_VALUE: "invalid value",
     ERR_NEGATIVE_SAMPLE_SIZE: "negative sample size",
     ERR_CPP_EXCEPTION: "a C++ exception",
+    ERR_ZERO_DIVISION: "integer division or modulo by zero",
+    ERR_FAULT: "a hardware fault",
+    ERR_KERNEL_INTERRUPTED: "interrupted inside a kernel",
 }
 
 
@@ -373,7 +379,8 @@ def ensure_started():
 
         global _exchange, _fill_uniform
         ns = cppyy.gbl.brian2cppyy
-        for name in ("LAST_KERNEL", "NETWORK_LOOP", "REFILL_CALLBACK", "FILL_UNIFORM", "SIZE"):
+        for name in ("LAST_KERNEL", "NETWORK_LOOP", "REFILL_CALLBACK", "GUARDED_CALL",
+                     "INSTALL_FAULT_HANDLERS", "FILL_UNIFORM", "SIZE"):
             _slot[name] = int(getattr(ns, "EXCHANGE_" + name))
         _exchange = (ctypes.c_int64 * _slot["SIZE"]).from_address(
             cppyy.ll.addressof(ns.exchange)
@@ -715,6 +722,18 @@ def compile_kernel(body, preamble="", epilogue="", dump_path=None, pragmas=("", 
             _exchange[_slot["LAST_KERNEL"]] = 0
             _kernel_addresses[name] = address
     return address
+
+
+def guarded_call_address():
+    """Address of ``brian2cppyy::guarded_kernel_call`` (fault_guard.hpp)."""
+    ensure_started()
+    return int(_exchange[_slot["GUARDED_CALL"]])
+
+
+def install_fault_handlers_address():
+    """Address of ``brian2cppyy::install_fault_handlers`` (fault_guard.hpp)."""
+    ensure_started()
+    return int(_exchange[_slot["INSTALL_FAULT_HANDLERS"]])
 
 
 def network_loop_address():

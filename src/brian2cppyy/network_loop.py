@@ -63,7 +63,7 @@ from brian2.groups.group import Group
 from brian2.units.allunits import second
 from brian2.units.fundamentalunits import check_units
 
-from . import clock_guard, jit
+from . import clock_guard, faults, jit
 from .codeobject import CppyyCodeObject
 
 __all__ = ["install", "network_run"]
@@ -425,6 +425,7 @@ class _DeferredInterrupt:
     def __exit__(self, *exc):
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
+            faults.sigint_handler_was_set()  # it replaced the fault guard's handler
             self._previous = None
         return False
 

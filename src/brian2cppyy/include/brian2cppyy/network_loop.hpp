@@ -10,6 +10,11 @@
 // The loop also returns to Python at step boundaries when the wall-clock
 // time for the next check has come (progress reports, Ctrl-C), when the
 // maximum run time is exceeded, or when a kernel reports an error.
+//
+// Kernels run inside one FaultScope per call of the loop (fault_guard.hpp),
+// which makes sure first that our signal handlers are in place:
+// a hardware fault or a second Ctrl-C in a kernel is a kernel error
+// (ERR_FAULT, ERR_KERNEL_INTERRUPTED) like any other.
 #ifndef BRIAN2CPPYY_NETWORK_LOOP_HPP
 #define BRIAN2CPPYY_NETWORK_LOOP_HPP
 
@@ -18,8 +23,6 @@
 #include <cstdint>
 
 namespace brian2cppyy {
-
-typedef int64_t (*KernelFunction)(Slot*);
 
 // Columns of the entry table (one row of int64 per entry)
 enum LoopEntryColumn { ENTRY_KERNEL = 0, ENTRY_SLOTS = 1, ENTRY_CLOCK = 2, ENTRY_PYTHON = 3,
@@ -64,6 +67,8 @@ inline int64_t run_network_loop(const int64_t* entries, int32_t n_entries,
     const clock_type::time_point limit_at =
         started + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(has_limit ? times[1] : 0.0));
     const double epsilon_dt = 1e-4;  // Brian2's Clock.epsilon_dt
+    install_fault_handlers();  // Python's signal.signal() replaces ours for SIGINT
+    FaultScope fault_scope;
 
     int64_t entry = state[STATE_RESUME];
     uint64_t curclocks = (uint64_t)state[STATE_CURCLOCKS];
@@ -113,10 +118,10 @@ inline int64_t run_network_loop(const int64_t* entries, int32_t n_entries,
             int64_t status;
             if (profile) {
                 const clock_type::time_point t0 = clock_type::now();
-                status = kernel(slots);
+                status = fault_scope.call(kernel, slots);
                 profile[entry] += std::chrono::duration<double>(clock_type::now() - t0).count();
             } else {
-                status = kernel(slots);
+                status = fault_scope.call(kernel, slots);
             }
             if (status < 0) {
                 state[STATE_ENTRY] = entry;

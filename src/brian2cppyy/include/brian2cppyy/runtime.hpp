@@ -3,7 +3,9 @@
 // Holds what every generated kernel relies on: the argument slot type through
 // which Python hands values and pointers to a kernel, the arithmetic helpers
 // that Brian2's C++ expression renderer emits (_brian_mod, _brian_floordiv,
-// _brian_pow), and the random-number buffers shared with the runtime device.
+// _brian_pow; integer division by zero throws ZeroDivision, which a kernel
+// returns as ERR_ZERO_DIVISION), the fault guard (fault_guard.hpp), and the
+// random-number buffers shared with the runtime device.
 #ifndef BRIAN2CPPYY_RUNTIME_HPP
 #define BRIAN2CPPYY_RUNTIME_HPP
 
@@ -52,6 +54,9 @@ enum Status : int64_t {
     ERR_INVALID_VALUE = -5,    // invalid value (e.g. negative probability)
     ERR_NEGATIVE_SAMPLE_SIZE = -6,  // a negative sample size
     ERR_CPP_EXCEPTION = -7,    // a C++ exception (message: last_error_message())
+    ERR_ZERO_DIVISION = -8,    // integer // or % by zero in generated code
+    ERR_FAULT = -9,            // a hardware fault (SIGSEGV, SIGBUS, SIGFPE, SIGILL)
+    ERR_KERNEL_INTERRUPTED = -10,  // left by a second Ctrl-C during the kernel
 };
 
 // Addresses exchanged with Python without a cppyy call (each first cppyy
@@ -61,10 +66,12 @@ enum ExchangeSlot {
     EXCHANGE_LAST_KERNEL = 0,      // the kernel of the unit compiled last
     EXCHANGE_NETWORK_LOOP = 1,     // run_network_loop
     EXCHANGE_REFILL_CALLBACK = 2,  // Python's random-buffer refill callback
-    EXCHANGE_FILL_UNIFORM = 3,     // fill_uniform
-    EXCHANGE_SIZE = 4
+    EXCHANGE_GUARDED_CALL = 3,     // guarded_kernel_call (fault_guard.hpp)
+    EXCHANGE_INSTALL_FAULT_HANDLERS = 4,  // install_fault_handlers (fault_guard.hpp)
+    EXCHANGE_FILL_UNIFORM = 5,     // fill_uniform
+    EXCHANGE_SIZE = 6
 };
-intptr_t exchange[EXCHANGE_SIZE] = {0, 0, 0, 0};
+intptr_t exchange[EXCHANGE_SIZE] = {0, 0, 0, 0, 0, 0};
 
 // Called by a static initialiser in each compiled unit.
 inline bool register_kernel(intptr_t address) {
@@ -86,9 +93,19 @@ inline std::string& last_error_message() {
 // but BRIAN2CPPYY_CATCH_ALL catches it.
 struct CallbackFailed {};
 
+// Thrown by the integer _brian_floordiv / _brian_mod for a zero divisor. Not
+// a std::exception, so that a user function's catch clause does not take it.
+struct ZeroDivision {};
+
+[[noreturn, gnu::noinline, gnu::cold]] inline void throw_zero_division() {
+    throw ZeroDivision();
+}
+
 #define BRIAN2CPPYY_CATCH_ALL                                              \
     catch (const brian2cppyy::CallbackFailed&) {                            \
         return brian2cppyy::ERR_CALLBACK;                                   \
+    } catch (const brian2cppyy::ZeroDivision&) {                            \
+        return brian2cppyy::ERR_ZERO_DIVISION;                              \
     } catch (const std::exception& _exc) {                                  \
         brian2cppyy::last_error_message() = _exc.what();                    \
         return brian2cppyy::ERR_CPP_EXCEPTION;                              \
@@ -96,6 +113,19 @@ struct CallbackFailed {};
         brian2cppyy::last_error_message() = "unknown C++ exception";        \
         return brian2cppyy::ERR_CPP_EXCEPTION;                              \
     }
+
+}  // namespace brian2cppyy
+
+#include "brian2cppyy/fault_guard.hpp"
+
+namespace brian2cppyy {
+
+// Our signal handlers are installed when Cling starts (after cppyy's own)
+// and stay: a signal outside an armed kernel goes on to the handler before.
+static const bool fault_guard_registered =
+    (exchange[EXCHANGE_GUARDED_CALL] = reinterpret_cast<intptr_t>(&guarded_kernel_call),
+     exchange[EXCHANGE_INSTALL_FAULT_HANDLERS] = reinterpret_cast<intptr_t>(&install_fault_handlers),
+     install_fault_handlers(), true);
 
 // ---------------------------------------------------------------------------
 // Random numbers: the buffers are owned by Brian2's RuntimeDevice (numpy
@@ -131,14 +161,48 @@ inline std::mutex& random_mutex() {
     return mutex;
 }
 
+// Holds random_mutex for a kernel's call. A kernel left by a fault runs no
+// destructor: the fault guard then releases the lock through the flag.
+class RandomLock {
+public:
+    RandomLock() : context_(fault_context()) {
+        random_mutex().lock();
+        context_.holds_random_lock = true;
+    }
+    ~RandomLock() {
+        context_.holds_random_lock = false;
+        random_mutex().unlock();
+    }
+    RandomLock(const RandomLock&) = delete;
+    RandomLock& operator=(const RandomLock&) = delete;
+
+private:
+    FaultContext& context_;
+};
+
+inline void FaultScope::release_random_lock_after_fault() {
+    FaultContext& context = fault_context();
+    if (context.holds_random_lock) {
+        context.holds_random_lock = false;
+        random_mutex().unlock();
+    }
+}
+
 // A failed refill stops the kernel at once (CallbackFailed: status
 // ERR_CALLBACK) instead of drawing from the stale buffer; the index stays 0,
 // so the next draw tries the refill again.
 inline double draw_from_buffer(double* buffer, int32_t* index, int32_t size, int kind) {
     if (*index == 0) {
         RefillCallback cb = refill_callback();
-        if (cb && cb(kind, buffer, size) != 0)
-            throw CallbackFailed();
+        if (cb) {
+            int failed;
+            {
+                UnguardedSection python_code;  // never leave Python code by siglongjmp
+                failed = cb(kind, buffer, size);
+            }
+            if (failed != 0)
+                throw CallbackFailed();
+        }
     }
     const double value = buffer[*index];
     *index += 1;
@@ -183,6 +247,8 @@ inline typename std::enable_if<
 _brian_mod(T1 x, T2 y) {
     typedef typename _brian_result_type<T1, T2>::type R;
     const R a = static_cast<R>(x), b = static_cast<R>(y);
+    if (__builtin_expect(b == 0, 0))
+        brian2cppyy::throw_zero_division();
     R rem = a % b;
     if (rem != 0 && ((rem < 0) != (b < 0)))
         rem += b;
@@ -205,6 +271,8 @@ inline typename std::enable_if<
 _brian_floordiv(T1 x, T2 y) {
     typedef typename _brian_result_type<T1, T2>::type R;
     const R a = static_cast<R>(x), b = static_cast<R>(y);
+    if (__builtin_expect(b == 0, 0))
+        brian2cppyy::throw_zero_division();
     R quot = a / b;
     if ((a % b != 0) && ((a < 0) != (b < 0)))
         quot -= 1;
