@@ -257,30 +257,40 @@ def test_missing_library_lists_the_files_tried(tmp_path):
     assert f"{tried}: {tried}: cannot open shared object file" in message
 
 
-def _header_enum(name):
-    """``{member: value}`` of an enum in runtime.hpp."""
+def _header_enum(name, header="runtime.hpp"):
+    """``{member: value}`` of an enum in one of our C++ headers."""
     import re
 
     from brian2cppyy.jit import _INCLUDE_DIR
 
-    with open(os.path.join(_INCLUDE_DIR, "brian2cppyy", "runtime.hpp")) as f:
+    with open(os.path.join(_INCLUDE_DIR, "brian2cppyy", header)) as f:
         text = f.read()
     body = re.search(r"enum " + name + r"\b[^{]*\{(.*?)\};", text, re.S).group(1)
-    return {m.group(1): int(m.group(2))
-            for m in re.finditer(r"^\s*(\w+)\s*=\s*(-?\d+)", body, re.M)}
+    body = re.sub(r"//[^\n]*", "", body)
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"(\w+)\s*=\s*(-?\d+)", body)}
 
 
-def test_status_codes_match_runtime_header():
-    """The kernel status codes are defined in runtime.hpp and in jit.py: the
-    same names with the same values, each with a message."""
+def test_status_codes_come_from_runtime_header():
+    """jit.ERR_* are the values of runtime.hpp's Status enum (read from the
+    header: one source of truth), and every code has a message."""
     from brian2cppyy import jit
 
     header = _header_enum("Status")
-    python = {name: value for name, value in vars(jit).items()
-              if name.startswith("ERR_") and isinstance(value, int)}
     assert header.pop("OK") == 0
-    assert header == python
-    assert set(jit._STATUS_MESSAGES) == set(python.values())
+    assert set(jit._STATUS_MESSAGES) == set(header)
+    for name, value in header.items():
+        assert getattr(jit, name) == value
+        assert jit.status_message(value) == jit._STATUS_MESSAGES[name]
+
+
+def test_loop_constants_come_from_network_loop_header():
+    from brian2cppyy import network_loop
+
+    constants = vars(network_loop._constants())
+    header = {}
+    for enum in ("LoopEntryColumn", "LoopStateSlot", "LoopResult"):
+        header.update(_header_enum(enum, "network_loop.hpp"))
+    assert constants == {name: header[name] for name in network_loop._LOOP_CONSTANTS}
 
 
 def test_exchange_slots_are_read_from_runtime_header():

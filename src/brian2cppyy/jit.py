@@ -16,6 +16,7 @@ import ctypes.util
 import hashlib
 import os
 import re
+import sys
 import threading
 import time
 import warnings
@@ -212,30 +213,38 @@ def raise_pending_error():
         raise exc
 
 
-# Status codes of kernels (see brian2cppyy::Status in runtime.hpp)
-ERR_INDEX = -1
-ERR_SAMPLE_SIZE = -2
-ERR_INTERRUPTED = -3
-ERR_CALLBACK = -4
-ERR_INVALID_VALUE = -5
-ERR_NEGATIVE_SAMPLE_SIZE = -6
-ERR_CPP_EXCEPTION = -7
-ERR_ZERO_DIVISION = -8
-ERR_FAULT = -9
-ERR_KERNEL_INTERRUPTED = -10
+def runtime_constants(*names):
+    """``{name: value}`` of enumerators and constants of namespace
+    ``brian2cppyy`` in the C++ runtime headers (starts Cling). The headers
+    are the one source of truth for the numbers that Python and C++ share:
+    status codes, exchange slots, the loop's state and results."""
+    cppyy = ensure_started()
+    namespace = cppyy.gbl.brian2cppyy
+    return {name: int(getattr(namespace, name)) for name in names}
 
+
+#: the kernel status codes (brian2cppyy::Status in runtime.hpp) with their
+#: messages; ``jit.ERR_...`` reads the value from the header when first used
 _STATUS_MESSAGES = {
-    ERR_INDEX: "index out of range",
-    ERR_SAMPLE_SIZE: "sample size bigger than the population",
-    ERR_INTERRUPTED: "interrupted",
-    ERR_CALLBACK: "a Python callback (the random-number buffer refill) failed",
-    ERR_INVALID_VALUE: "invalid value",
-    ERR_NEGATIVE_SAMPLE_SIZE: "negative sample size",
-    ERR_CPP_EXCEPTION: "a C++ exception",
-    ERR_ZERO_DIVISION: "integer division or modulo by zero",
-    ERR_FAULT: "a hardware fault",
-    ERR_KERNEL_INTERRUPTED: "interrupted inside a kernel",
+    "ERR_INDEX": "index out of range",
+    "ERR_SAMPLE_SIZE": "sample size bigger than the population",
+    "ERR_INTERRUPTED": "interrupted",
+    "ERR_CALLBACK": "a Python callback (the random-number buffer refill) failed",
+    "ERR_INVALID_VALUE": "invalid value",
+    "ERR_NEGATIVE_SAMPLE_SIZE": "negative sample size",
+    "ERR_CPP_EXCEPTION": "a C++ exception",
+    "ERR_ZERO_DIVISION": "integer division or modulo by zero",
+    "ERR_FAULT": "a hardware fault",
+    "ERR_KERNEL_INTERRUPTED": "interrupted inside a kernel",
 }
+
+
+def __getattr__(name):
+    if name in _STATUS_MESSAGES:
+        value = runtime_constants(name)[name]
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def last_cpp_exception_message():
@@ -246,7 +255,12 @@ def last_cpp_exception_message():
 
 
 def status_message(status):
-    return _STATUS_MESSAGES.get(int(status), f"status {status}")
+    """The message of a kernel's status code."""
+    module = sys.modules[__name__]
+    for name, message in _STATUS_MESSAGES.items():
+        if getattr(module, name) == int(status):
+            return message
+    return f"status {status}"
 
 
 def _choose_precompiled_header(flags):

@@ -50,6 +50,7 @@ import signal
 import sys
 import threading
 import time
+import types
 
 import numpy as np
 from brian2.core.base import BrianObject
@@ -70,10 +71,30 @@ __all__ = ["install", "network_run"]
 
 logger = jit.get_logger(__name__)
 
-# Keep in sync with network_loop.hpp
-_DONE, _PYTHON, _CHECK, _TIME_LIMIT, _KERNEL_ERROR = range(5)
-_RESUME, _STOP, _ENTRY, _KERNEL_STATUS, _CURCLOCKS, _MINCLOCK = range(6)
-_STATE_SIZE = 6
+#: the numbers the loop shares with network_loop.hpp (read from the header)
+_LOOP_CONSTANTS = (
+    "LOOP_DONE", "LOOP_PYTHON", "LOOP_CHECK", "LOOP_TIME_LIMIT", "LOOP_KERNEL_ERROR",
+    "STATE_RESUME", "STATE_STOP", "STATE_ENTRY", "STATE_KERNEL_STATUS", "STATE_MINCLOCK",
+    "STATE_SIZE", "ENTRY_KERNEL", "ENTRY_SLOTS", "ENTRY_CLOCK", "ENTRY_PYTHON", "ENTRY_COLUMNS",
+)
+_C = None
+
+
+def _constants():
+    """The loop's constants (a namespace), read from network_loop.hpp once."""
+    global _C
+    if _C is None:
+        _C = types.SimpleNamespace(**jit.runtime_constants(*_LOOP_CONSTANTS))
+    return _C
+
+
+def _entry(kernel, slots, clock, python):
+    """One row of the loop's entry table, in the header's column order."""
+    C = _constants()
+    row = [0] * C.ENTRY_COLUMNS
+    row[C.ENTRY_KERNEL], row[C.ENTRY_SLOTS] = kernel, slots
+    row[C.ENTRY_CLOCK], row[C.ENTRY_PYTHON] = clock, python
+    return row
 #: seconds between two returns to Python, so that Ctrl-C is seen promptly
 CHECK_INTERVAL = 0.05
 #: the loop tracks the clocks of a step in a 64-bit mask
@@ -300,10 +321,10 @@ class _Schedule:
                 if kernel is None:
                     self._add_python(rows, clock, obj, codeobj, codeobj)
                 else:
-                    rows.append((kernel.function_address, kernel.slots_address, clock, -1))
+                    rows.append(_entry(kernel.function_address, kernel.slots_address, clock, -1))
                     self.owners.append(obj)
                     self.codeobjs.append(codeobj)
-        self.entries = np.array(rows, dtype=np.int64).reshape(-1, 4)
+        self.entries = np.array(rows, dtype=np.int64).reshape(-1, _constants().ENTRY_COLUMNS)
         self.timestep_arrays = [c.variables["timestep"].get_value() for c in clocks]
         self.start_timesteps = [int(a[0]) for a in self.timestep_arrays]
         self.t_arrays = [c.variables["t"].get_value() for c in clocks]
@@ -311,13 +332,14 @@ class _Schedule:
         self.t_ptrs = np.array([a.ctypes.data for a in self.t_arrays], dtype=np.int64)
         self.dts = np.array([c.dt_ for c in clocks], dtype=np.float64)
         self.i_ends = np.array([c._i_end for c in clocks], dtype=np.int64)
-        self.state = np.zeros(_STATE_SIZE, dtype=np.int64)
-        self.state[_RESUME] = -1
+        C = _constants()
+        self.state = np.zeros(C.STATE_SIZE, dtype=np.int64)
+        self.state[C.STATE_RESUME] = -1
         self.times = np.array([-1.0, -1.0])
         self.profile = np.zeros(len(rows)) if profile else None
 
     def _add_python(self, rows, clock, obj, call, codeobj):
-        rows.append((0, 0, clock, len(self.python_calls)))
+        rows.append(_entry(0, 0, clock, len(self.python_calls)))
         self.python_calls.append(call)
         self.owners.append(obj)
         self.codeobjs.append(codeobj)
@@ -325,9 +347,9 @@ class _Schedule:
     def current_t(self, net):
         """The network's time as Brian2's loop has it: inside a step, the
         step's time; between two steps, the next step's (``_nextclocks``)."""
-        if self.state[_RESUME] < 0:
+        if self.state[_constants().STATE_RESUME] < 0:
             return net._nextclocks()[0].t_
-        return float(self.t_arrays[int(self.state[_MINCLOCK])][0])
+        return float(self.t_arrays[int(self.state[_constants().STATE_MINCLOCK])][0])
 
     def run(self, net, device, start_time, reporter, interrupt):
         """Run the loop until it is done, returning to it after each return
@@ -341,6 +363,7 @@ class _Schedule:
             self.profile.ctypes.data if self.profile is not None else None,
         )
         max_time = device._maximum_run_time
+        C = _constants()
         while True:
             now = time.time()
             next_check = now + CHECK_INTERVAL
@@ -348,25 +371,25 @@ class _Schedule:
                 next_check = min(next_check, reporter.next_time)
             times[0] = max(next_check - now, 0.0)
             times[1] = -1.0 if max_time is None else max(float(max_time) - (now - start_time), 0.0)
-            state[_STOP] = int(net._stopped or Network._globally_stopped)
+            state[C.STATE_STOP] = int(net._stopped or Network._globally_stopped)
             result = loop(*args)
-            if result != _KERNEL_ERROR:  # a failed callback is the kernel's error
+            if result != C.LOOP_KERNEL_ERROR:  # a failed callback is the kernel's error
                 jit.raise_pending_error()
-            if result == _DONE:
+            if result == C.LOOP_DONE:
                 return
             net.t_ = self.current_t(net)
-            if result == _PYTHON:
-                self._run_python_entry(int(state[_ENTRY]))
-            elif result == _CHECK:
+            if result == C.LOOP_PYTHON:
+                self._run_python_entry(int(state[C.STATE_ENTRY]))
+            elif result == C.LOOP_CHECK:
                 interrupt.raise_if_requested()
                 if reporter is not None:
                     reporter.during(net.t_)
-            elif result == _TIME_LIMIT:
+            elif result == C.LOOP_TIME_LIMIT:
                 net._stopped = True
-            elif result == _KERNEL_ERROR:
-                codeobj = self.codeobjs[int(state[_ENTRY])]
+            elif result == C.LOOP_KERNEL_ERROR:
+                codeobj = self.codeobjs[int(state[C.STATE_ENTRY])]
                 kernel = codeobj.compiled_code["run"]
-                codeobj._raise_status("run", int(state[_KERNEL_STATUS]), kernel.error_info)
+                codeobj._raise_status("run", int(state[C.STATE_KERNEL_STATUS]), kernel.error_info)
             else:  # pragma: no cover - a bug in the loop
                 raise RuntimeError(f"The network loop returned an unknown result {result}.")
 
