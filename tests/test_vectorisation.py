@@ -72,3 +72,21 @@ def test_maths_functions_and_refractoriness_are_vectorised():
     code = _state_updater_code(group)
     assert code.calls == [], code.calls
     assert code.vectorised, code.opcodes.most_common(10)
+
+
+def test_sin_and_cos_state_update_is_vectorised():
+    """vmath::sin/cos read a table (Payne-Hanek reduction) at a data-dependent
+    index. The loop vectoriser needs to know that this read cannot alias the
+    state arrays the loop writes; the template's __restrict pointers tell it
+    only as parameters (of the lambda the state update loop runs in)."""
+    from brian2 import Hz, pi
+
+    group = NeuronGroup(
+        64, "dv/dt = (sin(2*pi*f*t + v) + cos(v) - v) / (10*ms) : 1",
+        method="euler", namespace={"f": 100 * Hz, "pi": pi, "ms": ms}, name="trig",
+    )
+    group.v = "i / 64.0"
+    run(0.1 * ms)
+    code = _state_updater_code(group)
+    assert code.calls == [], code.calls
+    assert code.vectorised, code.opcodes.most_common(10)
