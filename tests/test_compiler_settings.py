@@ -129,9 +129,9 @@ def _render(expr, fast_math=True, names=None):
         ("x**0.5", False, "brian2cppyy::vmath::pow_half(x, 0)"),
         ("x**-1.5", False, "brian2cppyy::vmath::pow_half(x, -2)"),
         ("x**40", True, "brian2cppyy::vmath::pow(x, 40)"),
-        ("x**y", True, "brian2cppyy::vmath::pow(x, y)"),
+        ("x**y", True, "brian2cppyy::vmath::pow(x, (double)(y))"),
         ("exp(a)**0.25", True, "vexp((a) * (0.25))"),
-        ("exp(a)**0.25", False, "brian2cppyy::vmath::pow(vexp(a), 0.25)"),
+        ("exp(a)**0.25", False, "brian2cppyy::vmath::pow(vexp(a), (double)(0.25))"),
     ],
 )
 def test_power_rendering(expr, fast, expected):
@@ -140,7 +140,7 @@ def test_power_rendering(expr, fast, expected):
 
 def test_power_of_a_users_own_exp_is_not_rewritten():
     renderer = CppyyNodeRenderer({}, True, exp_is_default=False)
-    assert renderer.render_expr("exp(a)**0.25") == "brian2cppyy::vmath::pow(exp(a), 0.25)"
+    assert renderer.render_expr("exp(a)**0.25") == "brian2cppyy::vmath::pow(exp(a), (double)(0.25))"
 
 
 @pytest.mark.parametrize("fast_math", [True, False])
@@ -201,3 +201,25 @@ def test_hodgkin_huxley_powers_become_multiplications(tmp_path):
     (source,) = [p.read_text() for p in tmp_path.iterdir() if "stateupdater" in p.name]
     assert "vmath::pow(" not in source and "_brian_pow" not in source
     assert "ipow<3>" in source and "ipow<4>" in source
+
+
+def test_powers_with_integer_variables(with_target):
+    """An int64 exponent or base (a variable or a constant from the
+    namespace) must not make the call of vmath::pow ambiguous."""
+    exponent = 3
+
+    def build():
+        group = NeuronGroup(
+            4, "x : 1\nk : integer\np : 1\nq : 1\nr : 1",
+            namespace={"exponent": exponent},
+        )
+        group.x = [0.5, 1.5, 2.0, 3.0]
+        group.k = [0, 1, 2, 5]
+        group.run_regularly("p = x**k\nq = k**1.5\nr = x**exponent", dt=0.1 * ms)
+        run(0.1 * ms)
+        return group.p[:].copy(), group.q[:].copy(), group.r[:].copy()
+
+    ours = build()
+    reference = with_target("numpy", build)
+    for values, expected in zip(ours, reference):
+        np.testing.assert_allclose(values, expected, rtol=1e-15)

@@ -82,7 +82,12 @@ class CppyyNodeRenderer(CPPNodeRenderer):
                 f"{self.render_func(base.func)}"
                 f"(({self.render_node(argument)}) * ({self.render_node(exponent)}))"
             )
-        return f"brian2cppyy::vmath::pow({rendered}, {self.render_node(exponent)})"
+        if value is not None and float(value).is_integer():
+            # a large constant integer exponent: vmath::pow(double, int)
+            return f"brian2cppyy::vmath::pow({rendered}, {int(value)})"
+        # a variable exponent may be of any type (int64_t would make the
+        # call ambiguous between pow(double, double) and pow(double, int))
+        return f"brian2cppyy::vmath::pow({rendered}, (double)({self.render_node(exponent)}))"
 
 
 def _is_call_of(node, name):
