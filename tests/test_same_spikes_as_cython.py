@@ -15,7 +15,6 @@ from brian2 import (
     farad,
     ms,
     mV,
-    nA,
     prefs,
     seed,
     siemens,

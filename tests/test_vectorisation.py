@@ -10,16 +10,8 @@ from brian2 import NeuronGroup, ms, run
 from brian2cppyy import machine_code
 
 
-def _has_avx2():
-    try:
-        with open("/proc/cpuinfo") as info:
-            return any(line.startswith("flags") and " avx2" in line for line in info)
-    except OSError:
-        return False
-
-
 pytestmark = pytest.mark.skipif(
-    not (machine_code.available() and _has_avx2()),
+    not (machine_code.available() and machine_code.has_avx2()),
     reason="reads x86-64 AVX2 machine code with objdump",
 )
 

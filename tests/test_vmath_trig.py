@@ -18,8 +18,6 @@ import ctypes
 import functools
 import math
 import pathlib
-import platform
-import shutil
 import subprocess
 import sys
 
@@ -28,7 +26,7 @@ import pytest
 
 mpmath = pytest.importorskip("mpmath")
 
-from brian2cppyy import jit  # noqa: E402
+from brian2cppyy import jit, machine_code  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 MAX_ULP = 2.0
@@ -285,52 +283,16 @@ def test_sqrt_special_values(loops):
     assert np.isnan(y[5])
 
 
-def _machine_code(address, limit=16384):
-    """The bytes from ``address`` to the end of its mapping (at most ``limit``)."""
-    with open("/proc/self/maps") as maps:
-        for line in maps:
-            start, end = (int(v, 16) for v in line.split()[0].split("-"))
-            if start <= address < end:
-                return ctypes.string_at(address, min(limit, end - address))
-    raise AssertionError(f"address {address:#x} is not mapped")
-
-
-def _disassemble_function(address, tmp_path):
-    """objdump's instructions of the function at ``address``, up to its ret."""
-    path = tmp_path / "code.bin"
-    path.write_bytes(_machine_code(address))
-    text = subprocess.run(
-        ["objdump", "-D", "-b", "binary", "-m", "i386:x86-64", str(path)],
-        capture_output=True, text=True, check=True,
-    ).stdout
-    instructions = []
-    for line in text.splitlines():
-        fields = line.split("\t")
-        if len(fields) >= 3:
-            instructions.append(fields[2].strip())
-            if instructions[-1].startswith("ret"):
-                break
-    return instructions
-
-
-def _has_avx2():
-    try:
-        with open("/proc/cpuinfo") as info:
-            return any(line.startswith("flags") and " avx2" in line for line in info)
-    except OSError:
-        return False
-
-
 @pytest.mark.skipif(
-    platform.machine() != "x86_64" or not _has_avx2() or shutil.which("objdump") is None,
+    not (machine_code.available() and machine_code.has_avx2()),
     reason="the check reads x86-64 AVX2 machine code with objdump",
 )
 @pytest.mark.parametrize("name", _FUNCTIONS)
-def test_loops_are_vectorised(addresses, name, tmp_path):
+def test_loops_are_vectorised(addresses, name):
     """The kernel-shaped loop calls nothing (no libm, no out-of-line helper:
     a call stops the loop vectoriser) and computes on 256-bit registers."""
     for relaxed in (False, True):
-        code = _disassemble_function(addresses[name, relaxed], tmp_path)
+        code = machine_code.disassemble(addresses[name, relaxed])
         calls = [i for i in code if i.startswith("call")]
         assert not calls, f"{name}: the loop makes calls: {calls}"
         assert any("ymm" in i for i in code), f"{name}: the loop is not vectorised"

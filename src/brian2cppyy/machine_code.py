@@ -16,7 +16,7 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass
 
-__all__ = ["available", "disassemble", "KernelCode", "kernel_code"]
+__all__ = ["available", "has_avx2", "disassemble", "KernelCode", "kernel_code"]
 
 #: how many bytes of a function are read at most
 MAX_FUNCTION_BYTES = 1 << 17
@@ -25,6 +25,15 @@ MAX_FUNCTION_BYTES = 1 << 17
 def available():
     """Whether kernels can be disassembled here (x86-64 and objdump)."""
     return platform.machine() in ("x86_64", "AMD64") and shutil.which("objdump") is not None
+
+
+def has_avx2():
+    """Whether this processor has AVX2 (256-bit packed doubles with FMA)."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            return any(line.startswith("flags") and " avx2" in line for line in info)
+    except OSError:
+        return False
 
 
 def _mapped_bytes(address, limit):
