@@ -222,8 +222,13 @@ NULL_READ = 'double bad_fn(double x) { volatile double* p = nullptr; return *p +
 INT_DIVISION = ('double bad_fn(double x) { volatile int zero = 0; '
                 'return (double)(((int)x + 1) / zero); }')
 TRAP = 'double bad_fn(double x) { __builtin_trap(); return x; }'
-RECURSION = ('static double deep(double x, int n) { volatile char b[512]; b[0] = (char)n; '
-             'return b[0] + deep(x, n + 1) + 1.0; }\\n'
+# the recursive call goes through a volatile pointer: with fast-math (the
+# default), a direct call could be turned into a loop (reassociated
+# accumulation) that never overflows the stack
+RECURSION = ('double deep(double x, int n);\\n'
+             'static double (*volatile deeper)(double, int) = deep;\\n'
+             'double deep(double x, int n) { volatile char b[512]; b[0] = (char)n; '
+             'return b[0] + deeper(x, n + 1) + 1.0; }\\n'
              'double bad_fn(double x) { return deep(x, 0); }')
 
 def in_setter(code, expression='bad_fn(i)'):

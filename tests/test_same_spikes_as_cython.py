@@ -34,9 +34,10 @@ alpha_n = 0.01/mV*10*mV/exprel(-(v + 55*mV)/(10*mV))/ms : Hz
 beta_n = 0.125*exp(-(v + 65*mV)/(80*mV))/ms : Hz
 I : amp
 """
+# Hodgkin & Huxley (1952) per cm^2, for a patch of 1e-3 cm^2
 HH_NAMESPACE = {
-    "Cm": 1e-9 * farad, "gl": 3e-8 * siemens, "El": -54.4e-3 * volt,
-    "g_na": 1.2e-5 * siemens, "ENa": 50e-3 * volt, "g_k": 3.6e-6 * siemens,
+    "Cm": 1e-9 * farad, "gl": 3e-7 * siemens, "El": -54.4e-3 * volt,
+    "g_na": 1.2e-4 * siemens, "ENa": 50e-3 * volt, "g_k": 3.6e-5 * siemens,
     "EK": -77e-3 * volt,
 }
 
@@ -54,7 +55,7 @@ def _spike_trains():
         namespace=HH_NAMESPACE, name="hh",
     )
     hh.v = -65 * mV
-    hh.I = "(5 + 0.5*i) * nA"
+    hh.I = "(7 + 0.5*i) * nA"  # 7-16.5 uA/cm^2: repetitive firing
     poly = NeuronGroup(
         20,
         """dv/dt = (v - v**3/3 - w + I) / (1*ms) : 1
