@@ -25,7 +25,13 @@
 //   relative error below ~2**-100 however small it is -- also for the worst
 //   case of all doubles, |F| ~ 2**-62 (J.-M. Muller, "Elementary Functions",
 //   ch. 11).
-//   The table reads become (scalarised) gathers; the loop stays vectorised.
+//   The table reads become (scalarised) gathers; the loop stays vectorised
+//   provided the vectoriser knows that the loop's stores cannot alias the
+//   table: it cannot bound a data-dependent read for a runtime overlap
+//   check, and Clang ignores __restrict on local pointers (Cling emits no
+//   type-based alias information either). So the arrays a loop writes must
+//   be __restrict *parameters* of a function inlined around the loop, as in
+//   templates/stateupdate.cpp; otherwise sin/cos keep their loop scalar.
 //   Why not a Cody-Waite reduction (W. J. Cody, W. Waite, 1980) for moderate
 //   |x| with Payne-Hanek only for huge |x|? In a vectorised loop both would
 //   run for every element and be blended (measured 8.2 ns/element for sin
