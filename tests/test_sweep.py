@@ -73,6 +73,26 @@ def dying_model(I, marker=""):
     return {"I_seen": I}
 
 
+def dying_with_a_run_queued(I, queued=""):
+    """For I > 1.5, kills its worker, but only once another task waits in that
+    worker's queue (its key is written to the file ``queued`` first); else
+    returns I."""
+    if I > 1.5:
+        from distributed import get_worker
+
+        state = get_worker().state
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            waiting = [key for key, task in list(state.tasks.items()) if task.state == "ready"]
+            if waiting:
+                with open(queued, "w") as f:
+                    f.write(str(waiting[0]))
+                os._exit(3)
+            time.sleep(0.01)
+        raise RuntimeError("no other task was queued on this worker within 60 s")
+    return {"I_seen": I}
+
+
 def current_thread(k):
     return {"thread": threading.current_thread().name}
 
@@ -357,6 +377,20 @@ def test_a_dying_worker_is_retried_then_recorded_as_failed(shared_client, tmp_pa
     assert list(retried.table.status) == ["ok", "ok"]  # ... the retry finished
     assert list(retried.table.I_seen) == [1.0, 2.0]
     shared_client.wait_for_workers(2, timeout=60)
+
+
+def test_a_run_queued_on_a_dying_worker_is_not_charged(tmp_path):
+    # one worker of one thread: the run I=1.0 waits in its queue while the run
+    # I=2.0 kills it; Dask fails both (allowed-failures = 0), the sweep charges
+    # only the run that was executing and resubmits the other one for free
+    queued = str(tmp_path / "queued")
+    result = brian2cppyy.sweep(dying_with_a_run_queued, {"I": [2.0, 1.0], "queued": [queued]},
+                               n_workers=1, retries=0, progress=False)
+    with open(queued) as f:
+        assert f.read().endswith("-1-0-0")  # I=1.0's first task was queued on the dead worker
+    assert list(result.table.status) == ["failed", "ok"]
+    assert result.table.error[0].startswith("the worker died while running it (1 attempt)")
+    assert list(result.table.I_seen[1:]) == [1.0]
 
 
 def test_ctrl_c_cancels_and_keeps_what_finished(shared_client, tmp_path):
