@@ -129,15 +129,19 @@ def slow_model(I, started=""):
 def shared_client():
     import dask
 
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+    from brian2cppyy.sweeps.api import EMBEDDED_CLUSTER_CONFIG
+
+    # as sweep() sets them for its own cluster, for the cluster's whole life
+    # (the tests kill workers every few seconds: see EMBEDDED_CLUSTER_CONFIG)
+    with dask.config.set(EMBEDDED_CLUSTER_CONFIG):
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                dashboard_address="127.0.0.1:0", host="127.0.0.1")
-    client = Client(cluster)
-    try:
-        yield client
-    finally:
-        client.close()
-        cluster.close()
+        client = Client(cluster)
+        try:
+            yield client
+        finally:
+            client.close()
+            cluster.close()
 
 
 def table_without_timing(result):

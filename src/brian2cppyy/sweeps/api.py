@@ -243,26 +243,41 @@ def _cores():
         return os.cpu_count() or 1
 
 
+#: Dask settings for the lifetime of an embedded cluster: a worker that dies
+#: fails its task at once, so that ``retries`` counts every attempt; and the
+#: cluster never closes the nanny of a dead worker. (LocalCluster closes a
+#: nanny when, ``lost-worker-timeout`` after one of its workers died, no worker
+#: of that name is registered; measured: with deaths every few seconds, the
+#: timer of an old death fired while the nanny was restarting the worker of a
+#: later one, both nannies were closed and the sweep waited for ever.)
+EMBEDDED_CLUSTER_CONFIG = {"distributed.scheduler.allowed-failures": 0,
+                           "distributed.deploy.lost-worker-timeout": "100 days"}
+
+
 class _Connection:
     """The Dask client of a sweep, and what to close afterwards: an embedded
-    LocalCluster (processes, one thread each; a worker that dies fails its
-    task at once, so that ``retries`` counts every attempt), or a client
-    of our own for a scheduler address; a given Client is left unchanged."""
+    LocalCluster (processes, one thread each, `EMBEDDED_CLUSTER_CONFIG` set
+    while it lives), or a client of our own for a scheduler address; a given
+    Client is left unchanged."""
 
     def __init__(self, client, n_workers):
         from distributed import Client
 
-        self.cluster = None
+        self.cluster = self.config = None
         self.own_client = client is None or isinstance(client, str)
         if client is None:
             import dask
             from distributed import LocalCluster
 
-            with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+            self.config = dask.config.set(EMBEDDED_CLUSTER_CONFIG)
+            try:
                 self.cluster = LocalCluster(
                     n_workers=n_workers or _cores(), threads_per_worker=1, processes=True,
                     dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
-            self.client = Client(self.cluster)
+                self.client = Client(self.cluster)
+            except BaseException:
+                self.close()
+                raise
         elif isinstance(client, str):
             self.client = Client(client)
         elif isinstance(client, Client):
@@ -275,10 +290,12 @@ class _Connection:
         return len(self.client.scheduler_info()["workers"])
 
     def close(self):
-        if self.own_client:
+        if self.own_client and getattr(self, "client", None) is not None:
             self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+        if self.config is not None:
+            self.config.__exit__(None, None, None)
 
 
 def sweep(function, params, *, repeats=1, seed=0, client=None, n_workers=None,
