@@ -73,6 +73,26 @@ def dying_model(I, marker=""):
     return {"I_seen": I}
 
 
+def dying_with_a_run_queued(I, queued=""):
+    """For I > 1.5, kills its worker, but only once another task waits in that
+    worker's queue (its key is written to the file ``queued`` first); else
+    returns I."""
+    if I > 1.5:
+        from distributed import get_worker
+
+        state = get_worker().state
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            waiting = [key for key, task in list(state.tasks.items()) if task.state == "ready"]
+            if waiting:
+                with open(queued, "w") as f:
+                    f.write(str(waiting[0]))
+                os._exit(3)
+            time.sleep(0.01)
+        raise RuntimeError("no other task was queued on this worker within 60 s")
+    return {"I_seen": I}
+
+
 def current_thread(k):
     return {"thread": threading.current_thread().name}
 
@@ -109,15 +129,19 @@ def slow_model(I, started=""):
 def shared_client():
     import dask
 
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+    from brian2cppyy.sweeps.api import EMBEDDED_CLUSTER_CONFIG
+
+    # as sweep() sets them for its own cluster, for the cluster's whole life
+    # (the tests kill workers every few seconds: see EMBEDDED_CLUSTER_CONFIG)
+    with dask.config.set(EMBEDDED_CLUSTER_CONFIG):
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                dashboard_address="127.0.0.1:0", host="127.0.0.1")
-    client = Client(cluster)
-    try:
-        yield client
-    finally:
-        client.close()
-        cluster.close()
+        client = Client(cluster)
+        try:
+            yield client
+        finally:
+            client.close()
+            cluster.close()
 
 
 def table_without_timing(result):
@@ -357,6 +381,21 @@ def test_a_dying_worker_is_retried_then_recorded_as_failed(shared_client, tmp_pa
     assert list(retried.table.status) == ["ok", "ok"]  # ... the retry finished
     assert list(retried.table.I_seen) == [1.0, 2.0]
     shared_client.wait_for_workers(2, timeout=60)
+
+
+def test_a_run_queued_on_a_dying_worker_is_not_charged(tmp_path):
+    # one worker of one thread: the run I=1.0 waits in its queue while the run
+    # I=2.0 kills it; Dask fails both (allowed-failures = 0), the sweep charges
+    # only the run that was executing and resubmits the other one for free
+    queued = str(tmp_path / "queued")
+    result = brian2cppyy.sweep(dying_with_a_run_queued, {"I": [2.0, 1.0], "queued": [queued]},
+                               n_workers=1, retries=0, progress=False)
+    with open(queued) as f:
+        waiting = f.read().split("-")  # brian2cppyy-sweep-<token>-<run index>-...
+    assert waiting[:2] + waiting[3:4] == ["brian2cppyy", "sweep", "1"]  # I=1.0 waited there
+    assert list(result.table.status) == ["failed", "ok"]
+    assert result.table.error[0].startswith("the worker died while running it (1 attempt)")
+    assert list(result.table.I_seen[1:]) == [1.0]
 
 
 def test_ctrl_c_cancels_and_keeps_what_finished(shared_client, tmp_path):

@@ -12,6 +12,17 @@ Failures are kept apart: an exception raised by the user's function is a
 *failed run* (recorded on the worker, the sweep goes on); a worker that dies
 while running a task is the cluster's failure, and the task is submitted
 again up to ``retries`` times before the run is recorded as failed.
+
+Only the run that was executing when its worker died is charged an attempt.
+Dask cannot tell: it marks every task the dead worker had been given as
+suspicious, also those only queued behind the one that killed it (measured:
+one worker of one thread, runs [killer, innocent]: both came back as
+``KilledWorker`` with ``allowed-failures`` = 0). So each worker announces
+the task it starts (`worker.announce_start`, a round trip to the scheduler
+before the function runs), and a ``KilledWorker`` whose task had not been
+announced by its last worker is resubmitted without charge, at most
+``FREE_RESUBMISSIONS`` times (a worker that dies before it can announce,
+e.g. while unpickling, would otherwise loop).
 """
 
 import functools
@@ -232,26 +243,41 @@ def _cores():
         return os.cpu_count() or 1
 
 
+#: Dask settings for the lifetime of an embedded cluster: a worker that dies
+#: fails its task at once, so that ``retries`` counts every attempt; and the
+#: cluster never closes the nanny of a dead worker. (LocalCluster closes a
+#: nanny when, ``lost-worker-timeout`` after one of its workers died, no worker
+#: of that name is registered; measured: with deaths every few seconds, the
+#: timer of an old death fired while the nanny was restarting the worker of a
+#: later one, both nannies were closed and the sweep waited for ever.)
+EMBEDDED_CLUSTER_CONFIG = {"distributed.scheduler.allowed-failures": 0,
+                           "distributed.deploy.lost-worker-timeout": "100 days"}
+
+
 class _Connection:
     """The Dask client of a sweep, and what to close afterwards: an embedded
-    LocalCluster (processes, one thread each; a worker that dies fails its
-    task at once, so that ``retries`` counts every attempt), or a client
-    of our own for a scheduler address; a given Client is left unchanged."""
+    LocalCluster (processes, one thread each, `EMBEDDED_CLUSTER_CONFIG` set
+    while it lives), or a client of our own for a scheduler address; a given
+    Client is left unchanged."""
 
     def __init__(self, client, n_workers):
         from distributed import Client
 
-        self.cluster = None
+        self.cluster = self.config = None
         self.own_client = client is None or isinstance(client, str)
         if client is None:
             import dask
             from distributed import LocalCluster
 
-            with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+            self.config = dask.config.set(EMBEDDED_CLUSTER_CONFIG)
+            try:
                 self.cluster = LocalCluster(
                     n_workers=n_workers or _cores(), threads_per_worker=1, processes=True,
                     dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
-            self.client = Client(self.cluster)
+                self.client = Client(self.cluster)
+            except BaseException:
+                self.close()
+                raise
         elif isinstance(client, str):
             self.client = Client(client)
         elif isinstance(client, Client):
@@ -264,10 +290,12 @@ class _Connection:
         return len(self.client.scheduler_info()["workers"])
 
     def close(self):
-        if self.own_client:
+        if self.own_client and getattr(self, "client", None) is not None:
             self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+        if self.config is not None:
+            self.config.__exit__(None, None, None)
 
 
 def sweep(function, params, *, repeats=1, seed=0, client=None, n_workers=None,
@@ -371,23 +399,22 @@ class _Executor:
             connection.close()
             self.bar.close(self.summary())
 
-    def _submit(self, client, run, attempt):
+    def _submit(self, client, run, attempt, free):
         from .worker import run_pickled
 
         return client.submit(run_pickled, self.function_bytes, run.params, run.seed,
-                             key=f"brian2cppyy-sweep-{self.token}-{run.index}-{attempt}",
+                             key=f"brian2cppyy-sweep-{self.token}-{run.index}-{attempt}-{free}",
                              pure=False)
 
     def _collect(self, client, futures):
         import time
 
         from distributed import as_completed
-        from distributed.scheduler import KilledWorker
 
-        which = {}
+        which = {}  # key -> (run, attempts charged before this one, free resubmissions)
         for run in self.pending:
-            future = self._submit(client, run, 0)
-            which[future.key] = (run, 0)
+            future = self._submit(client, run, 0, 0)
+            which[future.key] = (run, 0, 0)
             futures.append(future)
         completed = as_completed(futures)
         while not completed.is_empty():
@@ -397,23 +424,40 @@ class _Executor:
                 time.sleep(self.POLL_SECONDS)
                 continue
             for future in batch:
-                run, attempt = which.pop(future.key)
+                if future.status not in ("finished", "error", "cancelled"):
+                    # finished, then lost with its worker before we took the result:
+                    # Dask computes it again (measured: status 'lost', then 'finished')
+                    completed.add(future)
+                    continue
+                run, attempt, free = which.pop(future.key)
                 if future.status == "finished":
                     self._finish(run, future.result())
                 else:
-                    try:
-                        error = future.exception()
-                    except Exception as exc:  # e.g. cancelled by someone else
-                        error = exc
-                    if isinstance(error, KilledWorker) and attempt < self.retries:
-                        retry = self._submit(client, run, attempt + 1)
-                        which[retry.key] = (run, attempt + 1)
+                    again = self._charge(future, run, attempt, free)
+                    if again is not None:
+                        retry = self._submit(client, run, *again)
+                        which[retry.key] = (run, *again)
                         futures.append(retry)
                         completed.add(retry)
-                    else:
-                        self._finish(run, _lost_run(error, attempt))
                 future.release()
             self.bar.update(self.done, self.failed)
+
+    def _charge(self, future, run, attempt, free):
+        """``(attempt, free)`` of the resubmission of a run whose task failed
+        outside the function, or None once the run is recorded as failed."""
+        from distributed.scheduler import KilledWorker
+
+        try:
+            error = future.exception()
+        except Exception as exc:  # e.g. cancelled by someone else
+            error = exc
+        if isinstance(error, KilledWorker):
+            if free < FREE_RESUBMISSIONS and not _was_started(future.client, future.key, error):
+                return attempt, free + 1  # only queued on the dead worker: not charged
+            if attempt < self.retries:
+                return attempt + 1, free
+        self._finish(run, _lost_run(error, attempt))
+        return None
 
     def _finish(self, run, record):
         # stored first: a Ctrl-C in between leaves a stored run that the
@@ -438,6 +482,21 @@ class _Executor:
         if self.reused:
             parts.append(f"{self.reused} from the store")
         return "sweep: " + "; ".join(parts)
+
+
+#: how many times a run lost with a dead worker that had not started it is
+#: resubmitted without charge (Dask's default ``allowed-failures``)
+FREE_RESUBMISSIONS = 3
+
+
+def _was_started(client, key, error):
+    """Whether the task ``key`` had started on the worker whose death failed
+    it (``error``, a ``KilledWorker``): its announcement is among the recent
+    ones of that worker (`worker.announce_start`)."""
+    from .worker import started_topic
+
+    events = client.get_events(started_topic(error.last_worker.address))
+    return any(message == key for _, message in events)
 
 
 def _lost_run(error, attempt):

@@ -27,6 +27,12 @@ A run that Brian2 stopped early because of a Ctrl-C (Brian2 turns the first
 SIGINT into ``Network.stop()``, and ``run()`` returns normally) is reported
 as failed, never as finished: the plugin chains a counting handler in front
 of Brian2's, and `run_one` compares the count before and after the run.
+
+Before a run starts, `announce_start` tells the scheduler which task this
+worker is about to execute, and waits for the answer: when a worker dies,
+Dask charges every task it had been given (``ws.processing``), also those
+that were only queued there, and the client needs to know which one was
+running (`api._Executor` charges only that one; see ``retries``).
 """
 
 import copy
@@ -43,7 +49,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from .result import RESERVED_COLUMNS
 
 __all__ = ["SweepWorkerPlugin", "prepare_process", "run_one", "run_pickled", "split_outputs",
-           "INTERRUPTED"]
+           "INTERRUPTED", "started_topic", "announce_start"]
 
 #: the error of a run that a Ctrl-C stopped early
 INTERRUPTED = ("interrupted by Ctrl-C (SIGINT): Brian2 stopped the run early, so it is not "
@@ -102,6 +108,29 @@ def prepare_process():
     _prepared = {"prefs": prefs, "setup_seconds": time.perf_counter() - start,
                  "thread": threading.current_thread().name, "pid": os.getpid()}
     return {k: v for k, v in _prepared.items() if k != "prefs"}
+
+
+def started_topic(worker_address):
+    """The scheduler event topic under which the worker at ``worker_address``
+    announces each task it starts (the message is the task's key)."""
+    return f"brian2cppyy-sweep-started {worker_address}"
+
+
+def announce_start():
+    """Log the key of the current Dask task under `started_topic` of this
+    worker, synchronously (a round trip to the scheduler), so that the
+    announcement has arrived before the run can kill the process. Nothing
+    outside a Dask task."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except ValueError:  # not in a Dask worker
+        return
+    key = worker.get_current_task()
+    from distributed.utils import sync
+
+    sync(worker.loop, worker.scheduler.log_event, topic=started_topic(worker.address), msg=key)
 
 
 def _fresh_state(seed):
@@ -190,6 +219,7 @@ def run_one(function, params, seed):
     record = {"status": "failed", "error": "", "traceback": "", "scalars": {},
               "arrays": {}, "units": {}, "worker": _worker_name()}
     with _RUN_LOCK:
+        announce_start()
         start = time.perf_counter()
         _fresh_state(seed)
         sigints = _sigints
