@@ -61,6 +61,14 @@ def scenario(name, action):
         result = {'name': name, 'raised': chain(exc)}
     result['healthy'] = healthy()
     print(json.dumps(result), flush=True)
+
+def user_function(code):
+    '''A user function 'bad_fn' whose C++ implementation is ``code``.'''
+    @implementation('cpp', code)
+    @check_units(x=1, result=1)
+    def bad_fn(x):
+        return x
+    return bad_fn
 """
 
 
@@ -211,12 +219,6 @@ def test_integer_division_without_zero_keeps_python_semantics():
 # -- hardware faults ------------------------------------------------------------
 
 _FAULTS = """
-def user_function(code):
-    @implementation('cpp', code)
-    @check_units(x=1, result=1)
-    def bad_fn(x):
-        return x
-    return bad_fn
 
 NULL_READ = 'double bad_fn(double x) { volatile double* p = nullptr; return *p + x; }'
 INT_DIVISION = ('double bad_fn(double x) { volatile int zero = 0; '
@@ -338,12 +340,6 @@ def spin_in_run(fused):
     G.run_regularly('v = bad_fn(v)', name='spinning_op')
     Network(G).run(1*ms)
 
-def user_function(code):
-    @implementation('cpp', code)
-    @check_units(x=1, result=1)
-    def bad_fn(x):
-        return x
-    return bad_fn
 
 WAIT = ('double bad_fn(double x) { *(volatile long*)%dL = 1; '
         'auto t0 = std::chrono::steady_clock::now(); '

@@ -37,9 +37,13 @@ def _namespace():
     }
 
 
-def _state_updater_code(group):
+def _assert_state_update_vectorised(group):
+    """The group's state-update kernel computes on 256-bit registers and calls
+    nothing (a call would have kept the loop scalar)."""
     (updater,) = [o for o in group.contained_objects if o.name.endswith("stateupdater")]
-    return machine_code.kernel_code(updater.codeobj)
+    code = machine_code.kernel_code(updater.codeobj)
+    assert code.calls == [], code.calls
+    assert code.vectorised, code.opcodes.most_common(10)
 
 
 @pytest.mark.parametrize("method", ["exponential_euler", "rk4"])
@@ -47,9 +51,7 @@ def test_hodgkin_huxley_state_update_is_vectorised(method):
     group = NeuronGroup(64, HODGKIN_HUXLEY, method=method, namespace=_namespace(), name="hh")
     group.v = "El"
     run(0.1 * ms)
-    code = _state_updater_code(group)
-    assert code.calls == [], code.calls
-    assert code.vectorised, code.opcodes.most_common(10)
+    _assert_state_update_vectorised(group)
 
 
 def test_maths_functions_and_refractoriness_are_vectorised():
@@ -61,9 +63,7 @@ def test_maths_functions_and_refractoriness_are_vectorised():
     )
     group.v = "i / 64.0"
     run(0.1 * ms)
-    code = _state_updater_code(group)
-    assert code.calls == [], code.calls
-    assert code.vectorised, code.opcodes.most_common(10)
+    _assert_state_update_vectorised(group)
 
 
 def test_sin_and_cos_state_update_is_vectorised():
@@ -79,6 +79,4 @@ def test_sin_and_cos_state_update_is_vectorised():
     )
     group.v = "i / 64.0"
     run(0.1 * ms)
-    code = _state_updater_code(group)
-    assert code.calls == [], code.calls
-    assert code.vectorised, code.opcodes.most_common(10)
+    _assert_state_update_vectorised(group)
