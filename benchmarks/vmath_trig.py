@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from brian2cppyy import jit
+from brian2cppyy import cling, jit
 
 LOOP = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
 
@@ -98,7 +98,7 @@ GCC_FLAGS = ["-O3", "-ffast-math", "-march=native"]
 def cling_loops():
     """{(impl, f): (callable, address)} of the Cling loops, compiled like
     kernels: one unit through brian2cppyy.jit (its usual optimisation level)."""
-    cppyy = jit.ensure_started()
+    cppyy = cling.start()
     exprs = {(impl, f): e.format(f=f) for impl, e in CLING.items() for f in ("sin", "cos", "sqrt")}
     exprs["vmath-cw", "sin"] = "sin_cody_waite_only(a[i])"
     exprs["branch", "sin"] = "sin_branch(a[i])"

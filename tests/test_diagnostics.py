@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import brian2cppyy
-from brian2cppyy import diagnostics, jit
+from brian2cppyy import cling, diagnostics, jit
 
 
 def _info(*args, env=None):
@@ -140,6 +140,6 @@ def test_cache_info_and_cling_info():
                 "libraries", "sources"):
         assert key in info
     assert info["compiled"] == brian2cppyy.stats()["compiled"]
-    cling = jit.cling_info()
-    assert cling["cppyy"] and cling["cppyy_cling"] and cling["clang"]
-    assert cling["pch"] is None or os.path.exists(cling["pch"])
+    running = cling.info()
+    assert running["cppyy"] and running["cppyy_cling"] and running["clang"]
+    assert running["pch"] is None or os.path.exists(running["pch"])

@@ -234,7 +234,7 @@ def test_library_error_gives_the_loaders_reason(tmp_path):
     fake = tmp_path / "libnot_a_library_b2c.so"
     fake.write_text("this is not an ELF file\n")
     try:
-        brian2cppyy.jit.load_library("not_a_library_b2c", [str(tmp_path)])
+        brian2cppyy.user_code.load_library("not_a_library_b2c", [str(tmp_path)])
     except brian2cppyy.jit.CompilationError as exc:
         message = str(exc)
     else:
@@ -247,7 +247,7 @@ def test_library_error_gives_the_loaders_reason(tmp_path):
 
 def test_missing_library_lists_the_files_tried(tmp_path):
     try:
-        brian2cppyy.jit.load_library("surely_missing_library_b2c", [str(tmp_path)])
+        brian2cppyy.user_code.load_library("surely_missing_library_b2c", [str(tmp_path)])
     except brian2cppyy.jit.CompilationError as exc:
         message = str(exc)
     else:
@@ -261,9 +261,9 @@ def _header_enum(name, header="runtime.hpp"):
     """``{member: value}`` of an enum in one of our C++ headers."""
     import re
 
-    from brian2cppyy.jit import _INCLUDE_DIR
+    from brian2cppyy.cling import INCLUDE_DIR
 
-    with open(os.path.join(_INCLUDE_DIR, "brian2cppyy", header)) as f:
+    with open(os.path.join(INCLUDE_DIR, "brian2cppyy", header)) as f:
         text = f.read()
     body = re.search(r"enum " + name + r"\b[^{]*\{(.*?)\};", text, re.S).group(1)
     body = re.sub(r"//[^\n]*", "", body)
@@ -271,16 +271,16 @@ def _header_enum(name, header="runtime.hpp"):
 
 
 def test_status_codes_come_from_runtime_header():
-    """jit.ERR_* are the values of runtime.hpp's Status enum (read from the
-    header: one source of truth), and every code has a message."""
-    from brian2cppyy import jit
+    """kernel_status.ERR_* are the values of runtime.hpp's Status enum (read
+    from the header: one source of truth), and every code has a message."""
+    from brian2cppyy import kernel_status
 
     header = _header_enum("Status")
     assert header.pop("OK") == 0
-    assert set(jit._STATUS_MESSAGES) == set(header)
+    assert set(kernel_status.STATUS_MESSAGES) == set(header)
     for name, value in header.items():
-        assert getattr(jit, name) == value
-        assert jit.status_message(value) == jit._STATUS_MESSAGES[name]
+        assert getattr(kernel_status, name) == value
+        assert kernel_status.status_message(value) == kernel_status.STATUS_MESSAGES[name]
 
 
 def test_loop_constants_come_from_network_loop_header():
@@ -295,8 +295,8 @@ def test_loop_constants_come_from_network_loop_header():
 
 def test_exchange_slots_are_read_from_runtime_header():
     """Python takes the exchange slots from C++ (one source of truth)."""
-    from brian2cppyy import jit
+    from brian2cppyy import cling
 
-    jit.ensure_started()
+    cling.start()
     header = _header_enum("ExchangeSlot")
-    assert {f"EXCHANGE_{name}": value for name, value in jit._slot.items()} == header
+    assert {f"EXCHANGE_{name}": value for name, value in cling._slot.items()} == header

@@ -25,7 +25,7 @@ from brian2.core.base import BrianObjectException
 from brian2.utils.logger import catch_logs
 
 import brian2cppyy
-from brian2cppyy import CppyyCompilationError, jit
+from brian2cppyy import CppyyCompilationError, log, precompiled_header
 from brian2cppyy.codeobject import CppyyCodeObject
 from helpers import exception_chain, full_message
 
@@ -267,13 +267,13 @@ def test_broken_precompiled_header_in_our_cache_is_removed(tmp_path, monkeypatch
     bad.write_bytes(b"\0" * 64)
     monkeypatch.setenv("CLING_STANDARD_PCH", str(bad))
     with catch_logs(only_from=("brian2cppyy",)) as logs:
-        jit._check_precompiled_header()
+        precompiled_header.check()
     assert not bad.exists()
     assert any(name.endswith("pch_rebuilt") for _, name, _ in logs)
     good = tmp_path / "allDict.cxx.fedcba987654.pch"
     good.write_bytes(b"CPCH" + b"\0" * 64)
     monkeypatch.setenv("CLING_STANDARD_PCH", str(good))
-    jit._check_precompiled_header()
+    precompiled_header.check()
     assert good.exists()
 
 
@@ -473,7 +473,7 @@ def test_logging_from_threads():
     adds to the logger for the duration of the call; from several threads at
     once, its assertion fails (``AssertionError: brian2cppyy.network_loop.run``
     from ``Network.run``). This package's loggers serialise their calls."""
-    logger = jit.get_logger("brian2cppyy.robustness_test")
+    logger = log.get_logger("brian2cppyy.robustness_test")
     errors = []
 
     def work(k):

@@ -26,7 +26,7 @@ import pytest
 
 mpmath = pytest.importorskip("mpmath")
 
-from brian2cppyy import jit, machine_code  # noqa: E402
+from brian2cppyy import cling, jit, machine_code  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 MAX_ULP = 2.0
@@ -57,7 +57,7 @@ def _loop_body(relaxed):
 def addresses():
     """{(name, relaxed): address} of the loops, compiled like kernels (in
     their own unit by brian2cppyy.jit, at its usual optimisation level)."""
-    cppyy = jit.ensure_started()
+    cppyy = cling.start()
     result = {}
     for relaxed in (False, True):
         unit = jit.compile_unit(_loop_body(relaxed),
@@ -303,8 +303,8 @@ def test_loops_are_vectorised(addresses, name):
 _RELAXED_INCLUSION = r"""
 import sys
 import numpy as np
-from brian2cppyy import jit
-cppyy = jit.ensure_started()
+from brian2cppyy import cling
+cppyy = cling.start()
 # the header itself is parsed under relaxed floating-point rules
 cppyy.cppdef('#pragma float_control(precise, off)\n#include "brian2cppyy/vmath_trig.hpp"')
 cppyy.cppdef('''

@@ -321,7 +321,7 @@ def _child():
     import brian2cppyy
     from brian2 import prefs
 
-    from . import jit
+    from . import cling
 
     for key, value in json.loads(os.environ.get(_PREFS_ENV, "{}")).items():
         prefs[key] = value
@@ -330,13 +330,13 @@ def _child():
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            jit.ensure_started()
+            cling.start()
     except Exception as exc:  # noqa: BLE001 - reported
         report["start_error"] = f"{type(exc).__name__}: {exc}"
     else:
         report["cling_start_seconds"] = time.perf_counter() - start
         report["start_warnings"] = [str(w.message) for w in caught]
-        report["cling"] = jit.cling_info()
+        report["cling"] = cling.info()
         report["applied"] = _run_probes()
         if os.environ.get(_SELF_TEST_ENV) != "0":
             report["self_test"] = self_test()
@@ -373,7 +373,7 @@ def _run_child(timeout, run_self_test):
 
 
 def _pch_report(path, start_warnings, stderr, started):
-    from . import jit
+    from . import precompiled_header
 
     pch = {"path": path, "healthy": False, "problems": []}
     if path is None:
@@ -381,7 +381,7 @@ def _pch_report(path, start_warnings, stderr, started):
             "no precompiled header (CLING_STANDARD_PCH is 'none' or cppyy has none)"
         )
     else:
-        problem = jit.pch_problem(path)
+        problem = precompiled_header.problem(path)
         if problem is None:
             pch["size_mb"] = os.path.getsize(path) / 2**20
         else:
@@ -408,7 +408,7 @@ def info(run_self_test=True, timeout=600):
 
     import brian2cppyy
 
-    from . import jit
+    from . import precompiled_header
     from .preferences import cache_dir, cling_flags
 
     report = {
@@ -435,7 +435,7 @@ def info(run_self_test=True, timeout=600):
         "size_mb": sum(os.path.getsize(os.path.join(path, f)) for f in files
                        if os.path.isfile(os.path.join(path, f))) / 2**20,
     }
-    pch_path = jit.expected_pch_path()
+    pch_path = precompiled_header.expected_path()
     child, error, stderr = _run_child(timeout, run_self_test)
     if child is not None and "start_error" in child:
         child, error = None, child["start_error"]

@@ -21,11 +21,11 @@ again in front of it; code that sets the same Python handler object again
 import ctypes
 import signal
 
-from . import jit
+from . import cling
 
 __all__ = [
     "KernelFault", "fault_exception", "interrupt_exception", "keep_handlers_installed",
-    "sigint_handler_was_set",
+    "sigint_handler_was_set", "guarded_call",
 ]
 
 #: what a fault's ``si_code`` means, by signal (Linux values)
@@ -119,9 +119,12 @@ def interrupt_exception(code_object, block, functions):
     )
 
 
+#: brian2cppyy::install_fault_handlers()
 _INSTALL_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64)
+#: brian2cppyy::guarded_kernel_call(call); call: int64[2], the kernel's
+#: address and its slot array's
+_GUARDED_CALL_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
 _getsignal, _SIGINT = signal.getsignal, int(signal.SIGINT)
-_install = None
 #: the Python-level SIGINT handler when ours were last installed
 _sigint_handler_seen = object()
 
@@ -131,13 +134,11 @@ def keep_handlers_installed():
     handler changed since they were last installed (``signal.signal`` puts
     Python's C handler in place of ours). Costs one ``signal.getsignal``
     when nothing changed."""
-    global _install, _sigint_handler_seen
+    global _sigint_handler_seen
     current = _getsignal(_SIGINT)
     if current is _sigint_handler_seen:
         return
-    if _install is None:
-        _install = _INSTALL_TYPE(jit.install_fault_handlers_address())
-    _install()
+    cling.runtime_function("INSTALL_FAULT_HANDLERS", _INSTALL_TYPE)()
     _sigint_handler_seen = current
 
 
@@ -147,3 +148,10 @@ def sigint_handler_was_set():
     next kernel call."""
     global _sigint_handler_seen
     _sigint_handler_seen = object()
+
+
+def guarded_call():
+    """``brian2cppyy::guarded_kernel_call`` as a ctypes function: it calls a
+    kernel under the fault guard, given the address of an int64[2] record
+    (the kernel's address, its slot array's)."""
+    return cling.runtime_function("GUARDED_CALL", _GUARDED_CALL_TYPE)

@@ -24,6 +24,7 @@ from brian2.core.functions import DEFAULT_FUNCTIONS
 from brian2.devices.device import all_devices
 
 from .codeobject import CppyyCodeObject
+from .random_buffers import BUFFER_KINDS
 
 __all__ = []
 
@@ -38,7 +39,7 @@ inline double %NAME%(const int _vectorisation_idx)
 
 def _register_random_functions():
     device = all_devices["runtime"]
-    for kind, name in enumerate(["rand", "randn"]):
+    for kind, name in enumerate(BUFFER_KINDS):
         buffer = getattr(device, f"{name}_buffer")
         index = getattr(device, f"{name}_buffer_index")
         code = (

@@ -73,7 +73,7 @@ class CppyyNodeRenderer(CPPNodeRenderer):
             return f"brian2cppyy::vmath::powi({rendered}, {n})"
         if small and float(2 * value).is_integer():
             if self.fast_math:
-                return f"brian2cppyy::pow_half<{int(2 * value)}>({rendered})"
+                return f"brian2cppyy::fast_pow_half<{int(2 * value)}>({rendered})"
             return f"brian2cppyy::vmath::pow_half({rendered}, {int(value - 0.5)})"
         if self.fast_math and self.exp_is_default and _is_call_of(base, "exp"):
             # exp(a)**b == exp(a*b): one exp instead of exp, log and exp

@@ -28,7 +28,7 @@ from brian2.stateupdaters.base import StateUpdateMethod
 from brian2.stateupdaters.GSL import GSLContainer, GSLStateUpdater
 from brian2.units import second
 
-from . import jit
+from . import jit, kernel_status, user_code
 from .codeobject import CppyyCodeObject
 from .generator import CppyyCodeGenerator
 
@@ -105,12 +105,8 @@ def load_gsl():
         return
     include_dirs, library_dirs = _gsl_dirs()
     try:
-        for path in include_dirs:
-            jit.add_include_dir(path)
-        for library in GSL_LIBRARIES:
-            jit.load_library(library, library_dirs)
-        for header in GSL_HEADERS:
-            jit.include_header(header)
+        user_code.load(include_dirs=include_dirs, library_dirs=library_dirs,
+                       libraries=GSL_LIBRARIES, headers=GSL_HEADERS)
     except jit.CompilationError as exc:
         reason = str(exc).strip().split("\n")[0]
         raise GSLUnavailableError(
@@ -159,15 +155,15 @@ class GSLCppyyCodeObject(CppyyCodeObject):
         load_gsl()
         super()._prepare_compiler_kwds()
 
-    def _raise_status(self, block, status, info):
+    def raise_status(self, block, status, info):
         if status != ERR_GSL_INTEGRATION:
-            return super()._raise_status(block, status, info)
+            return super().raise_status(block, status, info)
         index = int(info[0])
         t = struct.unpack("d", struct.pack("q", int(info[1])))[0]
         options = getattr(getattr(self.owner, "state_updater", None), "method_options", None)
         options = options or {}
         if info[2]:  # GSL's error handler was called
-            detail = f"GSL reports: {jit.last_cpp_exception_message()}."
+            detail = f"GSL reports: {kernel_status.last_cpp_exception_message()}."
         elif options.get("adaptable_timestep", True):
             detail = (
                 "The desired error cannot be achieved with the given maximum "

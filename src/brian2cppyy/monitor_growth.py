@@ -11,7 +11,7 @@ that with these counters, which are deterministic (unlike timings).
 The counters are process-wide and cumulative: reset them, run, read them.
 """
 
-from . import jit
+from . import cling, user_code
 
 __all__ = ["growth_counters", "reset_growth_counters"]
 
@@ -21,8 +21,8 @@ _COUNTERS = ("appended", "reallocations", "moved")
 
 
 def _namespace():
-    cppyy = jit.ensure_started()
-    jit.include_header(_HEADER)
+    cppyy = cling.start()
+    user_code.include_header(_HEADER)
     return cppyy.gbl.brian2cppyy.monitor_arrays
 
 

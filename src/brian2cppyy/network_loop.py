@@ -64,12 +64,13 @@ from brian2.groups.group import Group
 from brian2.units.allunits import second
 from brian2.units.fundamentalunits import check_units
 
-from . import clock_guard, faults, jit
+from . import cling, clock_guard, faults, random_buffers
+from .log import get_logger
 from .codeobject import CppyyCodeObject
 
 __all__ = ["install", "network_run"]
 
-logger = jit.get_logger(__name__)
+logger = get_logger(__name__)
 
 #: the numbers the loop shares with network_loop.hpp (read from the header)
 _LOOP_CONSTANTS = (
@@ -84,7 +85,7 @@ def _constants():
     """The loop's constants (a namespace), read from network_loop.hpp once."""
     global _C
     if _C is None:
-        _C = types.SimpleNamespace(**jit.runtime_constants(*_LOOP_CONSTANTS))
+        _C = types.SimpleNamespace(**cling.runtime_constants(*_LOOP_CONSTANTS))
     return _C
 
 
@@ -104,14 +105,10 @@ _P = ctypes.c_void_p
 _LOOP_TYPE = ctypes.CFUNCTYPE(
     ctypes.c_int64, _P, ctypes.c_int32, _P, _P, _P, _P, ctypes.c_int32, _P, _P, _P
 )
-_loop_function = None
 
 
 def _loop():
-    global _loop_function
-    if _loop_function is None:
-        _loop_function = _LOOP_TYPE(jit.network_loop_address())
-    return _loop_function
+    return cling.runtime_function("NETWORK_LOOP", _LOOP_TYPE)
 
 
 def _why_not_fused(objects):
@@ -374,7 +371,7 @@ class _Schedule:
             state[C.STATE_STOP] = int(net._stopped or Network._globally_stopped)
             result = loop(*args)
             if result != C.LOOP_KERNEL_ERROR:  # a failed callback is the kernel's error
-                jit.raise_pending_error()
+                random_buffers.raise_pending_error()
             if result == C.LOOP_DONE:
                 return
             net.t_ = self.current_t(net)
@@ -389,7 +386,7 @@ class _Schedule:
             elif result == C.LOOP_KERNEL_ERROR:
                 codeobj = self.codeobjs[int(state[C.STATE_ENTRY])]
                 kernel = codeobj.compiled_code["run"]
-                codeobj._raise_status("run", int(state[C.STATE_KERNEL_STATUS]), kernel.error_info)
+                codeobj.raise_status("run", int(state[C.STATE_KERNEL_STATUS]), kernel.error_info)
             else:  # pragma: no cover - a bug in the loop
                 raise RuntimeError(f"The network loop returned an unknown result {result}.")
 

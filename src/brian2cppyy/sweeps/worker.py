@@ -99,9 +99,9 @@ def prepare_process():
     start = time.perf_counter()
     import brian2  # noqa: F401  (installs Brian2's SIGINT handler)
 
-    from .. import jit
+    from .. import cling
 
-    jit.ensure_started()
+    cling.start()
     signal.signal(signal.SIGINT, _count_sigint(signal.getsignal(signal.SIGINT)))
     prefs = {key: copy.deepcopy(value) for key, value in brian2.prefs.prefs.items()}
     prefs["codegen.target"] = "cppyy"

@@ -1,4 +1,5 @@
 {# USES_VARIABLES { _queue_capsule } #}
+{# CPP_OBJECTS { _queue_capsule: CSpikeQueue } #}
 {#  Processes the synapses whose events arrive now (on_pre / on_post code of
     a pathway): peeks at the current slot of the pathway's C++ spike queue,
     runs the vector code for each synapse in it, then advances the queue. #}

@@ -1,7 +1,9 @@
 {# USES_VARIABLES { _queue_capsule } #}
+{# CPP_OBJECTS { _queue_capsule: CSpikeQueue } #}
+{# OWNER_CALLS { before_run: initialise_queue } #}
 {#  Pushes the source's events into the pathway's C++ spike queue. Before a
-    run, the code object has the pathway (re)initialise its queue (delays,
-    dt) in Python, see CppyyCodeObject.run_block. #}
+    run, the pathway (re)initialises its queue (delays, dt) in Python
+    (OWNER_CALLS: the code object calls it). #}
 {% extends 'common_group.cpp' %}
 {% block maincode %}
     {% set _eventspace = get_array_name(eventspace_variable) %}

@@ -1,7 +1,7 @@
 // brian2cppyy: powers with constant exponents, as plain multiplications.
 //
 // The code generator (generator.py, CppyyNodeRenderer) renders `x**n` with a
-// constant integer n as ipow<n>(x), and `x**(k + 1/2)` as pow_half<2k+1>(x),
+// constant integer n as ipow<n>(x), and `x**(k + 1/2)` as fast_pow_half<2k+1>(x),
 // so that a kernel computes them with a few multiplications (and one square
 // root) instead of a call of the general pow: Cling's loop vectoriser then
 // sees straight-line arithmetic. x*x is exact (correctly rounded, like pow);
@@ -38,8 +38,8 @@ inline double ipow(const double x) {
 // Only used under fast-math (as gcc's -ffast-math rewrites pow(x, 0.5)):
 // pow(-0, 0.5) is +0 but this gives -0, pow(-inf, 0.5) is inf but this NaN.
 template <int TwiceN>
-inline double pow_half(const double x) {
-    static_assert(TwiceN % 2 != 0, "pow_half is for half-integer exponents");
+inline double fast_pow_half(const double x) {
+    static_assert(TwiceN % 2 != 0, "fast_pow_half is for half-integer exponents");
     const double root = vmath::sqrt(x);
     if constexpr (TwiceN < 0)
         return 1.0 / (root * ipow<(-TwiceN - 1) / 2>(x));

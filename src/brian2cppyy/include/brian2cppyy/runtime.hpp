@@ -30,7 +30,7 @@
 #include "spikequeue.h"      // Brian2's CSpikeQueue (includes stdint_compat.h: int_)
 #include "vmath.hpp"        // brian2cppyy::vmath: exp, log, pow, ... (vectorisable)
 #include "vmath_trig.hpp"   // brian2cppyy::vmath: sin, cos, sqrt (vectorisable)
-#include "powers.hpp"       // ipow, pow_half: constant powers as multiplications
+#include "powers.hpp"       // ipow, fast_pow_half: constant powers as multiplications
 
 namespace brian2cppyy {
 
@@ -132,7 +132,8 @@ static const bool fault_guard_registered =
 // arrays) so that seed(), get/set_random_state and store/restore behave as
 // with the Cython target. When a buffer index wraps to 0, the buffer is
 // refilled in place from numpy.random through a Python callback installed at
-// start-up. kind: 0 = uniform (rand), 1 = normal (randn).
+// start-up. kind: which buffer (random_buffers.BUFFER_KINDS; C++ only passes
+// it on).
 typedef int (*RefillCallback)(int kind, double* buffer, int size);
 inline RefillCallback refill_callback() {
     return reinterpret_cast<RefillCallback>(exchange[EXCHANGE_REFILL_CALLBACK]);

@@ -1,0 +1,213 @@
+"""Starting Cling, once per process, and what the running Cling offers:
+the C++ runtime (``include/brian2cppyy/*.hpp``), the numbers Python shares
+with it, and the addresses of its entry points.
+
+Cling starts on the first compilation, not when ``brian2cppyy`` is imported,
+with the flags of the ``codegen.runtime.cppyy`` preferences (they are fixed
+from then on: a later change is reported, not applied).
+
+The headers are the one source of truth for every number Python and C++
+share (status codes, exchange slots, the loop's state): Python reads them
+from the running Cling (`runtime_constants`). Entry points of the runtime
+(the fused loop, the fault guard, ...) reach Python through
+``brian2cppyy::exchange``, an array of addresses that the headers fill in
+static initialisers: no cppyy call, so no wrapper for Cling to compile
+(`runtime_function`).
+
+Threads: everything that touches Cling holds `lock` (Cling is not
+thread-safe); kernels run without it (and without the GIL, through ctypes).
+"""
+
+import ctypes
+import os
+import sys
+import threading
+
+from . import precompiled_header
+from .log import get_logger
+
+__all__ = ["start", "lock", "info", "runtime_constants", "runtime_function",
+           "exchange_slot", "warn_if_flags_differ", "INCLUDE_DIR"]
+
+#: our C++ runtime headers (``#include "brian2cppyy/runtime.hpp"``)
+INCLUDE_DIR = os.path.join(os.path.dirname(__file__), "include")
+
+#: Serialises everything that touches Cling (it is not thread-safe).
+lock = threading.RLock()
+
+#: the headers loaded when Cling starts
+_RUNTIME_HEADERS = ("brian2cppyy/runtime.hpp", "brian2cppyy/network_loop.hpp")
+
+#: the slots of ``brian2cppyy::exchange`` (runtime.hpp's ExchangeSlot)
+_EXCHANGE_SLOTS = ("LAST_KERNEL", "NETWORK_LOOP", "REFILL_CALLBACK", "GUARDED_CALL",
+                   "INSTALL_FAULT_HANDLERS", "FILL_UNIFORM")
+
+_cppyy = None
+_started_flags = None
+#: flag sets a compilation was asked for after Cling had started with others
+_ignored_flags = set()
+#: the slot numbers of brian2cppyy::exchange, read from C++ when Cling starts
+_slot = {}
+#: brian2cppyy::exchange, read and written through ctypes
+_exchange = None
+#: (slot, function type) -> ctypes function of a runtime entry point
+_functions = {}
+_versions = None
+
+
+def _brian2_include_dirs():
+    import brian2
+
+    base = os.path.dirname(brian2.__file__)
+    return [
+        os.path.join(base, "devices", "cpp_standalone", "brianlib"),
+        os.path.join(base, "synapses"),
+    ]
+
+
+def _set_flags():
+    """``EXTRA_CLING_ARGS`` from the preferences, unless cppyy was imported
+    before us (then the flags in use are reported)."""
+    from .preferences import cling_flags
+
+    flags = cling_flags()
+    if "cppyy" in sys.modules:
+        current = os.environ.get("EXTRA_CLING_ARGS", "")
+        if current.split() != flags.split():
+            _ignored_flags.add(flags)
+            get_logger(__name__).warn(
+                "cppyy was imported before brian2cppyy started Cling; the "
+                f"Cling flags in use are '{current}', not '{flags}' as the "
+                "codegen.runtime.cppyy preferences ask.",
+                "flags_ignored",
+                once=True,
+            )
+    else:
+        os.environ["EXTRA_CLING_ARGS"] = flags
+        precompiled_header.choose(flags)
+        precompiled_header.check()
+    return flags
+
+
+def _connect_exchange(cppyy):
+    global _exchange
+    import cppyy.ll
+
+    namespace = cppyy.gbl.brian2cppyy
+    for name in _EXCHANGE_SLOTS + ("SIZE",):
+        _slot[name] = int(getattr(namespace, "EXCHANGE_" + name))
+    _exchange = (ctypes.c_int64 * _slot["SIZE"]).from_address(
+        cppyy.ll.addressof(namespace.exchange)
+    )
+
+
+def start():
+    """Start Cling (once per process) with the flags from the preferences and
+    load the runtime headers. Returns the ``cppyy`` module."""
+    global _cppyy, _started_flags
+    if _cppyy is not None:
+        return _cppyy
+    with lock:
+        if _cppyy is not None:
+            return _cppyy
+        flags = _set_flags()
+        import cppyy
+
+        for path in _brian2_include_dirs() + [INCLUDE_DIR]:
+            cppyy.add_include_path(path)
+        for header in _RUNTIME_HEADERS:
+            cppyy.include(header)
+        _connect_exchange(cppyy)
+        from . import random_buffers
+
+        random_buffers.connect(_exchange, _slot["REFILL_CALLBACK"])
+        _started_flags = os.environ.get("EXTRA_CLING_ARGS", flags)
+        _cppyy = cppyy
+    return _cppyy
+
+
+def started():
+    """Whether Cling runs in this process."""
+    return _cppyy is not None
+
+
+def exchange_slot(name):
+    """The ctypes view of ``brian2cppyy::exchange[EXCHANGE_<name>]`` as an
+    (array, index) pair, for reading or writing an address (starts Cling)."""
+    start()
+    return _exchange, _slot[name]
+
+
+def runtime_function(name, function_type):
+    """The runtime's entry point ``exchange[EXCHANGE_<name>]`` as a ctypes
+    function of ``function_type`` (a ``ctypes.CFUNCTYPE``), made once."""
+    key = (name, function_type)
+    function = _functions.get(key)
+    if function is None:
+        exchange, k = exchange_slot(name)
+        address = int(exchange[k])
+        if not address:
+            raise RuntimeError(f"The C++ runtime did not publish its entry point {name}.")
+        function = _functions.setdefault(key, function_type(address))
+    return function
+
+
+def runtime_constants(*names):
+    """``{name: value}`` of enumerators and constants of namespace
+    ``brian2cppyy`` in the C++ runtime headers (starts Cling)."""
+    cppyy = start()
+    namespace = cppyy.gbl.brian2cppyy
+    return {name: int(getattr(namespace, name)) for name in names}
+
+
+def warn_if_flags_differ():
+    """Warn (once per flag set) when the Cling flags preferences changed
+    after Cling started: they only take effect in a new process."""
+    from .preferences import cling_flags
+
+    flags = cling_flags()
+    if flags.split() == (_started_flags or "").split() or flags in _ignored_flags:
+        return
+    _ignored_flags.add(flags)
+    get_logger(__name__).warn(
+        f"The codegen.runtime.cppyy preferences ask for the Cling flags "
+        f"'{flags}', but Cling is already running with '{_started_flags}' in "
+        "this process; the new extra_cling_args take effect in a new Python "
+        "process.",
+        "flags_fixed",
+    )
+
+
+def info():
+    """Flags, versions and precompiled header of the running Cling (starts
+    it if needed): ``flags`` (``EXTRA_CLING_ARGS`` in use), ``cppyy``,
+    ``cppyy_cling``, ``cppyy_backend``, ``CPyCppyy`` (package versions),
+    ``clang`` (``__clang_version__`` as Cling reports it), ``cplusplus``
+    (``__cplusplus``) and ``pch`` (the precompiled header Cling was told to
+    use: ``CLING_STANDARD_PCH``, or ``None``)."""
+    global _versions
+    cppyy = start()
+    with lock:
+        if _versions is None:
+            cppyy.cppdef(
+                "namespace brian2cppyy_info {\n"
+                "const char* clang_version() { return __clang_version__; }\n"
+                "long cplusplus() { return __cplusplus; }\n"
+                "}\n"
+            )
+            namespace = cppyy.gbl.brian2cppyy_info
+            _versions = {
+                "clang": str(namespace.clang_version()).strip(),
+                "cplusplus": int(namespace.cplusplus()),
+            }
+    version = precompiled_header.distribution_version
+    pch = os.environ.get("CLING_STANDARD_PCH")
+    return {
+        "flags": _started_flags,
+        "cppyy": getattr(cppyy, "__version__", "unknown"),
+        "cppyy_cling": version("cppyy-cling"),
+        "cppyy_backend": version("cppyy-backend"),
+        "CPyCppyy": version("CPyCppyy"),
+        **_versions,
+        "pch": None if pch is None or pch.lower() == "none" else pch,
+    }

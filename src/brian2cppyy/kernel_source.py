@@ -1,0 +1,79 @@
+"""From a rendered template to the source of a Cling unit: the kernel's
+prologue goes in at the marker line, array names become neutral, support
+functions become inlinable, and preprocessor lines are moved where they
+cannot leak into later units.
+"""
+
+import re
+
+__all__ = ["insert_prologue", "neutral_names", "inlinable", "split_preprocessor"]
+
+#: The marker line in ``common_group.cpp`` that receives the declarations
+LOAD_NAMESPACE_MARKER = "// BRIAN2CPPYY_LOAD_NAMESPACE"
+
+#: ``static inline`` at the start of a declaration
+_STATIC_INLINE = re.compile(r"\bstatic(\s+)inline\b")
+
+
+def insert_prologue(source, lines):
+    """``source`` with ``lines`` (the kernel's argument declarations) at the
+    marker line."""
+    return source.replace(LOAD_NAMESPACE_MARKER, "\n".join(lines), 1)
+
+
+def neutral_names(source, arrays):
+    """Replace array names, which contain object names, by neutral ones
+    (``_arr0``, ``_dyn1``, ...), so that the same model structure in another
+    network (other object names) gives the same source and reuses the
+    compiled kernel. ``arrays``: ``(array name, dynamic array name or
+    None)`` of each array, in a fixed order."""
+    replacements = {}
+    for k, (array_name, dyn_name) in enumerate(arrays):
+        replacements[array_name] = f"_arr{k}"
+        replacements[f"_ptr{array_name}"] = f"_ptr_arr{k}"
+        replacements[f"_num{array_name}"] = f"_num_arr{k}"
+        if dyn_name is not None:
+            replacements[dyn_name] = f"_dyn{k}"
+            replacements[f"{dyn_name}_ptr"] = f"_dyn{k}_ptr"
+    if not replacements:
+        return source
+    pattern = re.compile(
+        r"\b("
+        + "|".join(re.escape(n) for n in sorted(replacements, key=len, reverse=True))
+        + r")\b"
+    )
+    return pattern.sub(lambda m: replacements[m.group(0)], source)
+
+
+def inlinable(source):
+    """The source with ``static inline`` functions made ``inline``.
+
+    Cling (cppyy 3.5) never inlines a function of internal linkage into
+    its caller (measured: a ``static inline`` helper stays a call, an
+    ``inline`` one is inlined), and a call in a kernel's loop stops the loop
+    vectoriser. Brian2 writes every support function (``_timestep``,
+    ``_rand``, TimedArray lookups, users' functions) as ``static inline``.
+    Each unit lives in a namespace of its own, so external linkage changes
+    nothing else."""
+    return _STATIC_INLINE.sub(r"inline", source)
+
+
+def split_preprocessor(source, define_macros):
+    """``(preamble, body, epilogue)``: ``#include`` lines move out of the
+    kernel's namespace (into the preamble), and every macro the unit defines
+    (``define_macros``: ``(name, value)`` pairs, and ``#define`` lines) is
+    ``#undef``-ined in the epilogue, so that nothing leaks into later units."""
+    preamble, body, undefs = [], [], []
+    for name, value in define_macros:
+        preamble.append(f"#define {name} {value if value is not None else ''}".rstrip())
+        undefs.append(f"#undef {name}")
+    for line in source.split("\n"):
+        stripped = line.strip()
+        if stripped.startswith("#include"):
+            preamble.append(stripped)
+            continue
+        match = re.match(r"#\s*define\s+([A-Za-z_]\w*)", stripped)
+        if match:
+            undefs.append(f"#undef {match.group(1)}")
+        body.append(line)
+    return "\n".join(preamble), "\n".join(body), "\n".join(undefs)

@@ -1,0 +1,89 @@
+"""Refilling the random-number buffers of ``rand()``/``randn()`` from numpy,
+as Brian2's Cython target does, so that both targets draw the same numbers.
+
+A kernel draws from a buffer (``draw_from_buffer`` in runtime.hpp); when the
+buffer's index wraps around to 0, C++ calls `_refill` back through a ctypes
+callback. Uniform numbers are filled in C++ from numpy's generator's own
+``next_double`` (the numbers ``numpy.random.rand`` gives, without a numpy array
+per refill); normal ones with ``numpy.random.randn``.
+
+A Python exception in the callback must not unwind through C++: it is kept
+for the thread that called the kernel (the callback runs in that thread),
+the kernel returns ``ERR_CALLBACK``, and the caller raises it
+(`take_pending_error`, `raise_pending_error`).
+"""
+
+import ctypes
+import threading
+
+import numpy as np
+
+from . import cling
+
+__all__ = ["connect", "kernel_prologue", "take_pending_error", "raise_pending_error"]
+
+#: ``int refill(int kind, double* buffer, int size)`` (runtime.hpp's RefillCallback)
+_REFILL_TYPE = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_int)
+#: ``brian2cppyy::fill_uniform(buffer, size, next_double, state)``
+_FILL_UNIFORM_TYPE = ctypes.CFUNCTYPE(
+    None, ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p
+)
+#: the buffers by kind (draw_from_buffer's ``kind``, which C++ passes on to
+#: the refill): the runtime device's ``rand_buffer`` and ``randn_buffer``
+BUFFER_KINDS = ("rand", "randn")
+
+_callback = None  # keeps the ctypes callback alive
+#: ``.error``: the exception the callback raised during a kernel, per thread
+_pending = threading.local()
+
+
+def _refill(kind, address, size):
+    try:
+        if BUFFER_KINDS[kind] == "rand":
+            generator = np.random.mtrand._rand._bit_generator
+            with generator.lock:
+                interface = generator.ctypes
+                cling.runtime_function("FILL_UNIFORM", _FILL_UNIFORM_TYPE)(
+                    address, size,
+                    ctypes.cast(interface.next_double, ctypes.c_void_p).value,
+                    interface.state_address,
+                )
+        else:
+            buffer = np.ctypeslib.as_array(
+                ctypes.cast(address, ctypes.POINTER(ctypes.c_double)), shape=(size,)
+            )
+            buffer[:] = np.random.randn(size)
+        return 0
+    except BaseException as exc:  # never let a Python error unwind through C++
+        _pending.error = exc
+        return -1
+
+
+def connect(exchange, slot):
+    """Hand the refill callback to the C++ runtime: ``exchange[slot]`` is
+    ``brian2cppyy::exchange[EXCHANGE_REFILL_CALLBACK]`` (when Cling starts)."""
+    global _callback
+    _callback = _REFILL_TYPE(_refill)
+    exchange[slot] = ctypes.cast(_callback, ctypes.c_void_p).value
+
+
+def kernel_prologue(source):
+    """The lines a kernel's source needs first: a kernel that draws from the
+    shared buffers holds ``random_mutex`` (runtime.hpp) while it runs, since
+    kernels of several threads may run at once."""
+    return ["brian2cppyy::RandomLock _random_lock;"] if "draw_from_buffer" in source else []
+
+
+def take_pending_error():
+    """The exception the refill callback stored during a kernel in this
+    thread (``None`` if there is none); it is cleared."""
+    exc = getattr(_pending, "error", None)
+    _pending.error = None
+    return exc
+
+
+def raise_pending_error():
+    """Raise the exception the refill callback stored during a kernel."""
+    exc = take_pending_error()
+    if exc is not None:
+        raise exc

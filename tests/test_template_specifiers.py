@@ -1,0 +1,55 @@
+"""What templates say about themselves (template_specifiers): parsed as
+written, checked against what each template's code uses."""
+
+import glob
+import os
+
+import pytest
+
+import brian2cppyy
+from brian2cppyy import template_specifiers
+
+TEMPLATES = sorted(glob.glob(os.path.join(os.path.dirname(brian2cppyy.__file__),
+                                          "templates*", "*.cpp")))
+
+
+def test_specifiers_are_read_from_jinja_comments():
+    source = """{# USES_VARIABLES { N } #}
+{# RETURNS_ARRAY { N int32 } #}
+{# OWNER_CALLS { before_run: initialise_queue, after_run: tidy } #}
+{# CPP_OBJECTS { _queue_capsule: CSpikeQueue } #}
+"""
+    specifiers = template_specifiers.read(source, "example")
+    assert specifiers.returns == template_specifiers.ReturnedArray("N", "int32")
+    assert specifiers.owner_calls == {"before_run": "initialise_queue", "after_run": "tidy"}
+    assert specifiers.cpp_objects == {"_queue_capsule": "CSpikeQueue"}
+
+
+def test_a_template_without_specifiers_has_none():
+    specifiers = template_specifiers.read("{# USES_VARIABLES { N } #}", "plain")
+    assert specifiers.returns is None
+    assert specifiers.owner_calls == {} and specifiers.cpp_objects == {}
+
+
+@pytest.mark.parametrize("source", [
+    "{# RETURNS_ARRAY { N } #}",
+    "{# RETURNS_ARRAY { N int32 } #}{# RETURNS_ARRAY { M int32 } #}",
+    "{# OWNER_CALLS { before_run initialise_queue } #}",
+    "{# CPP_OBJECTS { _queue_capsule: } #}",
+])
+def test_malformed_specifiers_name_the_template(source):
+    with pytest.raises(ValueError, match="Template 'broken'"):
+        template_specifiers.read(source, "broken")
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=os.path.basename)
+def test_each_template_declares_what_its_code_needs(path):
+    """A template whose code writes ``_return_buffer`` declares RETURNS_ARRAY;
+    one that uses a capsule variable declares its C++ type (and nothing else
+    declares them)."""
+    with open(path) as f:
+        source = f.read()
+    specifiers = template_specifiers.read(source, os.path.basename(path))
+    code = source.split("#}")[-1] if "{% block" not in source else source[source.index("{% block"):]
+    assert ("_return_buffer" in code) == (specifiers.returns is not None)
+    assert ("_queue_capsule" in code) == ("_queue_capsule" in specifiers.cpp_objects)
