@@ -336,6 +336,11 @@ def main():
         return
     sets = parameter_sets(args.quick)
     info = machine()
+    # the client's one-time imports (Dask, distributed, pandas, xarray: about 1 s)
+    # are paid here, not by whichever sweep mode runs first
+    from brian2cppyy.sweeps.api import require_dask
+
+    require_dask()
     modes = []
     for name in args.modes.split(","):
         print(f"{name}: {len(sets)} runs ...", file=sys.stderr, flush=True)

@@ -86,9 +86,8 @@ def freeze_imports():
     about Brian2 objects built but never run, when
     ``prefs.logging.warn_for_unused_objects`` is on, the default), and a full
     collection traverses every tracked object of the process. In a prepared
-    worker that took 0.10-0.15 s of each 0.3-0.4 s run of a 1 000-neuron
-    network (measured), and more with two workers, whose collections compete
-    for the shared cache. Frozen, the collection only visits what was built
+    worker that took 0.10-0.15 s of each 0.4-0.5 s run of a 1 000-neuron
+    network (measured). Frozen, the collection only visits what was built
     since, the runs' own objects (a few thousand; 2 ms), so the warnings
     still work. What is frozen is never freed if it later becomes cyclic
     garbage; a garbage collection first leaves only live objects, the
