@@ -10,12 +10,22 @@ The sweep is a grid of 6 x 4 = 24 runs of a small network (1 000 noisy LIF neuro
 with random recurrent synapses, p = 0.02, 200 ms); every mode runs the same runs
 with the same seeds (``brian2cppyy.sweeps.seeds.run_seed``), and the spike counts
 of the modes are compared (the cppyy target draws the same random numbers as the
-cython target). Times are wall-clock seconds of the whole sweep, from starting
-the processes (cluster or pool) to having every result; ``startup`` is the part
-before the first run is submitted (cluster start and worker preparation; for the
-pool it is within the total). Each run also reports how many kernels it
-compiled, which shows the compile-once workers: a worker's first run compiles,
-its later runs do not.
+cython target). The sweep modes use the cluster that ``sweep`` starts itself
+(``n_workers=``), with its settings (``api.EMBEDDED_CLUSTER_CONFIG``), as a user
+on one machine does. Each run records when it started and ended (wall clock).
+Three throughputs per mode, in runs per second:
+
+* *whole sweep*: all runs over the total time, from calling ``sweep`` (or
+  starting the pool) to having every result;
+* *after start-up*: all runs over the time after ``startup``, the time before
+  the first run began (starting the processes, importing Brian2, starting
+  Cling); the first run of each process, which compiles, is included;
+* *steady state*: the runs that compiled nothing (every run but each process's
+  first) over the time from the first of them starting to the last run ending:
+  what a long sweep of the same model approaches.
+
+Each run also reports how many kernels it compiled, which shows the
+compile-once workers: a worker's first run compiles, its later runs do not.
 
     python benchmarks/sweep_bench.py            # writes results/sweep-<date>.json/.png
     python benchmarks/sweep_bench.py --quick    # 8 runs per mode, a smoke test
@@ -75,36 +85,30 @@ def parameter_sets(quick):
     return [{"drive": d, "w": w} for d in drives for w in weights]
 
 
-# --- brian2cppyy.sweep -----------------------------------------------------------------
+# --- brian2cppyy.sweep ---------------------------------------------------------------
+
+def timed_network(drive, w):
+    """`small_network`, with the wall-clock times (``time.time()``) at which
+    the run started and ended."""
+    started = time.time()
+    outputs = small_network(drive, w)
+    return dict(outputs, started=started, ended=time.time())
+
 
 def run_sweep(sets, n_workers):
     import brian2cppyy
-    from distributed import Client, LocalCluster
 
-    from brian2cppyy.sweeps.worker import SweepWorkerPlugin
-
-    start = time.perf_counter()
-    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                           dashboard_address="127.0.0.1:0")
-    client = Client(cluster)
-    try:
-        client.register_plugin(SweepWorkerPlugin())
-        startup = time.perf_counter() - start
-        result = brian2cppyy.sweep(small_network, sets, seed=SEED, client=client,
-                                   progress=False)
-        total = time.perf_counter() - start
-        stats = client.run(brian2cppyy.stats)
-    finally:
-        client.close()
-        cluster.close()
-    table = result.table
+    start, start_clock = time.perf_counter(), time.time()
+    result = brian2cppyy.sweep(timed_network, sets, seed=SEED, n_workers=n_workers,
+                               progress=False)
+    total = time.perf_counter() - start
     runs = [{"params": {"drive": float(r.drive), "w": float(r.w)}, "seed": int(r.seed),
              "status": r.status, "wall_s": float(r.wall_s), "worker": r.worker,
-             "n_spikes": int(r.n_spikes), "kernels_compiled": int(r.kernels_compiled)}
-            for r in table.itertuples()]
+             "n_spikes": int(r.n_spikes), "kernels_compiled": int(r.kernels_compiled),
+             "started_s": float(r.started) - start_clock, "ended_s": float(r.ended) - start_clock}
+            for r in result.table.itertuples()]
     return {"mode": f"sweep-{n_workers}", "processes": n_workers, "total_s": total,
-            "startup_s": startup, "runs": runs,
-            "worker_stats": {w: s for w, s in stats.items()}}
+            "startup_s": min(r["started_s"] for r in runs), "runs": runs}
 
 
 # --- multiprocessing.Pool over Cython, cold cache per process --------------------------
@@ -119,21 +123,22 @@ def _pool_initialiser(cache_root):
 def _pool_run(task):
     from brian2 import seed
 
-    params, run_seed = task
-    start = time.perf_counter()
+    params, run_seed, start_clock = task
+    start, started = time.perf_counter(), time.time()
     seed(run_seed)
     outputs = small_network(**params)
     return {"params": params, "seed": run_seed, "status": "ok",
             "wall_s": time.perf_counter() - start, "worker": f"pid {os.getpid()}",
-            "n_spikes": outputs["n_spikes"], "kernels_compiled": -1}
+            "n_spikes": outputs["n_spikes"], "kernels_compiled": -1,
+            "started_s": started - start_clock, "ended_s": time.time() - start_clock}
 
 
 def run_pool(sets, processes, time_limit):
     from brian2cppyy.sweeps.seeds import run_seed
 
     cache_root = tempfile.mkdtemp(prefix="sweep-bench-cython-")
-    tasks = [(p, run_seed(p, 0, SEED)) for p in sets]
-    start = time.perf_counter()
+    start, start_clock = time.perf_counter(), time.time()
+    tasks = [(p, run_seed(p, 0, SEED), start_clock) for p in sets]
     try:
         context = multiprocessing.get_context("spawn")
         runs, complete = [], True
@@ -151,23 +156,33 @@ def run_pool(sets, processes, time_limit):
     finally:
         shutil.rmtree(cache_root, ignore_errors=True)
     return {"mode": f"pool-cython-{processes}", "processes": processes, "total_s": total,
-            "startup_s": None, "runs": runs, "complete": complete, "n_runs": len(sets)}
+            "startup_s": min((r["started_s"] for r in runs), default=None), "runs": runs,
+            "complete": complete, "n_runs": len(sets)}
 
 
 # --- summary, JSON, chart --------------------------------------------------------------
 
 def first_and_later(mode):
-    """Median wall time of each process's first run and of its later runs."""
+    """``(firsts, laters)``: the first run of each process (the one that
+    started first) and the others."""
     by_worker = {}
     for run in mode["runs"]:
         by_worker.setdefault(run["worker"], []).append(run)
     firsts, laters = [], []
     for runs in by_worker.values():
-        # the first run of a process is the one that compiled (cppyy), or the slowest
-        ordered = sorted(runs, key=lambda r: (-r["kernels_compiled"], -r["wall_s"]))
-        firsts.append(ordered[0]["wall_s"])
-        laters.extend(r["wall_s"] for r in ordered[1:])
-    return float(np.median(firsts)), float(np.median(laters)) if laters else None
+        ordered = sorted(runs, key=lambda r: r["started_s"])
+        firsts.append(ordered[0])
+        laters.extend(ordered[1:])
+    return firsts, laters
+
+
+def steady_throughput(laters):
+    """Runs per second of the runs after each process's first, from the first
+    of them starting to the last one ending."""
+    if len(laters) < 2:
+        return None
+    span = max(r["ended_s"] for r in laters) - min(r["started_s"] for r in laters)
+    return len(laters) / span
 
 
 def summarise(modes):
@@ -178,7 +193,10 @@ def summarise(modes):
         mode["throughput_runs_per_s"] = n / mode["total_s"]
         if mode["startup_s"] is not None:
             mode["throughput_after_startup_runs_per_s"] = n / (mode["total_s"] - mode["startup_s"])
-        mode["first_run_s"], mode["later_run_s"] = first_and_later(mode)
+        firsts, laters = first_and_later(mode)
+        mode["first_run_s"] = float(np.median([r["wall_s"] for r in firsts]))
+        mode["later_run_s"] = float(np.median([r["wall_s"] for r in laters])) if laters else None
+        mode["steady_runs_per_s"] = steady_throughput(laters)
         mode["same_spike_counts_as_" + modes[0]["mode"]] = all(
             reference[json.dumps(r["params"], sort_keys=True)] == r["n_spikes"]
             for r in mode["runs"])
@@ -193,6 +211,8 @@ def summarise(modes):
         ratios["sweep-2 / sweep-1 after startup"] = (
             by_name["sweep-2"]["throughput_after_startup_runs_per_s"]
             / by_name["sweep-1"]["throughput_after_startup_runs_per_s"])
+        ratios["sweep-2 / sweep-1 in steady state"] = (
+            by_name["sweep-2"]["steady_runs_per_s"] / by_name["sweep-1"]["steady_runs_per_s"])
     pool = next((m for m in modes if m["mode"].startswith("pool-cython")), None)
     if pool is not None and "sweep-2" in by_name:
         ratios[f"sweep-2 / {pool['mode']}"] = (by_name["sweep-2"]["throughput_runs_per_s"]
@@ -200,21 +220,23 @@ def summarise(modes):
     return ratios
 
 
+def _figure(value, digits=2):
+    return "" if value is None else f"{value:.{digits}f}"
+
+
 def table(modes, ratios):
-    lines = ["| mode | processes | runs | total (s) | startup (s) | runs/s | runs/s after "
-             "startup | first run of a process (s) | later runs (s, median) | runs that compiled |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| mode | processes | runs | total (s) | startup (s) | runs/s whole sweep "
+             "| runs/s after startup | runs/s steady state | first run of a process (s) "
+             "| later runs (s, median) | runs that compiled |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for m in modes:
-        startup = f"{m['startup_s']:.1f}" if m["startup_s"] is not None else "in total"
-        later = f"{m['later_run_s']:.2f}" if m["later_run_s"] is not None else ""
-        after = m.get("throughput_after_startup_runs_per_s")
-        after = f"{after:.2f}" if after is not None else ""
         runs = (f"{len(m['runs'])}" if m.get("complete", True)
                 else f"{len(m['runs'])} of {m['n_runs']} (stopped at the time limit)")
         lines.append(f"| {m['mode']} | {m['processes']} | {runs} | {m['total_s']:.1f} "
-                     f"| {startup} | {m['throughput_runs_per_s']:.2f} | {after} "
-                     f"| {m['first_run_s']:.2f} "
-                     f"| {later} | {m.get('runs_that_compiled', 'n/a')} |")
+                     f"| {_figure(m['startup_s'], 1)} | {m['throughput_runs_per_s']:.2f} "
+                     f"| {_figure(m.get('throughput_after_startup_runs_per_s'))} "
+                     f"| {_figure(m.get('steady_runs_per_s'))} | {m['first_run_s']:.2f} "
+                     f"| {_figure(m['later_run_s'])} | {m.get('runs_that_compiled', 'n/a')} |")
     lines.append("")
     lines += [f"* throughput {name}: **{value:.2f}x**" for name, value in ratios.items()]
     return "\n".join(lines)
@@ -226,12 +248,15 @@ def readme_text(data, json_path):
     png = os.path.splitext(json_path)[0] + ".png"
     relative = os.path.relpath(png, os.path.dirname(HERE))
     load = ", ".join(f"{x:.1f}" for x in m["load_average_at_start"])
+    before = "; ".join(f"{mode['mode']} {mode['load_average_before'][0]:.2f}"
+                       for mode in data["modes"] if "load_average_before" in mode)
     return "\n".join([
         f"Sweep benchmark ({os.path.relpath(json_path, os.path.dirname(HERE))}, "
         f"`benchmarks/sweep_bench.py`): {data['n_runs']} runs of a 1 000-neuron LIF network "
         f"(200 ms), one sample per mode, {m['cpu_count']} cores, Python {m['python']}, "
         f"Brian2 {m['brian2']}, cppyy {m['cppyy']}, Dask {m['dask']}; load average "
-        f"{load} at the start (the machine was shared with other jobs).",
+        f"{load} (1, 5, 15 min) at the start"
+        + (f", 1-min load average before each mode: {before}" if before else "") + ".",
         "",
         table(data["modes"], data["ratios"]),
         "",
@@ -257,11 +282,14 @@ def chart(modes, path):
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
     names = [m["mode"] for m in modes]
-    left.bar(names, [m["throughput_runs_per_s"] for m in modes],
-             color=["#4c72b0", "#55a868", "#c44e52"][:len(modes)])
-    left.set_ylabel("runs per second (whole sweep)")
-    left.set_title(f"{len(modes[0]['runs'])} runs of a 1 000-neuron network")
     x = np.arange(len(modes))
+    left.bar(x - 0.2, [m["throughput_runs_per_s"] for m in modes], 0.4, label="whole sweep")
+    left.bar(x + 0.2, [m.get("steady_runs_per_s") or 0 for m in modes], 0.4,
+             label="steady state")
+    left.set_xticks(x, names)
+    left.set_ylabel("runs per second")
+    left.legend()
+    left.set_title(f"{len(modes[0]['runs'])} runs of a 1 000-neuron network")
     right.bar(x - 0.2, [m["first_run_s"] for m in modes], 0.4, label="first run of a process")
     right.bar(x + 0.2, [m["later_run_s"] or 0 for m in modes], 0.4, label="later runs (median)")
     right.set_xticks(x, names)
@@ -308,11 +336,18 @@ def main():
         return
     sets = parameter_sets(args.quick)
     info = machine()
+    # the client's one-time imports (Dask, distributed, pandas, xarray: about 1 s)
+    # are paid here, not by whichever sweep mode runs first
+    from brian2cppyy.sweeps.api import require_dask
+
+    require_dask()
     modes = []
     for name in args.modes.split(","):
         print(f"{name}: {len(sets)} runs ...", file=sys.stderr, flush=True)
+        load = os.getloadavg()
         mode = (run_pool(sets, 2, args.pool_time_limit) if name == "pool-cython"
                 else run_sweep(sets, int(name.split("-")[1])))
+        mode["load_average_before"] = load
         print(f"{name}: {mode['total_s']:.1f} s", file=sys.stderr, flush=True)
         modes.append(mode)
     ratios = summarise(modes)

@@ -258,6 +258,44 @@ def test_embedded_cluster_with_one_worker_gives_the_same_table(shared_client):
     assert not left
 
 
+def worker_overheads(k):
+    """What a worker process costs besides its runs: the objects excluded from
+    garbage collection, and the Dask settings of the worker it runs on."""
+    import gc
+
+    import dask
+
+    return {"frozen": gc.get_freeze_count(),
+            "profiler": dask.config.get("distributed.worker.profile.enabled"),
+            "tick": str(dask.config.get("distributed.admin.tick.interval"))}
+
+
+def test_workers_are_frozen_and_the_embedded_cluster_is_quiet(shared_client):
+    from brian2cppyy.sweeps.api import EMBEDDED_CLUSTER_CONFIG
+
+    # every worker froze its heap once prepared (else Brian2's gc.collect() at the
+    # start of each run walks all the imported modules again) ...
+    shared = brian2cppyy.sweep(worker_overheads, {"k": [0, 1, 2, 3]}, client=shared_client,
+                               progress=False)
+    assert (shared.table.frozen > 10_000).all()
+    # ... and garbage built after the freeze is still collected (Brian2's warnings
+    # about unused objects depend on it)
+    def collects_a_cycle():
+        import gc
+
+        cycle = []
+        cycle.append(cycle)
+        del cycle
+        return gc.collect()
+
+    assert all(n >= 1 for n in shared_client.run(collects_a_cycle).values())
+    # the embedded cluster hands its settings to its worker processes
+    embedded = brian2cppyy.sweep(worker_overheads, {"k": [0]}, n_workers=1, progress=False)
+    assert not embedded.table.profiler[0]  # Dask's default is on
+    assert embedded.table.tick[0] == EMBEDDED_CLUSTER_CONFIG["distributed.admin.tick.interval"]
+    assert embedded.table.frozen[0] > 10_000
+
+
 def test_dask_scheduler_and_worker_processes_on_localhost(tmp_path):
     scheduler_file = tmp_path / "scheduler.json"
     env = dict(os.environ, PYTHONPATH=os.path.abspath(SRC))

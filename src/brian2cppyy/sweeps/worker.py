@@ -18,6 +18,10 @@ A worker keeps its compiled kernels: brian2cppyy's in-process cache answers
 every later build of the same model, so only a worker's first run of a model
 compiles (``brian2cppyy.stats()`` on the worker counts it).
 
+Once prepared, the plugin also freezes the worker's heap (`freeze_imports`):
+Brian2 starts every run with a full garbage collection, which otherwise walks
+the 200 000 objects of the imported modules each time.
+
 Each run starts from the same state whatever ran before it in the process:
 the preferences as they were when the worker was prepared (with
 ``codegen.target = 'cppyy'``), ``defaultclock.dt`` = 0.1 ms, a fresh scope,
@@ -48,7 +52,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from .result import RESERVED_COLUMNS
 
-__all__ = ["SweepWorkerPlugin", "prepare_process", "run_one", "run_pickled", "split_outputs",
+__all__ = ["SweepWorkerPlugin", "prepare_process", "freeze_imports", "run_one", "run_pickled", "split_outputs",
            "INTERRUPTED", "started_topic", "announce_start"]
 
 #: the error of a run that a Ctrl-C stopped early
@@ -70,6 +74,30 @@ class SweepWorkerPlugin(WorkerPlugin):
 
     def setup(self, worker):
         prepare_process()
+        freeze_imports()
+
+
+def freeze_imports():
+    """Exclude the objects alive now (after the imports of Dask, Brian2,
+    SymPy and cppyy: about 200 000) from every later garbage collection
+    (``gc.freeze``); returns how many were frozen.
+
+    Brian2's ``Network.run`` starts with a full ``gc.collect()`` (to warn
+    about Brian2 objects built but never run, when
+    ``prefs.logging.warn_for_unused_objects`` is on, the default), and a full
+    collection traverses every tracked object of the process. In a prepared
+    worker that took 0.10-0.15 s of each 0.4-0.5 s run of a 1 000-neuron
+    network (measured). Frozen, the collection only visits what was built
+    since, the runs' own objects (a few thousand; 2 ms), so the warnings
+    still work. What is frozen is never freed if it later becomes cyclic
+    garbage; a garbage collection first leaves only live objects, the
+    modules and the worker's own state. Called once per worker process, by
+    `SweepWorkerPlugin.setup`, never in the user's own process."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 def _count_sigint(previous):
