@@ -61,7 +61,7 @@ SCRIPT = """
 
     @network_operation(dt=1*ms)
     def enough():
-        if spikes.num_spikes >= 150:
+        if spikes.num_spikes >= 30:
             stop()
 
     run(50*ms)
@@ -76,6 +76,6 @@ def test_an_example_runs_alike_on_both_targets(runner, tmp_path):
     ref = runner._run_child("cython", str(script), timeout=300)
     assert ours["error"] is None, ours.get("traceback")
     assert len(ours["runs"]) == 2 and {"spikemonitor", "statemonitor", "synapses"} <= set(ours["runs"][0]["objects"])
-    assert ours["runs"][0]["objects"]["spikemonitor"]["count"]["mean"] > 0
+    assert 0 < ours["runs"][0]["t"] < 0.05, "the network operation did not stop the first run"
     verdict, details = runner.compare(ours, ref)
     assert verdict in ("identical", "fp"), details
