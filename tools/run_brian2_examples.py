@@ -13,6 +13,8 @@ script) with
 * ``seed(SEED)`` (Brian2's, which seeds numpy too) before the script;
 * ``prefs.codegen.target`` set before the script (after ``import brian2cppyy``
   for cppyy); the script's own ``from brian2 import *`` does not reset it;
+  ``codegen.string_expression_target`` stays numpy on both targets, unless
+  ``--string-expressions`` sets it to the target too;
 * run durations shortened where an example runs for minutes, and calls that
   fail on every target with today's numpy or Brian2 replaced, by documented
   text substitutions (``Example.edits``), the same for both targets;
@@ -106,6 +108,10 @@ EXAMPLES = [
     Example("frompapers/Clopath_et_al_2010_homeostasis.py", [("final_t = 20.*second", "final_t = 2.*second")], "20 s -> 2 s"),
 ]
 
+#: set (to 1) in a child's environment: string expressions (``G.v = '...'``)
+#: are generated for the target too (``--string-expressions``)
+STRING_TARGET_ENV = "BRIAN2_EXAMPLES_STRING_TARGET"
+
 #: arrays up to this size are recorded whole (for the bit-for-bit comparison)
 MAX_WHOLE = 20000
 
@@ -173,6 +179,8 @@ def _child(target, script, out_path):
     from brian2 import Network, prefs, seed
 
     prefs.codegen.target = target
+    if os.environ.get(STRING_TARGET_ENV):
+        prefs.codegen.string_expression_target = target
     runs = []
     original_after_run = Network.after_run
 
@@ -228,10 +236,13 @@ def _prepare(example, root):
     return path
 
 
-def _run_child(target, script, timeout):
+def _run_child(target, script, timeout, string_expressions=False):
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         out = f.name
     env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop(STRING_TARGET_ENV, None)
+    if string_expressions:
+        env[STRING_TARGET_ENV] = "1"
     start = time.perf_counter()
     try:
         proc = subprocess.run([PYTHON, THIS, "--child", target, script, out], env=env,
@@ -324,6 +335,8 @@ def main():
     parser.add_argument("--examples-dir", help="a directory of examples (instead of --brian2-repo)")
     parser.add_argument("--only", help="comma-separated substrings of example paths")
     parser.add_argument("--json", help="write all records and verdicts here")
+    parser.add_argument("--string-expressions", action="store_true",
+                        help="codegen.string_expression_target = the target too (default: numpy for both)")
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--child", nargs=3, metavar=("TARGET", "SCRIPT", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -345,9 +358,10 @@ def main():
         print(f"{'example':52} {'cppyy':6} {'result':11} {'cppyy s':>8} {'cython s':>8} {'ratio':>6}", flush=True)
         for example in examples:
             script = _prepare(example, root)
-            ours = _run_child("cppyy", script, args.timeout)
-            _run_child("cython", script, args.timeout)  # warms the cache
-            ref = _run_child("cython", script, args.timeout)
+            strings = args.string_expressions
+            ours = _run_child("cppyy", script, args.timeout, strings)
+            _run_child("cython", script, args.timeout, strings)  # warms the cache
+            ref = _run_child("cython", script, args.timeout, strings)
             verdict, details = compare(ours, ref)
             ratio = (ours["exec_s"] / ref["exec_s"]) if ours.get("exec_s") and ref.get("exec_s") else None
             print(f"{example.path:52} {'ok' if not ours['error'] else 'ERROR':6} {verdict:11} "
