@@ -344,6 +344,24 @@ def compare(ours, ref):
     return worst, details
 
 
+def markdown_table(paths):
+    """A Markdown table of the results in the JSON files ``paths`` (an
+    example in a later file replaces the same example in an earlier one)."""
+    results = {}
+    for path in paths:
+        with open(path) as f:
+            for result in json.load(f):
+                results[result["example"]] = result
+    lines = ["| example | cppyy ok? | same results? | cppyy s | cython warm s | ratio | edits |",
+             "| --- | --- | --- | ---: | ---: | ---: | --- |"]
+    for name, r in results.items():
+        ours, ref = r["cppyy"], r["cython"]
+        ratio = f"{r['ratio']:.2f}" if r["ratio"] else ""
+        lines.append(f"| {name} | {'ok' if not ours['error'] else 'raised'} | {r['verdict']} | "
+                     f"{ours['exec_s'] or 0:.2f} | {ref['exec_s'] or 0:.2f} | {ratio} | {r.get('why', '')} |")
+    return "\n".join(lines)
+
+
 def _extract(repo, rev, dest):
     archive = subprocess.run(["git", "--git-dir", repo, "archive", rev, "examples"],
                              capture_output=True, check=True).stdout
@@ -364,11 +382,15 @@ def main():
     parser.add_argument("--json", help="write all records and verdicts here")
     parser.add_argument("--string-expressions", action="store_true",
                         help="codegen.string_expression_target = the target too (default: numpy for both)")
+    parser.add_argument("--table", nargs="+", metavar="JSON",
+                        help="print a Markdown table of earlier --json results, and exit")
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--child", nargs=3, metavar=("TARGET", "SCRIPT", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return _child(*args.child)
+    if args.table:
+        return print(markdown_table(args.table))
     if not (args.brian2_repo or args.examples_dir):
         parser.error("give --brian2-repo or --examples-dir")
     examples = EXAMPLES
