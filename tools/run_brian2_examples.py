@@ -421,9 +421,9 @@ def main():
             results.append({"example": example.path, "edits": example.edits, "why": example.why,
                             "verdict": verdict, "details": details, "ratio": ratio,
                             "cppyy": ours, "cython": ref})
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f)
+            if args.json:  # after each example, so that an interrupted sweep keeps its results
+                with open(args.json, "w") as f:
+                    json.dump(results, f)
 
 
 if __name__ == "__main__":
