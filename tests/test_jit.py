@@ -4,6 +4,7 @@ kernels, and the dump_dir preference."""
 import os
 
 import numpy as np
+import pytest
 from brian2 import (
     NeuronGroup,
     Network,
@@ -233,12 +234,9 @@ def test_library_error_gives_the_loaders_reason(tmp_path):
     # (not cppyy's bare "Unable to load library") must reach the user
     fake = tmp_path / "libnot_a_library_b2c.so"
     fake.write_text("this is not an ELF file\n")
-    try:
+    with pytest.raises(brian2cppyy.jit.CompilationError) as excinfo:
         brian2cppyy.user_code.load_library("not_a_library_b2c", [str(tmp_path)])
-    except brian2cppyy.jit.CompilationError as exc:
-        message = str(exc)
-    else:
-        raise AssertionError("a text file was loaded as a library")
+    message = str(excinfo.value)
     first_line = message.split("\n")[0]
     assert "Cannot load the library 'not_a_library_b2c'" in first_line
     assert str(fake) in first_line
@@ -246,12 +244,9 @@ def test_library_error_gives_the_loaders_reason(tmp_path):
 
 
 def test_missing_library_lists_the_files_tried(tmp_path):
-    try:
+    with pytest.raises(brian2cppyy.jit.CompilationError) as excinfo:
         brian2cppyy.user_code.load_library("surely_missing_library_b2c", [str(tmp_path)])
-    except brian2cppyy.jit.CompilationError as exc:
-        message = str(exc)
-    else:
-        raise AssertionError("a missing library was loaded")
+    message = str(excinfo.value)
     assert "no such library file was found" in message.split("\n")[0]
     tried = str(tmp_path / "libsurely_missing_library_b2c.so")
     assert f"{tried}: {tried}: cannot open shared object file" in message

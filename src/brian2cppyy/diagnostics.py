@@ -52,12 +52,9 @@ _SELF_TEST_ENV = "BRIAN2CPPYY_DIAGNOSTICS_SELF_TEST"
 
 
 def _version(distribution):
-    from importlib import metadata
+    from .precompiled_header import distribution_version
 
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return None
+    return distribution_version(distribution, missing=None)
 
 
 class _Phases:

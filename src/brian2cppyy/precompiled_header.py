@@ -19,14 +19,14 @@ __all__ = ["choose", "check", "expected_path", "problem"]
 _PCH_MAGIC = b"CPCH"
 
 
-def distribution_version(name):
-    """The installed version of a distribution (``'not installed'``)."""
+def distribution_version(name, missing="not installed"):
+    """The installed version of a distribution (``missing`` if it is not)."""
     from importlib import metadata
 
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
-        return "not installed"
+        return missing
 
 
 def _cppyy_dir():
