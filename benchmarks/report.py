@@ -4,8 +4,8 @@
 
 Without an argument it reads the latest full run in ``benchmarks/results/``
 (``<date>.json``), or the latest quick run (``<date>-quick.json``) if there is
-no full run.  The README's benchmark table is this script's output, never
-typed by hand.
+no full run.  The README's benchmark summary (``--readme README.md``) is this
+script's output, never typed by hand.
 
 Per workload, two rows: ``loop`` (the timed ``net.run(duration)`` after a
 first run) and ``process`` (the whole process wall time), the median per
@@ -216,14 +216,49 @@ def render(data, source=None, all_phases=False):
     return "\n".join(lines)
 
 
+#: the README's summary: (column title, other target, phase) of each ratio cppyy / other
+SUMMARY_COLUMNS = [
+    ("time-step loop vs warm Cython", "cython-warm", "loop_core"),
+    ("vs C++ standalone", "cpp_standalone", "loop_core"),
+    ("whole process vs warm Cython", "cython-warm", "process"),
+    ("whole process vs cold Cython", "cython-cold", "process"),
+]
+
+
+def render_summary(data, source):
+    """The README's dated summary: one row per workload, the ratios of
+    `SUMMARY_COLUMNS` whose targets ran, and a link to the full results."""
+    targets = data["config"]["targets"]
+    columns = [c for c in SUMMARY_COLUMNS if c[1] in targets and "cppyy" in targets]
+    notes = os.path.splitext(source)[0] + ".md"
+    details = (f"every phase and target, and what the figures say: [{notes}]({notes})"
+               if os.path.exists(os.path.join(os.path.dirname(HERE), notes))
+               else f"every phase and target: `benchmarks/report.py {source}`")
+    lines = [
+        f"Benchmarks of {data['date'][:10]} (`make bench`; medians of "
+        f"{data['config']['samples']} fresh processes per cell, "
+        f"{data['machine'].get('usable_cores')} cores; {details}). Ratios are cppyy over "
+        "the other target: below 1, cppyy is faster.",
+        "",
+        "| workload | " + " | ".join(title for title, _, _ in columns) + " |",
+        "|---|" + "---:|" * len(columns),
+    ]
+    for w in data["config"]["workloads"]:
+        label = _workload_label(data["summary"][w])
+        ratios = data.get("ratios", {}).get(w, {})
+        cells = [fmt_ratio(ratios.get(other, {}).get(phase)) for _, other, phase in columns]
+        lines.append(f"| {w}{f' ({label})' if label else ''} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Print the Markdown benchmark table.")
     parser.add_argument("results", nargs="?", help="results JSON (default: the latest)")
     parser.add_argument("--all-phases", action="store_true",
                         help="also print the medians of every phase")
     parser.add_argument("--readme", metavar="README",
-                        help="write the table into README between the markers "
-                             f"{README_START!r} and {README_END!r} instead of printing it")
+                        help="write the summary table (one row per workload) into README "
+                             f"between the markers {README_START!r} and {README_END!r}")
     args = parser.parse_args(argv)
     path = args.results or latest_results()
     if path is None:
@@ -232,11 +267,10 @@ def main(argv=None):
     with open(path) as f:
         data = json.load(f)
     source = os.path.relpath(path, os.path.dirname(HERE))
-    table = render(data, source=source, all_phases=args.all_phases)
     if args.readme:
-        write_into_readme(args.readme, table)
+        write_into_readme(args.readme, render_summary(data, source))
     else:
-        print(table)
+        print(render(data, source=source, all_phases=args.all_phases))
     return 0
 
 
