@@ -340,13 +340,22 @@ def test_user_function_and_constants():
     np.testing.assert_allclose(G.v[:], [0, 1 - np.exp(-5)], atol=1e-5)
 
 
-def test_gsl_method_names_are_ours():
-    for name, integrator in gsl.GSL_METHODS.items():
-        updater = StateUpdateMethod.stateupdaters[name]
-        assert isinstance(updater, gsl.CppyyGSLStateUpdater)
-        assert updater.integrator == integrator
-    gsl.install()  # idempotent
-    assert isinstance(StateUpdateMethod.stateupdaters["gsl"], gsl.CppyyGSLStateUpdater)
+def test_brians_gsl_state_updaters_stay_registered():
+    from brian2.stateupdaters.GSL import GSLStateUpdater
+
+    for name in ("gsl", "gsl_rk2", "gsl_rk4", "gsl_rkf45", "gsl_rkck", "gsl_rk8pd"):
+        assert type(StateUpdateMethod.stateupdaters[name]) is GSLStateUpdater
+
+
+@needs_gsl
+def test_brians_gsl_objects_work_as_methods():
+    from brian2.stateupdaters.GSL import gsl_rk4
+
+    G = NeuronGroup(1, "dv/dt = -v/(10*ms) : 1", method=gsl_rk4)
+    G.v = 1
+    run(5 * ms)
+    assert G.state_updater.codeobj.__class__ is gsl.GSLCppyyCodeObject
+    np.testing.assert_allclose(G.v[:], np.exp(-0.5), rtol=1e-6)
 
 
 @needs_gsl

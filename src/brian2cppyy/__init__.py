@@ -17,10 +17,8 @@ try:
 finally:
     preference_files.uninstall()
 
-from . import preferences
+from . import brian2_hooks, preferences
 from . import functions  # noqa: F401  (registers rand, randn, ...)
-from . import network_loop
-from . import gsl  # noqa: F401  (GSL state updaters for the cppyy target)
 from .codeobject import CppyyCodeObject, CppyyCompilationError
 from .faults import KernelFault
 from .jit import cache_info, stats
@@ -44,4 +42,4 @@ def __getattr__(name):
 
 codegen_targets.add(CppyyCodeObject)
 preferences.register_cache_dir()
-network_loop.install()
+brian2_hooks.install()

@@ -7,7 +7,7 @@ on the same clock (typically ``defaultclock``) therefore advance it in turns
 and both get wrong results (measured: wrong spike counts) without any error.
 
 `guarded` wraps a ``network_run`` implementation (installed on the runtime
-device by `brian2cppyy.network_loop.install`): before the run touches its
+device for the cppyy target by `brian2cppyy.brian2_hooks`): before the run touches its
 clocks it claims them for the current thread, and a clock claimed by another
 thread raises `ClockInUseError`, naming the clock and both networks. A
 thread may claim its own clocks again (a NetworkOperation that runs another

@@ -11,10 +11,9 @@ GSL's headers are loaded into Cling on first use, so importing
 `GSLUnavailableError`, which says what to install.
 
 Brian2's GSL state updaters pick their code object for the Cython target and
-the standalone device only. `install` re-registers the GSL method names with
-state updaters of ours (`CppyyGSLStateUpdater`) whose container picks
-`GSLCppyyCodeObject` when the target is ``'cppyy'`` and defers to Brian2's
-choice otherwise.
+the standalone device only; on the cppyy target their container picks
+`GSLCppyyCodeObject` (`brian2_hooks`: Brian2's state updaters stay
+registered, and other targets keep Brian2's choice).
 """
 
 import os
@@ -23,9 +22,6 @@ import struct
 from brian2.codegen.generators.GSL_generator import GSLCPPCodeGenerator
 from brian2.core.base import BrianObjectException
 from brian2.core.preferences import prefs
-from brian2.devices.device import RuntimeDevice, get_device
-from brian2.stateupdaters.base import StateUpdateMethod
-from brian2.stateupdaters.GSL import GSLContainer, GSLStateUpdater
 from brian2.units import second
 
 from . import jit, kernel_status, user_code
@@ -41,13 +37,10 @@ except ImportError:  # pragma: no cover - Brian2 without Cython support
 
 __all__ = [
     "CppyyGSLCodeGenerator",
-    "CppyyGSLContainer",
-    "CppyyGSLStateUpdater",
     "GSLCppyyCodeObject",
     "GSLIntegrationError",
     "GSLUnavailableError",
     "gsl_available",
-    "install",
     "load_gsl",
 ]
 
@@ -58,16 +51,6 @@ GSL_LIBRARIES = ("gslcblas", "gsl")
 
 #: Status of a kernel whose GSL integration failed (not one of runtime.hpp's)
 ERR_GSL_INTEGRATION = -100
-
-#: Brian2's GSL method names and their gsl_odeiv2 stepping functions
-GSL_METHODS = {
-    "gsl_rk2": "rk2",
-    "gsl_rk4": "rk4",
-    "gsl_rkf45": "rkf45",
-    "gsl_rkck": "rkck",
-    "gsl_rk8pd": "rk8pd",
-    "gsl": "rkf45",  # Brian2's default GSL method
-}
 
 INSTALL_HINT = (
     "Install the GSL development package (Debian/Ubuntu: "
@@ -185,55 +168,3 @@ class GSLCppyyCodeObject(CppyyCodeObject):
             f"of code object '{self.name}'.\n",
             self.owner,
         ) from cause
-
-
-def _target_is_cppyy():
-    device = get_device()
-    if not isinstance(device, RuntimeDevice):
-        return False
-    try:
-        codeobj_class = device.code_object_class()
-    except Exception:  # noqa: BLE001 - an unknown target: Brian2 says so
-        return False
-    return isinstance(codeobj_class, type) and issubclass(codeobj_class, CppyyCodeObject)
-
-
-class CppyyGSLContainer(GSLContainer):
-    """Brian2's `GSLContainer` that also knows the cppyy target."""
-
-    def get_codeobj_class(self):
-        if _target_is_cppyy():
-            load_gsl()
-            return GSLCppyyCodeObject
-        return super().get_codeobj_class()
-
-
-class CppyyGSLStateUpdater(GSLStateUpdater):
-    """Brian2's GSL state updater, returning a `CppyyGSLContainer`."""
-
-    def __call__(self, equations, variables=None, method_options=None):
-        container = super().__call__(equations, variables, method_options)
-        return CppyyGSLContainer(
-            method_options=container.method_options,
-            integrator=container.integrator,
-            abstract_code=container.abstract_code,
-            needed_variables=container.needed_variables,
-            variable_flags=container.variable_flags,
-        )
-
-
-def install():
-    """Register our GSL state updaters under Brian2's GSL method names
-    (idempotent). For targets other than cppyy they behave as Brian2's."""
-    updaters = {}
-    for name, integrator in GSL_METHODS.items():
-        current = StateUpdateMethod.stateupdaters.get(name)
-        if isinstance(current, CppyyGSLStateUpdater):
-            continue
-        if integrator not in updaters:
-            updaters[integrator] = CppyyGSLStateUpdater(integrator)
-        StateUpdateMethod.stateupdaters.pop(name, None)
-        StateUpdateMethod.register(name, updaters[integrator])
-
-
-install()

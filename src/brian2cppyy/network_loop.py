@@ -1,8 +1,8 @@
 """The fused network loop: ``Network.run`` with the time-step loop in C++.
 
-Installed through Brian2's device-override hook (``network_run`` on the
-runtime device). When the code-generation target is ``cppyy``, a run builds
-a table of the compiled kernels in schedule order and hands it to
+Brian2's device-override hook (``network_run`` on the runtime device) leads
+here when the code-generation target is ``cppyy`` (`brian2_hooks`). A run
+builds a table of the compiled kernels in schedule order and hands it to
 ``brian2cppyy::run_network_loop`` (``network_loop.hpp``), which runs many time
 steps without returning to Python. It returns to Python only where Python
 must run: NetworkOperations and other objects with a ``run`` method of their
@@ -16,8 +16,8 @@ calls Brian2's own pieces (``Network.before_run``/``after_run``,
 that code inline in ``Network.run``, so the few lines around it are repeated
 here. Runs the loop cannot take are handed to Brian2's ``Network.run``
 itself, with the reason in the log: every run when
-``codegen.runtime.cppyy.fused_loop`` is off or another target is selected
-(debug), a run with an `EventClock` or more than 64 clocks (info, once).
+``codegen.runtime.cppyy.fused_loop`` is off (debug), a run with an
+`EventClock` or more than 64 clocks (info, once).
 
 Deliberate differences from ``Network.run``, each for the C++ loop:
 
@@ -59,7 +59,7 @@ from brian2.core.namespace import get_local_namespace
 from brian2.core.network import Network, TextReport, profiling_summary
 from brian2.core.network import logger as brian2_network_logger
 from brian2.core.preferences import prefs
-from brian2.devices.device import all_devices, get_device
+from brian2.devices.device import get_device
 from brian2.groups.group import Group
 from brian2.units.allunits import second
 from brian2.units.fundamentalunits import check_units
@@ -68,7 +68,7 @@ from . import cling, clock_guard, faults, random_buffers
 from .log import get_logger
 from .codeobject import CppyyCodeObject
 
-__all__ = ["install", "network_run"]
+__all__ = ["network_run"]
 
 logger = get_logger(__name__)
 
@@ -116,8 +116,6 @@ def _why_not_fused(objects):
     reason)``, or ``None`` if it can."""
     if not prefs["codegen.runtime.cppyy.fused_loop"]:
         return "debug", "the preference codegen.runtime.cppyy.fused_loop is off"
-    if get_device().code_object_class(None) is not CppyyCodeObject:
-        return "debug", f"the code-generation target is {prefs['codegen.target']!r}"
     clocks = {obj.clock for obj in objects}
     if not clocks:
         return "debug", "the network is empty"
@@ -454,8 +452,3 @@ class _DeferredInterrupt:
             self.requested = False
             raise KeyboardInterrupt
 
-
-def install():
-    """Install ``network_run`` on the runtime device (Brian2's override hook),
-    with its clocks claimed per thread (`brian2cppyy.clock_guard`)."""
-    all_devices["runtime"].network_run = clock_guard.guarded(network_run)
