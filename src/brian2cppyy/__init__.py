@@ -21,6 +21,7 @@ from . import preferences
 from . import functions  # noqa: F401  (registers rand, randn, ...)
 from . import network_loop
 from . import gsl  # noqa: F401  (GSL state updaters for the cppyy target)
+from . import analysis_cache
 from .codeobject import CppyyCodeObject, CppyyCompilationError
 from .faults import KernelFault
 from .jit import cache_info, stats
@@ -45,3 +46,4 @@ def __getattr__(name):
 codegen_targets.add(CppyyCodeObject)
 preferences.register_cache_dir()
 network_loop.install()
+analysis_cache.install()
