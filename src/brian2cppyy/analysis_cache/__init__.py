@@ -9,7 +9,8 @@ digest of everything the result depends on:
 * `digest` -- stable canonical keys of Brian2's arguments and environment;
 * `store` -- the SQLite store (atomic, size-bounded, validated on reading);
 * `stateupdate` -- the cached state-update derivation;
-* `hooks` -- the one place where it plugs into Brian2.
+* `hooks` -- the one place where it plugs into Brian2;
+* `report` -- its lines in ``python -m brian2cppyy info``.
 
 ``clear_cache('cppyy')`` empties it; ``codegen.runtime.cppyy.analysis_cache``
 switches it off and ``codegen.runtime.cppyy.analysis_cache_size`` bounds it;
@@ -17,8 +18,9 @@ switches it off and ``codegen.runtime.cppyy.analysis_cache_size`` bounds it;
 """
 
 from . import hooks, stateupdate
+from .report import report, report_lines
 
-__all__ = ["install", "info"]
+__all__ = ["install", "info", "report", "report_lines"]
 
 
 def install():
