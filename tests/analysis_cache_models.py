@@ -7,14 +7,16 @@ Runs Brian2's state-updater tests (``brian2/tests/test_stateupdaters.py``,
 those without fixtures; without ``--all`` not the one that takes a minute and
 a half of sympy, ``test_check_for_invalid_values_linear_integrator``) and builds and prepares (``run(0*ms)``) our benchmark
 workloads (``benchmarks/workloads.py``). Prints one JSON line: the source of
-every code object created (name, template, code) in order, the outcome of
+every code object created (name, template, code of each block) in order, the outcome of
 every ``StateUpdateMethod.apply_stateupdater`` call (abstract code or
 exception), the names of Brian2 tests that failed, and
 ``brian2cppyy.analysis_cache.info()``.
 """
 
+import gc
 import inspect
 import json
+from collections.abc import Mapping
 import os
 import sys
 
@@ -31,7 +33,9 @@ def _recorders(codeobjects, derivations):
 
     def code_object(*args, **kwds):
         codeobj = create(*args, **kwds)
-        codeobjects.append([codeobj.name, codeobj.template_name, str(codeobj.code)])
+        code = codeobj.code
+        blocks = dict(sorted(code.items())) if isinstance(code, Mapping) else str(code)
+        codeobjects.append([codeobj.name, codeobj.template_name, blocks])
         return codeobj
 
     device.code_object = code_object
@@ -65,12 +69,19 @@ def _brian2_stateupdater_tests(everything):
 
 
 def _run_everything(failures, everything):
+    """Brian2 names an object after the first free name (``neurongroup_5``)
+    among the objects still alive, and array names follow: with Python's
+    automatic garbage collection, when it runs (the cache changes how much
+    is allocated) would decide the names in the generated code. It runs
+    only between the models here."""
     from brian2 import ms, prefs, start_scope
 
+    gc.disable()
     sys.path.insert(0, os.path.join(os.path.dirname(HERE), "benchmarks"))
     from workloads import WORKLOADS
 
     for name, test in _brian2_stateupdater_tests(everything):
+        gc.collect()
         start_scope()
         prefs.codegen.target = "cppyy"
         try:
@@ -80,6 +91,7 @@ def _run_everything(failures, everything):
     for name, build in WORKLOADS.items():
         if name.startswith("long_recording"):
             continue  # the same model as another workload, longer
+        gc.collect()
         prefs.codegen.target = "cppyy"
         net, _ = build()
         net.run(0 * ms)

@@ -142,6 +142,10 @@ class AnalysisStore:
             return connection.execute(
                 "SELECT kind, fingerprint, value, value_sha256, last_used FROM entries "
                 "WHERE key = ?", (key,)).fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):  # an empty database: a miss
+                self._report_database_error(exc)
+            return None
         except sqlite3.Error as exc:
             self._report_database_error(exc)
             return None
