@@ -287,6 +287,31 @@ def test_size_bound_removes_least_recently_used_entries(tmp_path):
     assert store.get("big", "test", "fp") is None
 
 
+WRITER = """
+import sys
+from brian2cppyy.analysis_cache.store import AnalysisStore
+store = AnalysisStore(sys.argv[1], max_bytes=50 * 2**20)
+for i in range(25):
+    store.put(f"{sys.argv[2]}-{i}", "test", "fp", {"n": i, "text": sys.argv[2] * 500})
+    assert store.get(f"{sys.argv[2]}-{i // 2}", "test", "fp")["n"] == i // 2
+"""
+
+
+def test_concurrent_processes_write_the_same_cache(tmp_path):
+    """Four processes writing and reading one store at once: no error, no
+    lost or damaged entry."""
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), name],
+                                env=_child_env(), stderr=subprocess.PIPE, text=True)
+               for name in "abcd"]
+    for writer in writers:
+        assert writer.wait(timeout=600) == 0, writer.stderr.read()
+    store = AnalysisStore(str(tmp_path), max_bytes=50 * 2**20)
+    assert store.summary()["entries"] == 100
+    for name in "abcd":
+        for i in range(25):
+            assert store.get(f"{name}-{i}", "test", "fp") == {"n": i, "text": name * 500}
+
+
 def test_switched_off_by_the_preference(cache_dir):
     prefs.codegen.runtime.cppyy.analysis_cache = False
     before = _lookups()

@@ -18,8 +18,9 @@ Anything else -- a user's `Function` or `TimedArray`, a class defined
 outside Brian2 and brian2cppyy, an array, an unknown type -- raises
 `Undigestible`: the caller then computes without the cache (never a wrong
 hit). `environment_fingerprint` adds what the inputs do not show: the
-versions of Brian2, sympy, numpy, Python, the cache's schema and the source
-of the Brian2 modules that derive state updaters.
+versions of Brian2, sympy, numpy, Python, brian2cppyy, the cache's schema and
+the source of the Brian2 modules that derive state updaters (so that an
+edited Brian2 checkout with an unchanged version number does not hit).
 """
 
 import hashlib
@@ -238,6 +239,8 @@ def environment_fingerprint():
         import numpy
         import sympy
 
+        from .. import __version__ as brian2cppyy_version
+
         brian2_dir = os.path.dirname(os.path.abspath(brian2.__file__))
         _fingerprint = digest(
             ["schema", SCHEMA_VERSION],
@@ -245,5 +248,6 @@ def environment_fingerprint():
             ["brian2", brian2.__version__, _source_digest(brian2_dir, _BRIAN2_ANALYSIS_SOURCES)],
             ["sympy", sympy.__version__],
             ["numpy", numpy.__version__],
+            ["brian2cppyy", brian2cppyy_version],
         )
     return _fingerprint
