@@ -4,12 +4,13 @@ models with the cppyy target and print what was generated, as JSON.
     python analysis_cache_models.py CACHE_DIR on|off [--all]
 
 Runs Brian2's state-updater tests (``brian2/tests/test_stateupdaters.py``,
-those without fixtures; without ``--all`` not the one that takes a minute and
-a half of sympy, ``test_check_for_invalid_values_linear_integrator``) and builds and prepares (``run(0*ms)``) our benchmark
+those without fixtures; without ``--all`` not
+``test_check_for_invalid_values_linear_integrator``, which spends a minute
+and a half in sympy) and builds and prepares (``run(0*ms)``) our benchmark
 workloads (``benchmarks/workloads.py``). Prints one JSON line: the source of
-every code object created (name, template, code of each block) in order, the outcome of
-every ``StateUpdateMethod.apply_stateupdater`` call (abstract code or
-exception), the names of Brian2 tests that failed, and
+every code object created (name, template, code of each block) in order, the
+outcome of every ``StateUpdateMethod.apply_stateupdater`` call (abstract code
+or exception), the names of Brian2 tests that failed, and
 ``brian2cppyy.analysis_cache.info()``.
 """
 

@@ -44,8 +44,10 @@ _lock = threading.Lock()
 #: this process's lookups: answered from the store, computed (and stored if
 #: possible), or not cacheable
 statistics = {"hits": 0, "misses": 0, "uncacheable": 0}
-#: keys whose derivation logged a warning in this process: never stored
-_warned_keys = set()
+#: keys and method names whose derivation logged a warning in this process:
+#: not stored (a warning logged "once", e.g. a deprecation, is silent the
+#: next time, for this or another model)
+_warned = set()
 
 
 def _count(what):
@@ -149,25 +151,25 @@ def _replay(outcome, method, group_name):
 
 def _compute_and_store(store, key, fingerprint, original, equations, variables, method,
                        method_options, group_name):
-    """Brian2's derivation, stored unless Brian2 warned while deriving it --
-    in this call or an earlier one of this process (a warning logged "once"
-    is silent the second time)."""
+    """Brian2's derivation, stored unless Brian2 warned while deriving it or
+    an earlier result of this model or method in this process."""
+    name = method_name(method)
     with _counting_warnings() as warnings:
         try:
             code = original(equations, variables, method, method_options=method_options,
                             group_name=group_name)
         except UnsupportedEquationsException as exc:
-            if _storable(key, warnings):
+            if _storable(warnings, key, name):
                 store.put(key, KIND, fingerprint, {"outcome": "unsupported",
                                                    "message": str(exc)})
             raise
-    if isinstance(code, str) and _storable(key, warnings):
+    if isinstance(code, str) and _storable(warnings, key, name):
         store.put(key, KIND, fingerprint, {"outcome": "code", "code": code})
     return code
 
 
-def _storable(key, warnings):
+def _storable(warnings, *names):
     with _lock:
         if warnings.count:
-            _warned_keys.add(key)
-        return key not in _warned_keys
+            _warned.update(names)
+        return _warned.isdisjoint(names)
