@@ -268,8 +268,7 @@ def test_import_does_not_fail_when_the_cache_directory_cannot_be_created(tmp_pat
 def test_clear_cache_empties_it(cache_dir):
     StateUpdateMethod.apply_stateupdater(LINEAR, {}, "exact")
     assert analysis_cache.info()["entries"] == 1
-    brian2cppyy.preferences.register_cache_dir()
-    clear_cache("cppyy")
+    clear_cache("cppyy")  # the directory set by the preference after the import
     assert not cache_dir.exists()
     before = _lookups()
     StateUpdateMethod.apply_stateupdater(LINEAR, {}, "exact")

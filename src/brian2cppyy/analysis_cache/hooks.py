@@ -44,10 +44,12 @@ def cppyy_target_active():
 
 
 def current_store():
-    """The store in the current cache directory (one object per directory)."""
-    from ..preferences import analysis_cache_bytes, cache_dir
+    """The store in the current cache directory (one object per directory).
+    The directory is (re-)registered for ``clear_cache('cppyy')``: the
+    preference may have changed since the import."""
+    from ..preferences import analysis_cache_bytes, register_cache_dir
 
-    directory = cache_dir()
+    directory = register_cache_dir()
     store = _stores.get(directory)
     if store is None:
         store = _stores[directory] = AnalysisStore(directory, analysis_cache_bytes())
