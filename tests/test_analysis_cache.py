@@ -253,6 +253,25 @@ def test_unusable_cache_directory_means_no_cache(tmp_path, where):
     assert analysis_cache.info()["entries"] == 0
 
 
+def test_read_only_cache_is_read_but_not_written(cache_dir, monkeypatch):
+    """A cache on a read-only file system (simulated: SQLite opens it
+    read-only; the tests run as root, for whom permissions do not count)."""
+    code = StateUpdateMethod.apply_stateupdater(LINEAR, {}, "exact")
+    from brian2cppyy.analysis_cache import store as store_module
+
+    connect = sqlite3.connect
+    monkeypatch.setattr(store_module.sqlite3, "connect", lambda path, **kwds: connect(
+        f"file:{path}?mode=ro", uri=True, **kwds))
+    before = _lookups()
+    with catch_logs(only_from=("brian2", "brian2cppyy")) as logs:
+        assert StateUpdateMethod.apply_stateupdater(LINEAR, {}, "exact") == code
+        with pytest.raises(UnsupportedEquationsException):
+            StateUpdateMethod.apply_stateupdater(NONLINEAR, {}, "exact")
+    assert logs == [] and _delta(before) == {"hits": 1, "misses": 1, "uncacheable": 0}
+    monkeypatch.undo()
+    assert analysis_cache.info()["entries"] == 1
+
+
 def test_import_does_not_fail_when_the_cache_directory_cannot_be_created(tmp_path):
     """A read-only home or a file where the cache directory should be."""
     (tmp_path / "xdg").write_text("a file, not a directory")

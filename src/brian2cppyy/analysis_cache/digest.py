@@ -1,14 +1,15 @@
 """Stable digests of Brian2's analysis inputs: the keys of the analysis cache.
 
-Brian2 remembers its analyses in memory (``brian2/utils/caching.py``:
-``cached``), keyed by ``_hashable`` of the arguments, where a `Variable` or
+Brian2 remembers its analyses in memory (``brian2/utils/caching.py`` of
+Brian2 2.11: ``cached``), keyed by ``_hashable`` of the arguments, where a `Variable` or
 `SingleEquation` stands for its ``_state_tuple`` (its attributes but the
 ``_cache_irrelevant_attributes``, e.g. the owner). An on-disk key has to mean
 the same in every process, so `digest` follows the same rules but writes a
 canonical *text* (JSON of tagged plain values) and hashes it with SHA-256:
 
-* objects with a ``_state_tuple`` become their class (module and name) and
-  the *named* attributes Brian2 keys on, so the key is finer than Brian2's;
+* objects with a ``_state_tuple`` (Brian2's ``CacheKey``) become their class
+  (module and name) and the *named* attributes Brian2 keys on (all but its
+  ``_cache_irrelevant_attributes``), so the key is finer than Brian2's;
 * numbers keep their type and their exact ``repr``; dimensions their
   exponents; dtypes their ``numpy.dtype(...).str``; sympy objects ``srepr``;
 * a `Function` counts only if it is Brian2's own default function of that
