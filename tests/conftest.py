@@ -7,6 +7,11 @@ which defaults to numpy). The preferences (and ``defaultclock.dt``) are
 restored afterwards, so that a test that switches to ``'numpy'`` or
 ``'cython'`` for a reference run, or changes a ``codegen.runtime.cppyy``
 preference, does not leak into the next.
+
+The target's cache directory (``codegen.runtime.cppyy.cache_dir``, home of
+the analysis cache) is a fresh temporary directory for the test session, so
+that no test depends on what earlier sessions (or the user) left in the
+cache.
 """
 
 import copy
@@ -21,8 +26,16 @@ from brian2.devices.device import reset_device
 collect_ignore = ["run_brian2_suite.py"]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def session_cache_dir(tmp_path_factory):
+    """The target's cache directory of this test session (a fresh one)."""
+    path = tmp_path_factory.mktemp("brian2cppyy_cache")
+    prefs["codegen.runtime.cppyy.cache_dir"] = str(path)
+    return path
+
+
 @pytest.fixture(autouse=True)
-def cppyy_target():
+def cppyy_target(session_cache_dir):
     """A fresh scope and the cppyy target for each test; prefs restored after."""
     reset_device("runtime")
     saved = {key: copy.deepcopy(value) for key, value in prefs.prefs.items()}

@@ -17,6 +17,10 @@ The hooks, all of them (`install`):
     it is the fused C++ loop (`network_loop.network_run`, its clocks claimed
     by `clock_guard`); on any other target the device has no such attribute,
     and ``Network.run`` runs Brian2's loop.
+``StateUpdateMethod.apply_stateupdater``
+    Brian2's derivation of a state updater (sympy for ``exact``: seconds).
+    On the cppyy target it is answered from the on-disk analysis cache when it
+    can be (`analysis_cache.hooks.apply_stateupdater`); otherwise Brian2's.
 ``GSLContainer.get_codeobj_class``
     Brian2's GSL state updaters choose their code-object class for the Cython
     target and the standalone device only. On the cppyy target the container
@@ -31,9 +35,10 @@ object class.
 
 from brian2.core.preferences import prefs
 from brian2.devices.device import RuntimeDevice, get_device
+from brian2.stateupdaters.base import StateUpdateMethod
 from brian2.stateupdaters.GSL import GSLContainer
 
-__all__ = ["TargetDispatch", "target_is_cppyy", "install"]
+__all__ = ["TargetDispatch", "target_is_cppyy", "brian2_original", "install"]
 
 _MISSING = object()
 
@@ -76,16 +81,25 @@ class TargetDispatch:
         return self.original
 
 
+#: (class, attribute name) -> the TargetDispatch installed there
+_installed = {}
+
+
 def dispatch(owner, name, cppyy_attribute):
     """Make ``owner.name`` a `TargetDispatch` (once: installing again keeps
     Brian2's original)."""
-    current = owner.__dict__.get(name)
-    if isinstance(current, TargetDispatch):
-        current.cppyy_attribute = cppyy_attribute
-        return current
-    hook = TargetDispatch(owner, name, cppyy_attribute)
+    hook = _installed.get((owner, name))
+    if hook is None:
+        hook = _installed[owner, name] = TargetDispatch(owner, name, cppyy_attribute)
+    hook.cppyy_attribute = cppyy_attribute
     setattr(owner, name, hook)
     return hook
+
+
+def brian2_original(owner, name):
+    """Brian2's own ``owner.name``, which a `TargetDispatch` stands in for
+    (also if someone has replaced the class attribute since)."""
+    return _installed[owner, name].original.__get__(None, owner)
 
 
 def _gsl_codeobj_class(container):
@@ -99,7 +113,11 @@ def _gsl_codeobj_class(container):
 def install():
     """Install every hook (see the module docstring); idempotent."""
     from . import clock_guard, network_loop
+    from .analysis_cache import hooks as analysis_hooks, stateupdate
 
     dispatch(RuntimeDevice, "network_run",
              staticmethod(clock_guard.guarded(network_loop.network_run)))
+    stateupdate.remember_builtin_methods()
+    dispatch(StateUpdateMethod, "apply_stateupdater",
+             staticmethod(analysis_hooks.apply_stateupdater))
     dispatch(GSLContainer, "get_codeobj_class", _gsl_codeobj_class)

@@ -45,6 +45,8 @@ _CHILD_PREFS = (
     "codegen.runtime.cppyy.fast_math",
     "codegen.runtime.cppyy.extra_cling_args",
     "codegen.runtime.cppyy.cache_dir",
+    "codegen.runtime.cppyy.analysis_cache",
+    "codegen.runtime.cppyy.analysis_cache_size",
     "codegen.cpp.extra_compile_args_gcc",
 )
 #: "0": the child only starts Cling
@@ -318,7 +320,7 @@ def _child():
     import brian2cppyy
     from brian2 import prefs
 
-    from . import cling
+    from . import analysis_cache, cling
 
     for key, value in json.loads(os.environ.get(_PREFS_ENV, "{}")).items():
         prefs[key] = value
@@ -338,6 +340,7 @@ def _child():
         if os.environ.get(_SELF_TEST_ENV) != "0":
             report["self_test"] = self_test()
         report["cache_info"] = brian2cppyy.cache_info()
+        report["analysis_cache"] = analysis_cache.info()
     print("BRIAN2CPPYY_DIAGNOSTICS " + json.dumps(report), flush=True)
 
 
@@ -405,7 +408,7 @@ def info(run_self_test=True, timeout=600):
 
     import brian2cppyy
 
-    from . import precompiled_header
+    from . import analysis_cache, precompiled_header
     from .preferences import cache_dir, cling_flags
 
     report = {
@@ -434,6 +437,7 @@ def info(run_self_test=True, timeout=600):
     }
     pch_path = precompiled_header.expected_path()
     child, error, stderr = _run_child(timeout, run_self_test)
+    report["analysis_cache"] = analysis_cache.report(child)
     if child is not None and "start_error" in child:
         child, error = None, child["start_error"]
     started = child is not None
@@ -471,6 +475,8 @@ def _essential_lines(text):
 
 def format_report(report):
     """The report of `info` as text."""
+    from . import analysis_cache
+
     lines = ["brian2cppyy diagnostics", ""]
     versions = report["versions"]
     cling = report["cling"]
@@ -518,6 +524,7 @@ def format_report(report):
         f"  directory      {cache['dir']} ({cache['files']} files, {cache['size_mb']:.1f} MB;"
         " compiled kernels live in memory)"
     )
+    lines.extend(analysis_cache.report_lines(report["analysis_cache"]))
     lines.append("")
     lines.append("Self-test")
     test = report["self_test"]

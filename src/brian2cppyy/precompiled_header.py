@@ -50,6 +50,13 @@ def choose(flags):
         return
     if any(f.startswith("allDict.cxx.pch") for f in os.listdir(cppyy_dir)):
         return
+    try:
+        os.makedirs(cache, exist_ok=True)
+    except OSError as exc:
+        get_logger(__name__).warn(
+            f"brian2cppyy's cache directory {cache} cannot be created ({exc}); cppyy "
+            "builds its precompiled header in its own place instead.", "pch_no_cache")
+        return
     tag = hashlib.sha1(flags.encode()).hexdigest()[:12]
     os.environ["CLING_STANDARD_PCH"] = os.path.join(cache, f"allDict.cxx.{tag}.pch")
 

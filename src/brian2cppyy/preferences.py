@@ -8,10 +8,15 @@ import os
 
 from brian2.core.preferences import BrianPreference, PreferenceError, prefs
 
-__all__ = ["cling_flags", "cache_dir", "CACHE_EXTENSIONS"]
+__all__ = ["cling_flags", "cache_dir", "analysis_cache_bytes", "CACHE_EXTENSIONS",
+           "ANALYSIS_CACHE_FILE"]
 
-#: file types that may live in the cache directory
-CACHE_EXTENSIONS = {".pch", ".lock", ".tmp"}
+#: the analysis cache's SQLite file in the cache directory (`brian2cppyy.analysis_cache`)
+ANALYSIS_CACHE_FILE = "analysis.sqlite3"
+
+#: file types that may live in the cache directory (SQLite may leave a
+#: "-journal" file next to its database)
+CACHE_EXTENSIONS = {".pch", ".lock", ".tmp", ".sqlite3", ".sqlite3-journal"}
 
 
 def _invalid(name, value, expected):
@@ -45,6 +50,12 @@ def _valid_flags(value):
         value,
         "Cling's extra flags must be a list of strings, e.g. ['-march=native']",
     )
+
+
+def _valid_size(value):
+    if type(value) in (int, float) and value > 0:
+        return True
+    _invalid("analysis_cache_size", value, "the size bound must be a positive number of MB")
 
 
 def _valid_type(name, types, expected, optional=False):
@@ -118,6 +129,25 @@ prefs.register_preferences(
         Python loop calls the kernels step by step; results are the same.
         """,
     ),
+    analysis_cache=BrianPreference(
+        default=True,
+        validator=_valid_type("analysis_cache", bool, "use True or False"),
+        docs="""
+        Whether Brian2's symbolic analysis of a model (the derivation of its
+        state updaters; seconds with sympy for ``method='exact'``) is
+        remembered on disk, in ``analysis.sqlite3`` in ``cache_dir``, so that
+        the next process with the same model skips it. Results are identical
+        with and without the cache. Only for the cppyy target.
+        """,
+    ),
+    analysis_cache_size=BrianPreference(
+        default=50,
+        validator=_valid_size,
+        docs="""
+        Upper bound of the analysis cache in MB (a model takes a few kB);
+        the least recently used entries are removed beyond it.
+        """,
+    ),
     dump_dir=BrianPreference(
         default=None,
         validator=_valid_type("dump_dir", str, "use None or a directory (a string)", True),
@@ -153,11 +183,18 @@ def cache_dir():
     return os.path.abspath(path)
 
 
+def analysis_cache_bytes():
+    """The size bound of the analysis cache in bytes (from the preference)."""
+    return int(prefs["codegen.runtime.cppyy.analysis_cache_size"] * 2**20)
+
+
 def register_cache_dir():
-    """Tell Brian2 where our cache is (for ``clear_cache('cppyy')``)."""
+    """Tell Brian2 where our cache is (for ``clear_cache('cppyy')``). The
+    directory is created when something is stored there: one that cannot be
+    created (a file in the way, a read-only home) means no cache, and must
+    not make ``import brian2cppyy`` fail."""
     from brian2 import _cache_dirs_and_extensions
 
     path = cache_dir()
-    os.makedirs(path, exist_ok=True)
     _cache_dirs_and_extensions["cppyy"] = (path, set(CACHE_EXTENSIONS))
     return path
