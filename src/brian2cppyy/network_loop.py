@@ -64,7 +64,7 @@ from brian2.groups.group import Group
 from brian2.units.allunits import second
 from brian2.units.fundamentalunits import check_units
 
-from . import cling, clock_guard, faults, random_buffers
+from . import cling, clock_guard, faults, import_freeze, random_buffers, run_reuse
 from .log import get_logger
 from .codeobject import CppyyCodeObject
 
@@ -140,6 +140,7 @@ def network_run(
         namespace = get_local_namespace(level=level + 3)
     all_objects = net.sorted_objects
     why_not = _why_not_fused(all_objects)
+    import_freeze.settle()  # the first run decides whether the import-time freeze stays
     if why_not is not None:
         log_level, reason = why_not
         getattr(logger, log_level)(
@@ -186,7 +187,8 @@ class _FusedRun:
         net._clocks = {obj.clock for obj in self.all_objects}
         for clock in net._clocks:
             clock.set_interval(net.t, self.t_end)
-        net.before_run(namespace)
+        with run_reuse.reusing(net):  # unchanged code objects are used again
+            net.before_run(namespace)
 
     def simulate(self, report, report_period):
         """The time steps: the C++ loop and the Python work it returns for."""
@@ -457,5 +459,9 @@ class _DeferredInterrupt:
 
 def install():
     """Install ``network_run`` on the runtime device (Brian2's override hook),
-    with its clocks claimed per thread (`brian2cppyy.clock_guard`)."""
+    with its clocks claimed per thread (`brian2cppyy.clock_guard`), the reuse
+    of unchanged code objects (`brian2cppyy.run_reuse`), and freeze the
+    imported objects (`brian2cppyy.import_freeze`)."""
     all_devices["runtime"].network_run = clock_guard.guarded(network_run)
+    run_reuse.install()
+    import_freeze.freeze_imports()  # last: once everything brian2cppyy imports is loaded
