@@ -189,8 +189,18 @@ def _variables_state(arguments):
             state.append(None)
             continue
         items = tuple((name, Identity(var)) for name, var in variables.items())
-        state.append((items, snapshot(dict(getattr(variables, "indices", {})))))
+        state.append((items, _indices_state(getattr(variables, "indices", {}))))
     return tuple(state)
+
+
+def _indices_state(indices):
+    """The index of each variable. ``Variables.indices`` is a defaultdict
+    that grows when a missing name is looked up: an entry with the default
+    value means the same as no entry."""
+    factory = getattr(indices, "default_factory", None)
+    default = factory() if factory is not None else None
+    return (default, snapshot(sorted((name, index) for name, index in indices.items()
+                                     if index != default)))
 
 
 def _names_to_resolve(arguments):
