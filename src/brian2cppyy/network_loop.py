@@ -187,7 +187,7 @@ class _FusedRun:
         net._clocks = {obj.clock for obj in self.all_objects}
         for clock in net._clocks:
             clock.set_interval(net.t, self.t_end)
-        with run_reuse.reusing(net):  # unchanged code objects are used again
+        with run_reuse.reusing(self.all_objects):  # unchanged code objects run again
             net.before_run(namespace)
 
     def simulate(self, report, report_period):

@@ -78,11 +78,12 @@ _active = threading.local()  # .runners: name argument -> CodeRunner, during a r
 
 
 class reusing:
-    """Context manager: code objects of ``net``'s runners may be reused
-    while it is active (in this thread), i.e. around ``net.before_run``."""
+    """Context manager: code objects of the runners among ``objects`` (a
+    network's) may be reused while it is active (in this thread), i.e. around
+    ``Network.before_run``."""
 
-    def __init__(self, net):
-        self.runners = {f"{obj.name}_codeobject*": obj for obj in net.sorted_objects}
+    def __init__(self, objects):
+        self.runners = {f"{obj.name}_codeobject*": obj for obj in objects}
         self.prefs = _PrefsMemo()
         self.enabled = prefs["codegen.runtime.cppyy.reuse_code_objects"]
 
