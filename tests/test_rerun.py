@@ -431,3 +431,62 @@ def test_nothing_is_frozen_when_brian_objects_exist_before_the_import():
 
 def test_freeze_state_in_this_process_is_known():
     assert import_freeze.state() in ("kept", "released", "not frozen", "pending")
+
+
+# -- random numbers and other targets in between ---------------------------------------
+
+def test_noise_with_seed_and_restored_random_state():
+    def scenario(record):
+        G = NeuronGroup(20, "dv/dt = (1 - v) / (5*ms) + 0.3 * xi / sqrt(ms) : 1",
+                        threshold="v > 1", reset="v = rand() * 0.2", method="euler",
+                        name="g")
+        spikes = SpikeMonitor(G, name="spikes")
+        net = Network(G, spikes)
+        net.run(5 * ms)
+        net.store()
+        net.run(5 * ms)
+        record(net)
+        first = spikes.i[:].copy(), G.v[:].copy()
+        net.restore(restore_random_state=True)
+        net.run(5 * ms)
+        record(net)
+        again = spikes.i[:].copy(), G.v[:].copy()
+        seed(77)
+        net.run(5 * ms)
+        record(net)
+        return _copies(i1=first[0], v1=first[1], i2=again[0], v2=again[1], i=spikes.i[:],
+                       t=spikes.t[:], v=G.v[:])
+
+    reused, names = _run_scenario(scenario, "cppyy", True)
+    fresh, _ = _run_scenario(scenario, "cppyy", False)
+    for key in reused:
+        np.testing.assert_array_equal(reused[key], fresh[key], err_msg=key)
+    # the restored random state repeats the stored run's numbers
+    np.testing.assert_array_equal(reused["i2"], reused["i1"])
+    np.testing.assert_array_equal(reused["v2"], reused["v1"])
+    assert len(reused["i1"]) > 10
+    assert names[0] == names[1] == names[2]
+
+
+def test_a_run_on_another_target_in_between():
+    def scenario(record):
+        G = NeuronGroup(5, "dv/dt = (2 - v) / (4*ms) : 1", threshold="v > 1",
+                        reset="v = 0", method="exact", name="g")
+        G.v = "i * 0.2"
+        spikes = SpikeMonitor(G, name="spikes")
+        net = Network(G, spikes)
+        net.run(3 * ms)
+        record(net)
+        target = prefs.codegen.target
+        prefs.codegen.target = "numpy"
+        try:
+            net.run(3 * ms)
+        finally:
+            prefs.codegen.target = target
+        G.v[0] = 0.9
+        net.run(3 * ms)
+        record(net)
+        return _copies(i=spikes.i[:], t=spikes.t[:], v=G.v[:])
+
+    names = _check(scenario)
+    assert names[0] == names[1]
