@@ -42,6 +42,9 @@ Deliberate differences from ``Network.run``, each for the C++ loop:
 * With ``profile=True`` the time of a kernel is measured in C++ around the
   kernel call; Python entries are timed in Python. An object is listed once
   its clock has run a step, as in Brian2.
+* A code object whose inputs have not changed since the previous run is
+  used again instead of being generated anew (`brian2cppyy.run_reuse`; it
+  keeps its name).
 """
 
 import ctypes
