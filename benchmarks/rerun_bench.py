@@ -12,7 +12,7 @@ overhead is the wall time minus the time steps. The modes, alternated within
 each round (A B C ... A B C ...):
 
 * ``before``: cppyy as before `brian2cppyy.run_reuse` and
-  `brian2cppyy.import_freeze` (code objects generated at every run, the
+  `brian2cppyy.unused_objects` (code objects generated at every run, the
   import-time objects unfrozen, so Brian2's ``gc.collect()`` walks them all);
 * ``freeze``: the import-time freeze only; ``reuse``: the reuse only;
 * ``after``: both (the default behaviour);

@@ -25,7 +25,7 @@ from brian2 import (
 )
 from brian2.utils.logger import catch_logs
 
-from brian2cppyy import import_freeze
+from brian2cppyy import unused_objects
 
 
 def _copies(**arrays):
@@ -402,12 +402,12 @@ _FREEZE_SCRIPT = """
 import gc
 import brian2cppyy
 from brian2 import NeuronGroup, Network, ms, prefs
-from brian2cppyy import import_freeze
-print(import_freeze.state(), gc.get_freeze_count() > 100000)
+from brian2cppyy import unused_objects
+print(unused_objects.state(), gc.get_freeze_count() > 100000)
 prefs.codegen.target = {target!r}
 net = Network(NeuronGroup(1, "v : 1"))
 net.run(0.1 * ms)
-print(import_freeze.state(), gc.get_freeze_count() > 100000)
+print(unused_objects.state(), gc.get_freeze_count() > 100000)
 """
 
 
@@ -421,8 +421,8 @@ def test_imported_objects_stay_frozen_only_for_the_cppyy_target(target, after):
 
 def test_nothing_is_frozen_when_brian_objects_exist_before_the_import():
     script = ("import gc\nfrom brian2 import NeuronGroup\nG = NeuronGroup(1, 'v : 1')\n"
-              "import brian2cppyy\nfrom brian2cppyy import import_freeze\n"
-              "print(import_freeze.state(), gc.get_freeze_count())")
+              "import brian2cppyy\nfrom brian2cppyy import unused_objects\n"
+              "print(unused_objects.state(), gc.get_freeze_count())")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr
@@ -430,7 +430,7 @@ def test_nothing_is_frozen_when_brian_objects_exist_before_the_import():
 
 
 def test_freeze_state_in_this_process_is_known():
-    assert import_freeze.state() in ("kept", "released", "not frozen", "pending")
+    assert unused_objects.state() in ("kept", "released", "not frozen", "pending")
 
 
 # -- random numbers and other targets in between ---------------------------------------

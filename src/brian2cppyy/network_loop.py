@@ -67,7 +67,7 @@ from brian2.groups.group import Group
 from brian2.units.allunits import second
 from brian2.units.fundamentalunits import check_units
 
-from . import cling, clock_guard, faults, import_freeze, random_buffers, run_reuse
+from . import cling, clock_guard, faults, random_buffers, run_reuse, unused_objects
 from .log import get_logger
 from .codeobject import CppyyCodeObject
 
@@ -143,7 +143,7 @@ def network_run(
         namespace = get_local_namespace(level=level + 3)
     all_objects = net.sorted_objects
     why_not = _why_not_fused(all_objects)
-    import_freeze.settle()  # the first run decides whether the import-time freeze stays
+    unused_objects.settle()  # the first run decides whether the import-time freeze stays
     if why_not is not None:
         log_level, reason = why_not
         getattr(logger, log_level)(
@@ -185,7 +185,7 @@ class _FusedRun:
     def prepare(self, namespace):
         """Unused-object warnings, the clocks' interval, ``before_run``."""
         if prefs.logging.warn_for_unused_objects:
-            gc.collect()
+            gc.collect()  # cheap: the imported objects are frozen (unused_objects)
         net = self.net
         net._clocks = {obj.clock for obj in self.all_objects}
         for clock in net._clocks:
@@ -464,7 +464,7 @@ def install():
     """Install ``network_run`` on the runtime device (Brian2's override hook),
     with its clocks claimed per thread (`brian2cppyy.clock_guard`), the reuse
     of unchanged code objects (`brian2cppyy.run_reuse`), and freeze the
-    imported objects (`brian2cppyy.import_freeze`)."""
+    imported objects (`brian2cppyy.unused_objects`)."""
     all_devices["runtime"].network_run = clock_guard.guarded(network_run)
     run_reuse.install()
-    import_freeze.freeze_imports()  # last: once everything brian2cppyy imports is loaded
+    unused_objects.freeze_imports()  # last: once everything brian2cppyy imports is loaded

@@ -46,7 +46,7 @@ Brian2 internals this module relies on (none is a documented hook):
 ``brian2.groups.group.create_runner_codeobj`` (the module global that
 ``CodeRunner.create_default_code_object`` calls, replaced by `install`), the
 name ``f"{runner.name}_codeobject*"`` that the runner passes it,
-``Templater.<template>.variables``, ``Variables.indices``, ``prefs.prefs``;
+``Group.codeobj_class``, ``Templater.<template>.variables``, ``Variables.indices``, ``prefs.prefs``;
 the algorithm followed for the names to resolve is ``create_runner_codeobj``'s
 in ``brian2/codegen/codeobject.py``.
 """
@@ -85,6 +85,7 @@ class reusing:
     def __init__(self, objects):
         self.runners = {f"{obj.name}_codeobject*": obj for obj in objects}
         self.prefs = _PrefsMemo()
+        self.variables = {}  # the states of the Variables objects seen in this run
         self.enabled = prefs["codegen.runtime.cppyy.reuse_code_objects"]
 
     def __enter__(self):
@@ -182,16 +183,24 @@ def _arguments_state(arguments):
     return snapshot(state)
 
 
-def _variables_state(arguments):
-    """The owner's and the runner's variables: the same objects, the same indices."""
-    state = []
-    for variables in (arguments["group"].variables, arguments["additional_variables"]):
-        if variables is None:
-            state.append(None)
-            continue
-        items = tuple((name, Identity(var)) for name, var in variables.items())
-        state.append((items, _indices_state(getattr(variables, "indices", {}))))
-    return tuple(state)
+def _variables_state(arguments, memo=None):
+    """The owner's and the runner's variables: the same objects, the same
+    indices (``memo``: the states of this run, by ``Variables`` object)."""
+    return tuple(_one_variables_state(variables, memo)
+                 for variables in (arguments["group"].variables,
+                                   arguments["additional_variables"]))
+
+
+def _one_variables_state(variables, memo):
+    if variables is None:
+        return None
+    if memo is not None and id(variables) in memo:
+        return memo[id(variables)][1]
+    items = tuple((name, Identity(var)) for name, var in variables.items())
+    state = (items, _indices_state(getattr(variables, "indices", {})))
+    if memo is not None:
+        memo[id(variables)] = (variables, state)  # the object keeps its id for the run
+    return state
 
 
 def _indices_state(indices):
@@ -307,7 +316,7 @@ def _new_entry(codeobj, run, arguments):
 def _unchanged(entry, run, arguments):
     """Whether the code object of ``entry`` is what Brian2 would create now."""
     if not (entry.arguments == _arguments_state(arguments)
-            and entry.variables == _variables_state(arguments)
+            and entry.variables == _variables_state(arguments, run.variables)
             and run.prefs.unchanged(entry.prefs)):
         return False
     resolved = _resolve(arguments, entry.names, entry.user_identifiers)

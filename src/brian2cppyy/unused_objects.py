@@ -1,6 +1,7 @@
-"""Brian2's unused-object warnings without a walk over every imported
-object: the objects that exist once ``import brian2cppyy`` is done are frozen
-out of Python's garbage collector (``gc.freeze``), for the cppyy target only.
+"""Brian2's unused-object warnings, cheaply: the full collection Brian2
+starts every run with visits only the objects built since ``import
+brian2cppyy``, because those that existed then are frozen out of Python's
+garbage collector (``gc.freeze``), for the cppyy target only.
 
 Brian2 starts every run with a full ``gc.collect()`` when
 ``prefs.logging.warn_for_unused_objects`` is on (the default): a Brian object
@@ -9,11 +10,14 @@ that is collected without ever having been part of a network warns in its
 collection visits every object the collector tracks; after the imports
 (Brian2, SymPy, NumPy, Matplotlib) those are about 150 000, which cost
 0.1-0.3 s of every ``run()`` (measured, more than the 1 ms of simulated time
-of a 2 000-neuron network took). The objects that can warn are those of the
-user's model, built after the imports. A frozen object is skipped by every
-collection (the automatic ones too) and is never freed if it becomes
-unreachable; the collection at the start of a run then visits only what was
-created since the freeze (a few thousand objects for that network, 2-5 ms).
+of a 2 000-neuron network took).
+
+A frozen object is skipped by every collection (the automatic ones too); the
+collection at the start of a run then visits only what was created since the
+freeze (a few thousand objects for that network: 2-5 ms), and the warnings,
+which concern the objects of the user's model, work as before. (Skipping the
+collection when no live Brian object could warn would save those milliseconds
+too, but Brian2's own test ``test_conditional_gc_collect`` counts the calls.)
 
 What is frozen, and when:
 
@@ -26,13 +30,16 @@ What is frozen, and when:
   own heap).
 * The user's model is built after the import, so it is never frozen: its
   objects are collected, and warned about, as in Brian2, and a network that
-  is dropped is freed.
+  is dropped is freed. A frozen object is never freed if it becomes
+  unreachable.
 * Only the cppyy target keeps the freeze: the first run on Brian2's runtime
   device decides (`settle`, called by the network loop's ``network_run``).
   If that run's target is another one (numpy, cython), the objects are
   unfrozen (``gc.unfreeze``) and the process behaves as without brian2cppyy.
   A process that only ever runs a standalone device never reaches that
   decision and keeps its import-time objects frozen.
+
+Brian2 internals used: ``BrianObject.__instances__()`` (its instance tracker).
 """
 
 import gc
@@ -104,3 +111,4 @@ def settle():
             gc.unfreeze()
         logger.debug("Unfroze the objects frozen at import: the first run's target is "
                      f"{target.class_name!r}.", "freeze")
+
