@@ -46,9 +46,9 @@ Brian2 internals this module relies on (none is a documented hook):
 ``brian2.groups.group.create_runner_codeobj`` (the module global that
 ``CodeRunner.create_default_code_object`` calls, replaced by `install`), the
 name ``f"{runner.name}_codeobject*"`` that the runner passes it,
-``Group.codeobj_class``, ``Templater.<template>.variables``, ``Variables.indices``, ``prefs.prefs``;
-the algorithm followed for the names to resolve is ``create_runner_codeobj``'s
-in ``brian2/codegen/codeobject.py``.
+``Group.codeobj_class``, ``Templater.<template>.variables``,
+``Variables.indices``, ``prefs.prefs``; the algorithm followed for the names
+to resolve is ``create_runner_codeobj``'s in ``brian2/codegen/codeobject.py``.
 """
 
 import functools
