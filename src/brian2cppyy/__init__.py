@@ -17,7 +17,7 @@ try:
 finally:
     preference_files.uninstall()
 
-from . import brian2_hooks, preferences
+from . import brian2_hooks, preferences, unused_objects
 from . import functions  # noqa: F401  (registers rand, randn, ...)
 from .codeobject import CppyyCodeObject, CppyyCompilationError
 from .faults import KernelFault
@@ -43,3 +43,4 @@ def __getattr__(name):
 codegen_targets.add(CppyyCodeObject)
 preferences.register_cache_dir()
 brian2_hooks.install()
+unused_objects.freeze_imports()  # last: everything the package imports is loaded

@@ -148,6 +148,18 @@ prefs.register_preferences(
         the least recently used entries are removed beyond it.
         """,
     ),
+    reuse_code_objects=BrianPreference(
+        default=True,
+        validator=_valid_type("reuse_code_objects", bool, "use True or False"),
+        docs="""
+        Whether a run in the fused loop uses a code object of the previous
+        run again when nothing it was made from has changed (abstract code,
+        resolved names and their values, variables, preferences, the
+        device's arrays; see ``brian2cppyy.run_reuse``), instead of
+        generating it anew as Brian2 does. If ``False``, every run generates
+        its code objects; results are the same.
+        """,
+    ),
     dump_dir=BrianPreference(
         default=None,
         validator=_valid_type("dump_dir", str, "use None or a directory (a string)", True),
