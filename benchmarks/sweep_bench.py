@@ -302,15 +302,20 @@ def chart(modes, path):
 
 
 def machine():
+    """The machine and the versions. cppyy's version is read from its
+    metadata: importing cppyy would start Cling in this process, without the
+    flags of brian2cppyy's preferences, and the embedded cluster's workers,
+    forked from this process, would inherit that Cling."""
+    from importlib.metadata import version
+
     import brian2
-    import cppyy
     import dask
 
     import brian2cppyy
 
     return {"cpu_count": os.cpu_count(), "platform": platform.platform(),
             "python": platform.python_version(), "brian2": brian2.__version__,
-            "brian2cppyy": brian2cppyy.__version__, "cppyy": cppyy.__version__,
+            "brian2cppyy": brian2cppyy.__version__, "cppyy": version("cppyy"),
             "dask": dask.__version__, "load_average_at_start": os.getloadavg()}
 
 
