@@ -24,6 +24,15 @@ its log file in a forked child (it checks the pid). Python warns about
 forks of threaded processes (a ``DeprecationWarning``, hidden by default);
 the warning stands, this docstring is why we accept it.
 
+The caller's heap is frozen (``gc.freeze``) while the cluster forks from
+it, unless something froze it before: a worker prepares by collecting its
+garbage and freezing what is left (`worker.freeze_imports`), and a
+collection traverses every object not frozen, writing into each, so in a
+child forked from an unfrozen caller it took 0.22 s of CPU and copied the
+pages of the caller's whole heap. Frozen objects are not collected: what of
+the caller's state becomes garbage during the sweep is freed once the
+cluster is closed.
+
 A forked worker's memory is counted in full in its resident size, also the
 pages it shares with the caller, and Dask pauses or restarts a worker that
 exceeds its memory limit. So a caller that holds much memory (more than
@@ -37,6 +46,7 @@ spawned or restarted worker), so e.g. ``codegen.runtime.cppyy.cache_dir``
 is shared; a cluster passed in keeps its workers' own preferences.
 """
 
+import gc
 import logging
 import os
 import sys
@@ -148,7 +158,7 @@ class Connection:
         from distributed import Client
 
         self.cluster = self.config = None
-        self.forking = False
+        self.forking = self.froze_caller = False
         self.preferences = None
         self.own_client = client is None or isinstance(client, str)
         if client is None:
@@ -176,6 +186,9 @@ class Connection:
             _install_fork_hooks()
             _forking_clusters += 1
             self.forking = True
+            if gc.get_freeze_count() == 0:
+                gc.freeze()
+                self.froze_caller = True
         try:
             self.cluster = LocalCluster(
                 n_workers=n_workers, threads_per_worker=1, processes=True,
@@ -199,6 +212,9 @@ class Connection:
             if self.forking:
                 _forking_clusters -= 1
                 self.forking = False
+            if self.froze_caller:
+                gc.unfreeze()
+                self.froze_caller = False
             if self.config is not None:
                 self.config.__exit__(None, None, None)
                 self.config = None
