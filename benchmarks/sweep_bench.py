@@ -24,6 +24,10 @@ Three throughputs per mode, in runs per second:
   first) over the time from the first of them starting to the last run ending:
   what a long sweep of the same model approaches.
 
+Each mode also records its CPU time (``cpu_s``: user + system of this process
+and of the worker processes it started and reaped), which, unlike the wall-clock
+figures, a machine shared with other jobs changes little.
+
 Each run also reports how many kernels it compiled, which shows the
 compile-once workers: a worker's first run compiles, its later runs do not.
 
@@ -225,15 +229,16 @@ def _figure(value, digits=2):
 
 
 def table(modes, ratios):
-    lines = ["| mode | processes | runs | total (s) | startup (s) | runs/s whole sweep "
+    lines = ["| mode | processes | runs | total (s) | CPU (s) | startup (s) | runs/s whole sweep "
              "| runs/s after startup | runs/s steady state | first run of a process (s) "
              "| later runs (s, median) | runs that compiled |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for m in modes:
         runs = (f"{len(m['runs'])}" if m.get("complete", True)
                 else f"{len(m['runs'])} of {m['n_runs']} (stopped at the time limit)")
         lines.append(f"| {m['mode']} | {m['processes']} | {runs} | {m['total_s']:.1f} "
-                     f"| {_figure(m['startup_s'], 1)} | {m['throughput_runs_per_s']:.2f} "
+                     f"| {_figure(m.get('cpu_s'), 1)} | {_figure(m['startup_s'], 1)} "
+                     f"| {m['throughput_runs_per_s']:.2f} "
                      f"| {_figure(m.get('throughput_after_startup_runs_per_s'))} "
                      f"| {_figure(m.get('steady_runs_per_s'))} | {m['first_run_s']:.2f} "
                      f"| {_figure(m['later_run_s'])} | {m.get('runs_that_compiled', 'n/a')} |")
@@ -301,6 +306,12 @@ def chart(modes, path):
     fig.savefig(path, dpi=110)
 
 
+def cpu_seconds():
+    """User + system CPU time of this process and of its reaped children."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 def machine():
     """The machine and the versions. cppyy's version is read from its
     metadata: importing cppyy would start Cling in this process, without the
@@ -349,11 +360,13 @@ def main():
     modes = []
     for name in args.modes.split(","):
         print(f"{name}: {len(sets)} runs ...", file=sys.stderr, flush=True)
-        load = os.getloadavg()
+        load, cpu = os.getloadavg(), cpu_seconds()
         mode = (run_pool(sets, 2, args.pool_time_limit) if name == "pool-cython"
                 else run_sweep(sets, int(name.split("-")[1])))
         mode["load_average_before"] = load
-        print(f"{name}: {mode['total_s']:.1f} s", file=sys.stderr, flush=True)
+        mode["cpu_s"] = cpu_seconds() - cpu
+        print(f"{name}: {mode['total_s']:.1f} s, {mode['cpu_s']:.1f} s of CPU", file=sys.stderr,
+              flush=True)
         modes.append(mode)
     ratios = summarise(modes)
     os.makedirs(RESULTS, exist_ok=True)
