@@ -299,7 +299,7 @@ def test_workers_are_frozen_and_the_embedded_cluster_is_quiet(shared_client):
 def fork_probe(w):
     """A model of its own (no other test compiles these equations); also
     reports how many kernels this run compiled and the process's dump_dir."""
-    from brian2 import prefs
+    from brian2 import get_device, prefs
 
     before = brian2cppyy.stats()["compiled"]
     start_scope()
@@ -308,7 +308,8 @@ def fork_probe(w):
     M = SpikeMonitor(G)
     run(20 * ms, namespace={})
     return {"n": int(M.num_spikes), "compiled": brian2cppyy.stats()["compiled"] - before,
-            "dump_dir": str(prefs["codegen.runtime.cppyy.dump_dir"]), "pid": os.getpid()}
+            "dump_dir": str(prefs["codegen.runtime.cppyy.dump_dir"]), "pid": os.getpid(),
+            "device": type(get_device()).__name__}
 
 
 def _embedded_sweep_with_dump_dir(dump_dir, params):
@@ -330,8 +331,15 @@ def test_embedded_workers_are_forked_with_the_callers_kernels_and_preferences(tm
     # a model that this process has compiled: the forked worker compiles nothing of it
     local = worker.run_one(fork_probe, {"w": 1.0}, 7)
     assert local["status"] == "ok" and local["scalars"]["compiled"] > 0
-    result = _embedded_sweep_with_dump_dir(tmp_path / "dump", {"w": [1.0, 1.5]})
+    from brian2.devices.device import reset_device, set_device
+
+    set_device("cpp_standalone", build_on_run=False)  # not what the workers inherit
+    try:
+        result = _embedded_sweep_with_dump_dir(tmp_path / "dump", {"w": [1.0, 1.5]})
+    finally:
+        reset_device()
     assert list(result.table.status) == ["ok", "ok"]
+    assert list(result.table.device) == ["RuntimeDevice"] * 2
     assert list(result.table.compiled) == [0, 0]
     assert result.table.pid[0] != os.getpid()
     assert list(result.table.dump_dir) == [str(tmp_path / "dump")] * 2

@@ -20,7 +20,8 @@ compiles (``brian2cppyy.stats()`` on the worker counts it).
 
 A process forked from one that was prepared (the embedded cluster forks
 its workers from the calling process: `cluster`) is prepared again: what it
-inherited describes its parent.
+inherited describes its parent. A worker always starts on Brian2's runtime
+device, also when forked from a process that chose another.
 
 Once prepared, the plugin also freezes the worker's heap (`freeze_imports`):
 Brian2 starts every run with a full garbage collection, which otherwise walks
@@ -140,6 +141,15 @@ def _apply(preferences):
             prefs[key] = copy.deepcopy(value)
 
 
+def _use_runtime_device():
+    """The runtime device (the cppyy target's), also in a process forked from
+    one that chose another with ``set_device``."""
+    from brian2.devices.device import get_device, runtime_device, set_device
+
+    if get_device() is not runtime_device:
+        set_device(runtime_device)
+
+
 def prepare_process(preferences=None):
     """Import Brian2 and brian2cppyy, apply ``preferences`` (a
     `preference_snapshot`, or None), start Cling, count SIGINTs and snapshot
@@ -160,6 +170,7 @@ def prepare_process(preferences=None):
 
     if preferences is not None:
         _apply(preferences)
+    _use_runtime_device()
     cling.start()
     handler = signal.getsignal(signal.SIGINT)
     if not getattr(handler, "counts_sigints", False):  # a forked process has it already
