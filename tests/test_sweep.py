@@ -368,9 +368,11 @@ def test_fork_is_for_linux_and_a_caller_small_next_to_a_workers_memory():
     on_linux = sys.platform.startswith("linux")
     # LocalCluster gives each of n workers total/n of memory; the caller's resident
     # size may be at most FORK_MEMORY_SHARE of that
-    assert cluster.fork_allowed(2, resident_bytes=0.5 * gib, total_bytes=8 * gib) is on_linux
-    assert not cluster.fork_allowed(2, resident_bytes=1.5 * gib, total_bytes=8 * gib)
-    assert not cluster.fork_allowed(8, resident_bytes=0.5 * gib, total_bytes=8 * gib)
+    share = cluster.FORK_MEMORY_SHARE
+    assert cluster.fork_allowed(2, resident_bytes=share * 4 * gib, total_bytes=8 * gib) \
+        is on_linux
+    assert not cluster.fork_allowed(2, resident_bytes=share * 4.1 * gib, total_bytes=8 * gib)
+    assert not cluster.fork_allowed(8, resident_bytes=share * 4 * gib, total_bytes=8 * gib)
 
 
 def test_forks_wait_for_cling_while_an_embedded_cluster_forks(monkeypatch):

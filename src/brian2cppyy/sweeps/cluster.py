@@ -10,9 +10,10 @@ imported all of them already. So on Linux the embedded cluster's nannies
 starts with everything the caller has imported, its preferences, and, if
 the caller has started Cling (it ran a model on the cppyy target), Cling
 and the kernels it compiled (then the workers compile nothing that the
-caller compiled). Measured per worker, on a machine shared with other jobs:
-3.1 s of CPU from process start to the first task with ``spawn``, 1.2 s
-with ``fork`` (Cling's start, 0.8 s, is the rest).
+caller compiled). Measured per worker, on a 2-core machine shared with
+other jobs: 3.1-3.8 s of CPU from the process's start to its first task
+with ``spawn``, 0.85-1.15 s with ``fork``, of which Cling's start is
+0.7-0.9 s (``benchmarks/sweep_startup.py``).
 
 Forking a process that runs threads is only safe if no other thread holds
 a lock the child needs. The nannies fork from a thread of Dask's, while the
@@ -33,11 +34,12 @@ pages of the caller's whole heap. Frozen objects are not collected: what of
 the caller's state becomes garbage during the sweep is freed once the
 cluster is closed.
 
-A forked worker's memory is counted in full in its resident size, also the
-pages it shares with the caller, and Dask pauses or restarts a worker that
-exceeds its memory limit. So a caller that holds much memory (more than
-`FORK_MEMORY_SHARE` of a worker's limit) gets spawned workers, as do
-platforms other than Linux (macOS's system libraries are not fork-safe;
+A forked worker's resident size counts all the pages it shares with the
+caller (measured, caller of 185 MB: a forked worker with Cling started had
+323 MB resident, 71 MB of it its own; a spawned one 309 MB, 170 MB its
+own), and Dask pauses, then restarts, a worker that nears its memory limit. So a caller
+larger than `FORK_MEMORY_SHARE` of a worker's limit gets spawned workers, as
+do platforms other than Linux (macOS's system libraries are not fork-safe;
 Windows cannot fork).
 
 The embedded cluster's workers run with the caller's preferences as they
@@ -85,8 +87,9 @@ EMBEDDED_CLUSTER_CONFIG = {"distributed.scheduler.allowed-failures": 0,
                            "distributed.admin.system-monitor.interval": "2s"}
 
 #: the largest resident size of the calling process, as a share of a
-#: worker's memory limit, with which workers are forked from it
-FORK_MEMORY_SHARE = 0.25
+#: worker's memory limit, with which workers are forked from it (the rest is
+#: for the runs; Dask pauses a worker at 80 % of its limit)
+FORK_MEMORY_SHARE = 0.5
 
 _forking_clusters = 0  # embedded clusters alive whose workers are forked
 _fork_hooks_installed = False
@@ -104,15 +107,18 @@ def fork_allowed(n_workers, resident_bytes=None, total_bytes=None):
     """Whether the embedded cluster's ``n_workers`` workers may be forked
     from this process: on Linux, when this process's resident size is at most
     `FORK_MEMORY_SHARE` of a worker's memory limit (LocalCluster's default:
-    the machine's memory over the number of workers)."""
-    import psutil
-
+    the memory Dask sees, the machine's or its cgroup's, over the number of
+    workers)."""
     if not sys.platform.startswith("linux"):
         return False
     if resident_bytes is None:
+        import psutil
+
         resident_bytes = psutil.Process().memory_info().rss
     if total_bytes is None:
-        total_bytes = psutil.virtual_memory().total
+        from distributed.system import MEMORY_LIMIT
+
+        total_bytes = MEMORY_LIMIT
     return resident_bytes <= FORK_MEMORY_SHARE * total_bytes / n_workers
 
 
