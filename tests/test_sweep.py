@@ -375,6 +375,14 @@ def test_fork_is_for_linux_and_a_caller_small_next_to_a_workers_memory():
     assert not cluster.fork_allowed(8, resident_bytes=share * 4 * gib, total_bytes=8 * gib)
 
 
+def test_preferences_that_cannot_be_pickled_stay_the_workers_own():
+    from brian2cppyy.sweeps import cluster
+
+    lock = threading.Lock()
+    assert cluster._picklable({"core.a": 1.5, "core.b": lock, "core.c": [1, 2]}) == {
+        "core.a": 1.5, "core.c": [1, 2]}
+
+
 def test_forks_wait_for_cling_while_an_embedded_cluster_forks(monkeypatch):
     from brian2cppyy import cling
     from brian2cppyy.sweeps import cluster

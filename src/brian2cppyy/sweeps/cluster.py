@@ -44,8 +44,9 @@ Windows cannot fork).
 
 The embedded cluster's workers run with the caller's preferences as they
 were when `sweep` was called (the worker plugin applies them, also to a
-spawned or restarted worker), so e.g. ``codegen.runtime.cppyy.cache_dir``
-is shared; a cluster passed in keeps its workers' own preferences.
+spawned or restarted worker; a value that cannot be pickled stays the
+worker's own), so e.g. ``codegen.runtime.cppyy.cache_dir`` is shared; a
+cluster passed in keeps its workers' own preferences.
 """
 
 import gc
@@ -152,6 +153,21 @@ def _install_fork_hooks():
         _fork_hooks_installed = True
 
 
+def _picklable(preferences):
+    """The preferences that can be sent to the workers (a value that cannot
+    be pickled stays the worker's own)."""
+    import cloudpickle
+
+    sendable = {}
+    for key, value in preferences.items():
+        try:
+            cloudpickle.dumps(value)
+        except Exception:
+            continue
+        sendable[key] = value
+    return sendable
+
+
 class Connection:
     """The Dask client of a sweep, and what to close afterwards: an embedded
     LocalCluster (processes, one thread each, `EMBEDDED_CLUSTER_CONFIG` and
@@ -184,7 +200,7 @@ class Connection:
 
         from .worker import preference_snapshot
 
-        self.preferences = preference_snapshot()
+        self.preferences = _picklable(preference_snapshot())
         method = start_method(n_workers)
         self.config = dask.config.set(
             dict(EMBEDDED_CLUSTER_CONFIG, **{"distributed.worker.multiprocessing-method": method}))
