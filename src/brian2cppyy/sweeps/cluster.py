@@ -194,7 +194,6 @@ class Connection:
                             f"scheduler address, not a {type(client).__name__}")
 
     def _start_embedded(self, n_workers):
-        global _forking_clusters
         import dask
         from distributed import Client, LocalCluster
 
@@ -204,14 +203,9 @@ class Connection:
         method = start_method(n_workers)
         self.config = dask.config.set(
             dict(EMBEDDED_CLUSTER_CONFIG, **{"distributed.worker.multiprocessing-method": method}))
-        if method == "fork":
-            _install_fork_hooks()
-            _forking_clusters += 1
-            self.forking = True
-            if gc.get_freeze_count() == 0:
-                gc.freeze()
-                self.froze_caller = True
         try:
+            if method == "fork":
+                self._prepare_caller_for_forks()
             self.cluster = LocalCluster(
                 n_workers=n_workers, threads_per_worker=1, processes=True,
                 dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
@@ -219,6 +213,15 @@ class Connection:
         except BaseException:
             self.close()
             raise
+
+    def _prepare_caller_for_forks(self):
+        global _forking_clusters
+        _install_fork_hooks()
+        _forking_clusters += 1
+        self.forking = True
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
+            self.froze_caller = True
 
     def workers(self):
         return len(self.client.scheduler_info()["workers"])
