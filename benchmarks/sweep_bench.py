@@ -6,12 +6,17 @@
   ``cython`` target, each process with a cold (empty) Cython cache of its own, as
   users run sweeps on clusters (a process per job, no shared cache on NFS).
 
+Each sweep mode runs in a new Python process that has imported Brian2,
+brian2cppyy and Dask (not timed), as a script's first sweep: the embedded
+cluster forks its workers from the calling process, so what an earlier mode
+left in this one (Cling, started for it) would make a later mode cheaper.
+
 The sweep is a grid of 6 x 4 = 24 runs of a small network (1 000 noisy LIF neurons
 with random recurrent synapses, p = 0.02, 200 ms); every mode runs the same runs
 with the same seeds (``brian2cppyy.sweeps.seeds.run_seed``), and the spike counts
 of the modes are compared (the cppyy target draws the same random numbers as the
 cython target). The sweep modes use the cluster that ``sweep`` starts itself
-(``n_workers=``), with its settings (``api.EMBEDDED_CLUSTER_CONFIG``), as a user
+(``n_workers=``), with its settings (``cluster.EMBEDDED_CLUSTER_CONFIG``), as a user
 on one machine does. Each run records when it started and ended (wall clock).
 Three throughputs per mode, in runs per second:
 
@@ -47,6 +52,7 @@ import multiprocessing
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -116,6 +122,37 @@ def run_sweep(sets, n_workers):
             for r in result.table.itertuples()]
     return {"mode": f"sweep-{n_workers}", "processes": n_workers, "total_s": total,
             "startup_s": min(r["started_s"] for r in runs), "runs": runs}
+
+
+def run_sweep_in_new_process(quick, n_workers):
+    """`run_sweep` in a new Python process (`sweep_child`), as a script's
+    first sweep: the embedded cluster forks its workers from the calling
+    process, which must not have kept anything of an earlier mode (Cling
+    started for it, say)."""
+    with tempfile.TemporaryDirectory(prefix="sweep-bench-") as directory:
+        out = os.path.join(directory, "mode.json")
+        subprocess.run([sys.executable, os.path.abspath(__file__), "--sweep-child",
+                        str(n_workers), "--out", out] + (["--quick"] if quick else []),
+                       check=True)
+        with open(out) as f:
+            return json.load(f)
+
+
+def sweep_child(quick, n_workers, out):
+    """The new process of `run_sweep_in_new_process`: imports what a script
+    imports before its sweep (Brian2, brian2cppyy, Dask and its companions:
+    not timed), runs the sweep and writes the mode, with its CPU time, to
+    ``out``."""
+    import brian2  # noqa: F401
+
+    from brian2cppyy.sweeps.api import require_dask
+
+    require_dask()
+    cpu = cpu_seconds()
+    mode = run_sweep(parameter_sets(quick), n_workers)
+    mode["cpu_s"] = cpu_seconds() - cpu
+    with open(out, "w") as f:
+        json.dump(mode, f)
 
 
 # --- multiprocessing.Pool over Cython, cold cache per process --------------------------
@@ -202,7 +239,12 @@ def main():
                         "instead of running")
     parser.add_argument("--readme", metavar="FILE", help="write the table into FILE between "
                         "the sweep benchmark markers")
+    parser.add_argument("--sweep-child", type=int, metavar="N", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.sweep_child:
+        sweep_child(args.quick, args.sweep_child, args.out)
+        return
     if args.report:
         with open(args.report) as f:
             data = json.load(f)
@@ -213,19 +255,16 @@ def main():
         return
     sets = parameter_sets(args.quick)
     info = machine()
-    # the client's one-time imports (Dask, distributed, pandas, xarray: about 1 s)
-    # are paid here, not by whichever sweep mode runs first
-    from brian2cppyy.sweeps.api import require_dask
-
-    require_dask()
     modes = []
     for name in args.modes.split(","):
         print(f"{name}: {len(sets)} runs ...", file=sys.stderr, flush=True)
         load, cpu = os.getloadavg(), cpu_seconds()
-        mode = (run_pool(sets, 2, args.pool_time_limit) if name == "pool-cython"
-                else run_sweep(sets, int(name.split("-")[1])))
+        if name == "pool-cython":
+            mode = run_pool(sets, 2, args.pool_time_limit)
+            mode["cpu_s"] = cpu_seconds() - cpu
+        else:
+            mode = run_sweep_in_new_process(args.quick, int(name.split("-")[1]))
         mode["load_average_before"] = load
-        mode["cpu_s"] = cpu_seconds() - cpu
         print(f"{name}: {mode['total_s']:.1f} s, {mode['cpu_s']:.1f} s of CPU", file=sys.stderr,
               flush=True)
         modes.append(mode)

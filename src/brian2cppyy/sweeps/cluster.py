@@ -13,7 +13,12 @@ and the kernels it compiled (then the workers compile nothing that the
 caller compiled). Measured per worker, on a 2-core machine shared with
 other jobs: 3.1-3.8 s of CPU from the process's start to its first task
 with ``spawn``, 0.85-1.15 s with ``fork``, of which Cling's start is
-0.7-0.9 s (``benchmarks/sweep_startup.py``).
+0.7-0.9 s (``benchmarks/sweep_startup.py``). So the caller starts Cling
+itself before the first fork, once instead of in every worker (2 workers,
+the 24 runs of ``benchmarks/sweep_bench.py``: 7.4 s of CPU in all instead
+of 8.8 s), and Cling keeps running in the caller afterwards, as if it had
+run a model on the cppyy target (with the Cling flags of its preferences
+then; later sweeps of the process do not start it again).
 
 Forking a process that runs threads is only safe if no other thread holds
 a lock the child needs. The nannies fork from a thread of Dask's, while the
@@ -216,6 +221,7 @@ class Connection:
 
     def _prepare_caller_for_forks(self):
         global _forking_clusters
+        cling.start()  # once, here, instead of in every worker
         _install_fork_hooks()
         _forking_clusters += 1
         self.forking = True
