@@ -17,12 +17,17 @@ compare those.
 
     python benchmarks/sweep_startup.py                  # 1 and 2 workers, 8 runs
     python benchmarks/sweep_startup.py --workers 2 --runs 24 --json out.json
+
+Each sweep runs in a new Python process that has imported Brian2,
+brian2cppyy and Dask (not timed): the embedded cluster forks its workers
+from the calling process, so an earlier sweep's state would be inherited.
 """
 
 import argparse
 import glob
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -117,16 +122,26 @@ def main():
     parser.add_argument("--runs", type=int, default=8, help="runs per sweep (at most 24)")
     parser.add_argument("--json", metavar="FILE", help="also write the events to FILE")
     args = parser.parse_args()
+    counts = args.workers.split(",")
+    if len(counts) > 1:  # one process per sweep: nothing of an earlier sweep is inherited
+        for n in counts:
+            command = [sys.executable, os.path.abspath(__file__), "--workers", n,
+                       "--runs", str(args.runs)]
+            if args.json:
+                command += ["--json", f"{os.path.splitext(args.json)[0]}-{n}.json"]
+            subprocess.run(command, check=True)
+        return
+    import brian2  # noqa: F401  (what a script imports before its sweep: not timed)
+
     from brian2cppyy.sweeps.api import require_dask
 
-    require_dask()  # the client's one-time imports, outside the timed sweeps
+    require_dask()
     mark, events = client_marks()
-    results = [measure(int(n), args.runs, mark, events) for n in args.workers.split(",")]
-    for measured in results:
-        print_timeline(measured)
+    measured = measure(int(counts[0]), args.runs, mark, events)
+    print_timeline(measured)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+            json.dump(measured, f, indent=1)
 
 
 if __name__ == "__main__":
