@@ -404,11 +404,12 @@ def test_forks_wait_for_cling_while_an_embedded_cluster_forks(monkeypatch):
     threading.Timer(0.5, release.set).start()
     start = time.monotonic()
     pid = os.fork()
-    if pid == 0:
-        os._exit(0)
+    if pid == 0:  # the child's copy of the lock is free
+        os._exit(0 if cling.lock.acquire(blocking=False) else 1)
     waited = time.monotonic() - start
-    os.waitpid(pid, 0)
+    _, status = os.waitpid(pid, 0)
     thread.join()
+    assert os.waitstatus_to_exitcode(status) == 0
     assert waited >= 0.45  # the fork waited until no thread was inside Cling
     assert cling.lock.acquire(blocking=False)  # ... and released the lock afterwards
     cling.lock.release()
