@@ -6,12 +6,17 @@
   ``cython`` target, each process with a cold (empty) Cython cache of its own, as
   users run sweeps on clusters (a process per job, no shared cache on NFS).
 
+Each sweep mode runs in a new Python process that has imported Brian2,
+brian2cppyy and Dask (not timed), as a script's first sweep: the embedded
+cluster forks its workers from the calling process, so what an earlier mode
+left in this one (Cling, started for it) would make a later mode cheaper.
+
 The sweep is a grid of 6 x 4 = 24 runs of a small network (1 000 noisy LIF neurons
 with random recurrent synapses, p = 0.02, 200 ms); every mode runs the same runs
 with the same seeds (``brian2cppyy.sweeps.seeds.run_seed``), and the spike counts
 of the modes are compared (the cppyy target draws the same random numbers as the
 cython target). The sweep modes use the cluster that ``sweep`` starts itself
-(``n_workers=``), with its settings (``api.EMBEDDED_CLUSTER_CONFIG``), as a user
+(``n_workers=``), with its settings (``cluster.EMBEDDED_CLUSTER_CONFIG``), as a user
 on one machine does. Each run records when it started and ended (wall clock).
 Three throughputs per mode, in runs per second:
 
@@ -23,6 +28,13 @@ Three throughputs per mode, in runs per second:
 * *steady state*: the runs that compiled nothing (every run but each process's
   first) over the time from the first of them starting to the last run ending:
   what a long sweep of the same model approaches.
+
+Each mode also records its CPU time (``cpu_s``: user + system of this process
+and of the worker processes it started and reaped), which, unlike the wall-clock
+figures, a machine shared with other jobs changes little.
+
+The summary, table and chart are made by ``sweep_report.py``; where a sweep's
+start-up goes, phase by phase, is measured by ``sweep_startup.py``.
 
 Each run also reports how many kernels it compiled, which shows the
 compile-once workers: a worker's first run compiles, its later runs do not.
@@ -40,11 +52,12 @@ import multiprocessing
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 
-import numpy as np
+from sweep_report import chart, readme_text, summarise, update_readme
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
@@ -111,6 +124,37 @@ def run_sweep(sets, n_workers):
             "startup_s": min(r["started_s"] for r in runs), "runs": runs}
 
 
+def run_sweep_in_new_process(quick, n_workers):
+    """`run_sweep` in a new Python process (`sweep_child`), as a script's
+    first sweep: the embedded cluster forks its workers from the calling
+    process, which must not have kept anything of an earlier mode (Cling
+    started for it, say)."""
+    with tempfile.TemporaryDirectory(prefix="sweep-bench-") as directory:
+        out = os.path.join(directory, "mode.json")
+        subprocess.run([sys.executable, os.path.abspath(__file__), "--sweep-child",
+                        str(n_workers), "--out", out] + (["--quick"] if quick else []),
+                       check=True)
+        with open(out) as f:
+            return json.load(f)
+
+
+def sweep_child(quick, n_workers, out):
+    """The new process of `run_sweep_in_new_process`: imports what a script
+    imports before its sweep (Brian2, brian2cppyy, Dask and its companions:
+    not timed), runs the sweep and writes the mode, with its CPU time, to
+    ``out``."""
+    import brian2  # noqa: F401
+
+    from brian2cppyy.sweeps.api import require_dask
+
+    require_dask()
+    cpu = cpu_seconds()
+    mode = run_sweep(parameter_sets(quick), n_workers)
+    mode["cpu_s"] = cpu_seconds() - cpu
+    with open(out, "w") as f:
+        json.dump(mode, f)
+
+
 # --- multiprocessing.Pool over Cython, cold cache per process --------------------------
 
 def _pool_initialiser(cache_root):
@@ -160,157 +204,27 @@ def run_pool(sets, processes, time_limit):
             "complete": complete, "n_runs": len(sets)}
 
 
-# --- summary, JSON, chart --------------------------------------------------------------
-
-def first_and_later(mode):
-    """``(firsts, laters)``: the first run of each process (the one that
-    started first) and the others."""
-    by_worker = {}
-    for run in mode["runs"]:
-        by_worker.setdefault(run["worker"], []).append(run)
-    firsts, laters = [], []
-    for runs in by_worker.values():
-        ordered = sorted(runs, key=lambda r: r["started_s"])
-        firsts.append(ordered[0])
-        laters.extend(ordered[1:])
-    return firsts, laters
-
-
-def steady_throughput(laters):
-    """Runs per second of the runs after each process's first, from the first
-    of them starting to the last one ending."""
-    if len(laters) < 2:
-        return None
-    span = max(r["ended_s"] for r in laters) - min(r["started_s"] for r in laters)
-    return len(laters) / span
-
-
-def summarise(modes):
-    reference = {json.dumps(r["params"], sort_keys=True): r["n_spikes"]
-                 for r in modes[0]["runs"]}
-    for mode in modes:
-        n = len(mode["runs"])
-        mode["throughput_runs_per_s"] = n / mode["total_s"]
-        if mode["startup_s"] is not None:
-            mode["throughput_after_startup_runs_per_s"] = n / (mode["total_s"] - mode["startup_s"])
-        firsts, laters = first_and_later(mode)
-        mode["first_run_s"] = float(np.median([r["wall_s"] for r in firsts]))
-        mode["later_run_s"] = float(np.median([r["wall_s"] for r in laters])) if laters else None
-        mode["steady_runs_per_s"] = steady_throughput(laters)
-        mode["same_spike_counts_as_" + modes[0]["mode"]] = all(
-            reference[json.dumps(r["params"], sort_keys=True)] == r["n_spikes"]
-            for r in mode["runs"])
-        compiled = [r["kernels_compiled"] for r in mode["runs"] if r["kernels_compiled"] >= 0]
-        if compiled:
-            mode["runs_that_compiled"] = sum(c > 0 for c in compiled)
-    by_name = {m["mode"]: m for m in modes}
-    ratios = {}
-    if "sweep-1" in by_name and "sweep-2" in by_name:
-        ratios["sweep-2 / sweep-1"] = (by_name["sweep-2"]["throughput_runs_per_s"]
-                                       / by_name["sweep-1"]["throughput_runs_per_s"])
-        ratios["sweep-2 / sweep-1 after startup"] = (
-            by_name["sweep-2"]["throughput_after_startup_runs_per_s"]
-            / by_name["sweep-1"]["throughput_after_startup_runs_per_s"])
-        ratios["sweep-2 / sweep-1 in steady state"] = (
-            by_name["sweep-2"]["steady_runs_per_s"] / by_name["sweep-1"]["steady_runs_per_s"])
-    pool = next((m for m in modes if m["mode"].startswith("pool-cython")), None)
-    if pool is not None and "sweep-2" in by_name:
-        ratios[f"sweep-2 / {pool['mode']}"] = (by_name["sweep-2"]["throughput_runs_per_s"]
-                                              / pool["throughput_runs_per_s"])
-    return ratios
-
-
-def _figure(value, digits=2):
-    return "" if value is None else f"{value:.{digits}f}"
-
-
-def table(modes, ratios):
-    lines = ["| mode | processes | runs | total (s) | startup (s) | runs/s whole sweep "
-             "| runs/s after startup | runs/s steady state | first run of a process (s) "
-             "| later runs (s, median) | runs that compiled |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for m in modes:
-        runs = (f"{len(m['runs'])}" if m.get("complete", True)
-                else f"{len(m['runs'])} of {m['n_runs']} (stopped at the time limit)")
-        lines.append(f"| {m['mode']} | {m['processes']} | {runs} | {m['total_s']:.1f} "
-                     f"| {_figure(m['startup_s'], 1)} | {m['throughput_runs_per_s']:.2f} "
-                     f"| {_figure(m.get('throughput_after_startup_runs_per_s'))} "
-                     f"| {_figure(m.get('steady_runs_per_s'))} | {m['first_run_s']:.2f} "
-                     f"| {_figure(m['later_run_s'])} | {m.get('runs_that_compiled', 'n/a')} |")
-    lines.append("")
-    lines += [f"* throughput {name}: **{value:.2f}x**" for name, value in ratios.items()]
-    return "\n".join(lines)
-
-
-def readme_text(data, json_path):
-    """The README's section: what ran, where, the table and the chart."""
-    m = data["machine"]
-    png = os.path.splitext(json_path)[0] + ".png"
-    relative = os.path.relpath(png, os.path.dirname(HERE))
-    load = ", ".join(f"{x:.1f}" for x in m["load_average_at_start"])
-    before = "; ".join(f"{mode['mode']} {mode['load_average_before'][0]:.2f}"
-                       for mode in data["modes"] if "load_average_before" in mode)
-    return "\n".join([
-        f"Sweep benchmark ({os.path.relpath(json_path, os.path.dirname(HERE))}, "
-        f"`benchmarks/sweep_bench.py`): {data['n_runs']} runs of a 1 000-neuron LIF network "
-        f"(200 ms), one sample per mode, {m['cpu_count']} cores, Python {m['python']}, "
-        f"Brian2 {m['brian2']}, cppyy {m['cppyy']}, Dask {m['dask']}; load average "
-        f"{load} (1, 5, 15 min) at the start"
-        + (f", 1-min load average before each mode: {before}" if before else "") + ".",
-        "",
-        table(data["modes"], data["ratios"]),
-        "",
-        f"![sweep benchmark]({relative})",
-    ])
-
-
-def update_readme(path, text):
-    begin = "<!-- sweep benchmark: benchmarks/sweep_bench.py -->"
-    end = "<!-- end of sweep benchmark -->"
-    with open(path) as f:
-        content = f.read()
-    start, stop = content.index(begin) + len(begin), content.index(end)
-    with open(path, "w") as f:
-        f.write(content[:start] + "\n" + text + "\n" + content[stop:])
-
-
-def chart(modes, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    names = [m["mode"] for m in modes]
-    x = np.arange(len(modes))
-    left.bar(x - 0.2, [m["throughput_runs_per_s"] for m in modes], 0.4, label="whole sweep")
-    left.bar(x + 0.2, [m.get("steady_runs_per_s") or 0 for m in modes], 0.4,
-             label="steady state")
-    left.set_xticks(x, names)
-    left.set_ylabel("runs per second")
-    left.legend()
-    left.set_title(f"{len(modes[0]['runs'])} runs of a 1 000-neuron network")
-    right.bar(x - 0.2, [m["first_run_s"] for m in modes], 0.4, label="first run of a process")
-    right.bar(x + 0.2, [m["later_run_s"] or 0 for m in modes], 0.4, label="later runs (median)")
-    right.set_xticks(x, names)
-    right.set_yscale("log")
-    right.set_ylabel("seconds per run")
-    right.legend()
-    right.set_title("compile once per process")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+def cpu_seconds():
+    """User + system CPU time of this process and of its reaped children."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 def machine():
+    """The machine and the versions. cppyy's version is read from its
+    metadata: importing cppyy would start Cling in this process, without the
+    flags of brian2cppyy's preferences, and the embedded cluster's workers,
+    forked from this process, would inherit that Cling."""
+    from importlib.metadata import version
+
     import brian2
-    import cppyy
     import dask
 
     import brian2cppyy
 
     return {"cpu_count": os.cpu_count(), "platform": platform.platform(),
             "python": platform.python_version(), "brian2": brian2.__version__,
-            "brian2cppyy": brian2cppyy.__version__, "cppyy": cppyy.__version__,
+            "brian2cppyy": brian2cppyy.__version__, "cppyy": version("cppyy"),
             "dask": dask.__version__, "load_average_at_start": os.getloadavg()}
 
 
@@ -325,7 +239,12 @@ def main():
                         "instead of running")
     parser.add_argument("--readme", metavar="FILE", help="write the table into FILE between "
                         "the sweep benchmark markers")
+    parser.add_argument("--sweep-child", type=int, metavar="N", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.sweep_child:
+        sweep_child(args.quick, args.sweep_child, args.out)
+        return
     if args.report:
         with open(args.report) as f:
             data = json.load(f)
@@ -336,19 +255,18 @@ def main():
         return
     sets = parameter_sets(args.quick)
     info = machine()
-    # the client's one-time imports (Dask, distributed, pandas, xarray: about 1 s)
-    # are paid here, not by whichever sweep mode runs first
-    from brian2cppyy.sweeps.api import require_dask
-
-    require_dask()
     modes = []
     for name in args.modes.split(","):
         print(f"{name}: {len(sets)} runs ...", file=sys.stderr, flush=True)
-        load = os.getloadavg()
-        mode = (run_pool(sets, 2, args.pool_time_limit) if name == "pool-cython"
-                else run_sweep(sets, int(name.split("-")[1])))
+        load, cpu = os.getloadavg(), cpu_seconds()
+        if name == "pool-cython":
+            mode = run_pool(sets, 2, args.pool_time_limit)
+            mode["cpu_s"] = cpu_seconds() - cpu
+        else:
+            mode = run_sweep_in_new_process(args.quick, int(name.split("-")[1]))
         mode["load_average_before"] = load
-        print(f"{name}: {mode['total_s']:.1f} s", file=sys.stderr, flush=True)
+        print(f"{name}: {mode['total_s']:.1f} s, {mode['cpu_s']:.1f} s of CPU", file=sys.stderr,
+              flush=True)
         modes.append(mode)
     ratios = summarise(modes)
     os.makedirs(RESULTS, exist_ok=True)

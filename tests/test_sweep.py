@@ -129,7 +129,7 @@ def slow_model(I, started=""):
 def shared_client():
     import dask
 
-    from brian2cppyy.sweeps.api import EMBEDDED_CLUSTER_CONFIG
+    from brian2cppyy.sweeps.cluster import EMBEDDED_CLUSTER_CONFIG
 
     # as sweep() sets them for its own cluster, for the cluster's whole life
     # (the tests kill workers every few seconds: see EMBEDDED_CLUSTER_CONFIG)
@@ -271,7 +271,7 @@ def worker_overheads(k):
 
 
 def test_workers_are_frozen_and_the_embedded_cluster_is_quiet(shared_client):
-    from brian2cppyy.sweeps.api import EMBEDDED_CLUSTER_CONFIG
+    from brian2cppyy.sweeps.cluster import EMBEDDED_CLUSTER_CONFIG
 
     # every worker froze its heap once prepared (else Brian2's gc.collect() at the
     # start of each run walks all the imported modules again) ...
@@ -294,6 +294,125 @@ def test_workers_are_frozen_and_the_embedded_cluster_is_quiet(shared_client):
     assert not embedded.table.profiler[0]  # Dask's default is on
     assert embedded.table.tick[0] == EMBEDDED_CLUSTER_CONFIG["distributed.admin.tick.interval"]
     assert embedded.table.frozen[0] > 10_000
+
+
+def fork_probe(w):
+    """A model of its own (no other test compiles these equations); also
+    reports how many kernels this run compiled and the process's dump_dir."""
+    from brian2 import get_device, prefs
+
+    before = brian2cppyy.stats()["compiled"]
+    start_scope()
+    G = NeuronGroup(10, "dv/dt = (w*1.5 - v)/(6.25*ms) : 1", threshold="v > 1.0",
+                    reset="v = 0.25", method="exact", namespace={"w": w})
+    M = SpikeMonitor(G)
+    run(20 * ms, namespace={})
+    return {"n": int(M.num_spikes), "compiled": brian2cppyy.stats()["compiled"] - before,
+            "dump_dir": str(prefs["codegen.runtime.cppyy.dump_dir"]), "pid": os.getpid(),
+            "device": type(get_device()).__name__}
+
+
+def _embedded_sweep_with_dump_dir(dump_dir, params):
+    from brian2 import prefs
+
+    prefs["codegen.runtime.cppyy.dump_dir"] = str(dump_dir)
+    try:
+        return brian2cppyy.sweep(fork_probe, params, n_workers=1, progress=False)
+    finally:
+        prefs["codegen.runtime.cppyy.dump_dir"] = None
+
+
+def test_embedded_workers_are_forked_with_the_callers_kernels_and_preferences(tmp_path):
+    from brian2cppyy.sweeps import cluster
+
+    assert cluster.start_method(1) == ("fork" if sys.platform.startswith("linux") else "spawn")
+    if not sys.platform.startswith("linux"):
+        return
+    # a model that this process has compiled: the forked worker compiles nothing of it
+    local = worker.run_one(fork_probe, {"w": 1.0}, 7)
+    assert local["status"] == "ok" and local["scalars"]["compiled"] > 0
+    from brian2.devices.device import reset_device, set_device
+
+    set_device("cpp_standalone", build_on_run=False)  # not what the workers inherit
+    try:
+        result = _embedded_sweep_with_dump_dir(tmp_path / "dump", {"w": [1.0, 1.5]})
+    finally:
+        reset_device()
+    assert list(result.table.status) == ["ok", "ok"]
+    assert list(result.table.device) == ["RuntimeDevice"] * 2
+    assert list(result.table.compiled) == [0, 0]
+    assert result.table.pid[0] != os.getpid()
+    assert list(result.table.dump_dir) == [str(tmp_path / "dump")] * 2
+    # ... and runs it as this process does (same seed, same spikes)
+    again = worker.run_one(fork_probe, {"w": 1.5}, int(result.table.seed[1]))
+    assert again["scalars"]["n"] == result.table.n[1]
+
+
+def test_spawned_embedded_workers_get_the_callers_preferences(tmp_path, monkeypatch):
+    from brian2cppyy.sweeps import cluster
+
+    monkeypatch.setattr(cluster, "FORK_MEMORY_SHARE", 0.0)  # this process is "too large"
+    assert cluster.start_method(1) == "spawn"
+    dump = tmp_path / "dump"
+    result = _embedded_sweep_with_dump_dir(dump, {"w": [2.0, 2.5]})
+    assert list(result.table.status) == ["ok", "ok"]
+    assert list(result.table.dump_dir) == [str(dump)] * 2
+    assert list(result.table.compiled) != [0, 0]  # a fresh process compiles the model ...
+    assert list(dump.glob("*.cpp"))  # ... and dumps its kernels where the caller said
+
+
+def test_fork_is_for_linux_and_a_caller_small_next_to_a_workers_memory():
+    from brian2cppyy.sweeps import cluster
+
+    gib = 2**30
+    on_linux = sys.platform.startswith("linux")
+    # LocalCluster gives each of n workers total/n of memory; the caller's resident
+    # size may be at most FORK_MEMORY_SHARE of that
+    share = cluster.FORK_MEMORY_SHARE
+    assert cluster.fork_allowed(2, resident_bytes=share * 4 * gib, total_bytes=8 * gib) \
+        is on_linux
+    assert not cluster.fork_allowed(2, resident_bytes=share * 4.1 * gib, total_bytes=8 * gib)
+    assert not cluster.fork_allowed(8, resident_bytes=share * 4 * gib, total_bytes=8 * gib)
+
+
+def test_preferences_that_cannot_be_pickled_stay_the_workers_own():
+    from brian2cppyy.sweeps import cluster
+
+    lock = threading.Lock()
+    assert cluster._picklable({"core.a": 1.5, "core.b": lock, "core.c": [1, 2]}) == {
+        "core.a": 1.5, "core.c": [1, 2]}
+
+
+def test_forks_wait_for_cling_while_an_embedded_cluster_forks(monkeypatch):
+    from brian2cppyy import cling
+    from brian2cppyy.sweeps import cluster
+
+    if not sys.platform.startswith("linux"):
+        return
+    cluster._install_fork_hooks()
+    monkeypatch.setattr(cluster, "_forking_clusters", 1)
+    in_cling, release = threading.Event(), threading.Event()
+
+    def compiling():  # another thread is inside Cling (holds its lock) for a while
+        with cling.lock:
+            in_cling.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=compiling)
+    thread.start()
+    in_cling.wait(10)
+    threading.Timer(0.5, release.set).start()
+    start = time.monotonic()
+    pid = os.fork()
+    if pid == 0:  # the child's copy of the lock is free
+        os._exit(0 if cling.lock.acquire(blocking=False) else 1)
+    waited = time.monotonic() - start
+    _, status = os.waitpid(pid, 0)
+    thread.join()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert waited >= 0.45  # the fork waited until no thread was inside Cling
+    assert cling.lock.acquire(blocking=False)  # ... and released the lock afterwards
+    cling.lock.release()
 
 
 def test_dask_scheduler_and_worker_processes_on_localhost(tmp_path):

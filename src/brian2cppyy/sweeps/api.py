@@ -28,13 +28,12 @@ e.g. while unpickling, would otherwise loop).
 import functools
 import inspect
 import itertools
-import logging
-import os
 import uuid
 from dataclasses import dataclass
 
 import numpy as np
 
+from .cluster import EMBEDDED_CLUSTER_CONFIG, Connection  # noqa: F401  (re-exported)
 from .seeds import canonical_value, run_key, run_seed
 
 __all__ = ["sweep", "SweepInterrupted", "Run", "parameter_sets", "check_function", "plan_runs"]
@@ -236,85 +235,6 @@ def _check_numbers(repeats, seed, retries, n_workers):
         raise ValueError(f"sweep: n_workers must be an integer >= 1, not {n_workers!r}")
 
 
-def _cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
-#: Dask settings for the lifetime of an embedded cluster (its nannies hand
-#: them to the worker processes they start).
-#:
-#: A worker that dies fails its task at once, so that ``retries`` counts every
-#: attempt; and the cluster never closes the nanny of a dead worker. (LocalCluster
-#: closes a nanny when, ``lost-worker-timeout`` after one of its workers died, no
-#: worker of that name is registered; measured: with deaths every few seconds, the
-#: timer of an old death fired while the nanny was restarting the worker of a
-#: later one, both nannies were closed and the sweep waited for ever.)
-#:
-#: The cluster's housekeeping is made rarer: on a machine with as many workers
-#: as cores it takes its CPU from the runs. Idle, with Dask's defaults, the
-#: client process (scheduler and nannies) used 5.5 % of a core and each worker
-#: 4.5 % (measured, 2 workers); with these, 1 % and 0.4 %. The statistical
-#: profiler (a stack sample of the running task every 10 ms, for the dashboard's
-#: profile page) is off; the event loop's responsiveness check ticks every
-#: second instead of every 20 ms (it still warns of a loop blocked for
-#: ``distributed.admin.tick.limit``, 3 s); memory is checked against the
-#: workers' limits every 0.5 s instead of 0.1 s, and the dashboard's system
-#: monitor samples every 2 s instead of 0.5 s.
-EMBEDDED_CLUSTER_CONFIG = {"distributed.scheduler.allowed-failures": 0,
-                           "distributed.deploy.lost-worker-timeout": "100 days",
-                           "distributed.worker.profile.enabled": False,
-                           "distributed.admin.tick.interval": "1s",
-                           "distributed.worker.memory.monitor-interval": "500ms",
-                           "distributed.admin.system-monitor.interval": "2s"}
-
-
-class _Connection:
-    """The Dask client of a sweep, and what to close afterwards: an embedded
-    LocalCluster (processes, one thread each, `EMBEDDED_CLUSTER_CONFIG` set
-    while it lives), or a client of our own for a scheduler address; a given
-    Client is left unchanged."""
-
-    def __init__(self, client, n_workers):
-        from distributed import Client
-
-        self.cluster = self.config = None
-        self.own_client = client is None or isinstance(client, str)
-        if client is None:
-            import dask
-            from distributed import LocalCluster
-
-            self.config = dask.config.set(EMBEDDED_CLUSTER_CONFIG)
-            try:
-                self.cluster = LocalCluster(
-                    n_workers=n_workers or _cores(), threads_per_worker=1, processes=True,
-                    dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
-                self.client = Client(self.cluster)
-            except BaseException:
-                self.close()
-                raise
-        elif isinstance(client, str):
-            self.client = Client(client)
-        elif isinstance(client, Client):
-            self.client = client
-        else:
-            raise TypeError("sweep: client must be None, a distributed.Client or a "
-                            f"scheduler address, not a {type(client).__name__}")
-
-    def workers(self):
-        return len(self.client.scheduler_info()["workers"])
-
-    def close(self):
-        if self.own_client and getattr(self, "client", None) is not None:
-            self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
-        if self.config is not None:
-            self.config.__exit__(None, None, None)
-
-
 def sweep(function, params, *, repeats=1, seed=0, client=None, n_workers=None,
           store=None, resume=True, retries=0, progress=True):
     """Run ``function(**p)`` for every parameter set ``p`` of ``params`` and
@@ -329,7 +249,8 @@ def sweep(function, params, *, repeats=1, seed=0, client=None, n_workers=None,
     unless the function sets another.
 
     ``client``: None starts a LocalCluster of ``n_workers`` processes (the
-    number of cores by default) and closes it at the end; a
+    number of cores by default; on Linux forked from this process, with its
+    preferences: see `cluster`) and closes it at the end; a
     ``distributed.Client`` or a scheduler address uses that cluster.
     ``store``: a directory where each finished run is written at once; with
     ``resume`` (the default), runs already there are not run again.
@@ -399,12 +320,12 @@ class _Executor:
         if not self.pending:
             self.bar.close(self.summary())
             return
-        connection = _Connection(client, n_workers)
+        connection = Connection(client, n_workers)
         futures = []
         try:
             from .worker import SweepWorkerPlugin
 
-            connection.client.register_plugin(SweepWorkerPlugin())
+            connection.client.register_plugin(SweepWorkerPlugin(connection.preferences))
             self.workers = connection.workers()
             self.bar.update(force=True)
             self._collect(connection.client, futures)

@@ -18,13 +18,20 @@ A worker keeps its compiled kernels: brian2cppyy's in-process cache answers
 every later build of the same model, so only a worker's first run of a model
 compiles (``brian2cppyy.stats()`` on the worker counts it).
 
+A process forked from one that was prepared (the embedded cluster forks
+its workers from the calling process: `cluster`) is prepared again: what it
+inherited describes its parent. A worker always starts on Brian2's runtime
+device, also when forked from a process that chose another.
+
 Once prepared, the plugin also freezes the worker's heap (`freeze_imports`):
 Brian2 starts every run with a full garbage collection, which otherwise walks
 the 200 000 objects of the imported modules each time.
 
 Each run starts from the same state whatever ran before it in the process:
 the preferences as they were when the worker was prepared (with
-``codegen.target = 'cppyy'``), ``defaultclock.dt`` = 0.1 ms, a fresh scope,
+``codegen.target = 'cppyy'``; the plugin of the embedded cluster first
+applies the caller's, before Cling starts, so that its Cling flags and cache
+directory hold on the workers too), ``defaultclock.dt`` = 0.1 ms, a fresh scope,
 and ``seed(run_seed)``.
 
 A run that Brian2 stopped early because of a Ctrl-C (Brian2 turns the first
@@ -52,15 +59,16 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from .result import RESERVED_COLUMNS
 
-__all__ = ["SweepWorkerPlugin", "prepare_process", "freeze_imports", "run_one", "run_pickled", "split_outputs",
-           "INTERRUPTED", "started_topic", "announce_start"]
+__all__ = ["SweepWorkerPlugin", "prepare_process", "preference_snapshot", "freeze_imports",
+           "run_one", "run_pickled", "split_outputs", "INTERRUPTED", "started_topic",
+           "announce_start"]
 
 #: the error of a run that a Ctrl-C stopped early
 INTERRUPTED = ("interrupted by Ctrl-C (SIGINT): Brian2 stopped the run early, so it is not "
                "recorded as finished")
 
 _RUN_LOCK = threading.Lock()
-_prepared = None  # {'prefs': snapshot, 'setup_seconds': float, 'main_thread': bool}
+_prepared = None  # {'prefs': snapshot, 'setup_seconds': float, 'thread': str, 'pid': int}
 _sigints = 0
 
 
@@ -72,8 +80,13 @@ class SweepWorkerPlugin(WorkerPlugin):
     name = "brian2cppyy-sweep"
     idempotent = True  # registering it again (every sweep) keeps the prepared workers
 
+    def __init__(self, preferences=None):
+        #: Brian2 preferences (a `preference_snapshot`) applied before Cling
+        #: starts, or None to keep the worker's own
+        self.preferences = preferences
+
     def setup(self, worker):
-        prepare_process()
+        prepare_process(self.preferences)
         freeze_imports()
 
 
@@ -109,16 +122,42 @@ def _count_sigint(previous):
         if previous != signal.SIG_IGN:
             raise KeyboardInterrupt
 
+    handler.counts_sigints = True
     return handler
 
 
-def prepare_process():
-    """Import Brian2 and brian2cppyy, start Cling, count SIGINTs and snapshot
+def preference_snapshot():
+    """A copy of this process's Brian2 preferences (``{name: value}``)."""
+    from brian2 import prefs
+
+    return {key: copy.deepcopy(value) for key, value in prefs.prefs.items()}
+
+
+def _apply(preferences):
+    from brian2 import prefs
+
+    for key, value in preferences.items():
+        if key in prefs and prefs[key] != value:
+            prefs[key] = copy.deepcopy(value)
+
+
+def _use_runtime_device():
+    """The runtime device (the cppyy target's), also in a process forked from
+    one that chose another with ``set_device``."""
+    from brian2.devices.device import get_device, runtime_device, set_device
+
+    if get_device() is not runtime_device:
+        set_device(runtime_device)
+
+
+def prepare_process(preferences=None):
+    """Import Brian2 and brian2cppyy, apply ``preferences`` (a
+    `preference_snapshot`, or None), start Cling, count SIGINTs and snapshot
     the preferences; once per process. Must first be called in the main
     thread. Returns ``setup_seconds``, ``thread`` (the name of the thread
     that prepared the process) and ``pid``."""
     global _prepared
-    if _prepared is not None:
+    if _prepared is not None and _prepared["pid"] == os.getpid():
         return {k: v for k, v in _prepared.items() if k != "prefs"}
     if threading.current_thread() is not threading.main_thread():
         raise RuntimeError(
@@ -129,9 +168,14 @@ def prepare_process():
 
     from .. import cling
 
+    if preferences is not None:
+        _apply(preferences)
+    _use_runtime_device()
     cling.start()
-    signal.signal(signal.SIGINT, _count_sigint(signal.getsignal(signal.SIGINT)))
-    prefs = {key: copy.deepcopy(value) for key, value in brian2.prefs.prefs.items()}
+    handler = signal.getsignal(signal.SIGINT)
+    if not getattr(handler, "counts_sigints", False):  # a forked process has it already
+        signal.signal(signal.SIGINT, _count_sigint(handler))
+    prefs = preference_snapshot()
     prefs["codegen.target"] = "cppyy"
     _prepared = {"prefs": prefs, "setup_seconds": time.perf_counter() - start,
                  "thread": threading.current_thread().name, "pid": os.getpid()}
