@@ -5,6 +5,9 @@
     run, the pathway (re)initialises its queue (delays, dt) in Python
     (OWNER_CALLS: the code object calls it). #}
 {% extends 'common_group.cpp' %}
+{% block template_support_code %}
+#include "spikequeue.h"
+{% endblock %}
 {% block maincode %}
     {% set _eventspace = get_array_name(eventspace_variable) %}
     int32_t* const _events = {{ _eventspace }};

@@ -27,10 +27,22 @@
 #include <mutex>
 
 #include "dynamic_array.h"   // Brian2's DynamicArray1D / DynamicArray2D
-#include "spikequeue.h"      // Brian2's CSpikeQueue (includes stdint_compat.h: int_)
+#include "stdint_compat.h"   // Brian2's int_ (int() in generated code)
 #include "vmath.hpp"        // brian2cppyy::vmath: exp, log, pow, ... (vectorisable)
-#include "vmath_trig.hpp"   // brian2cppyy::vmath: sin, cos, sqrt (vectorisable)
 #include "powers.hpp"       // ipow, fast_pow_half: constant powers as multiplications
+
+// Not loaded here, to keep Cling's start short: what only some models use is
+// included by the code that uses it, once per process (header guards):
+// Brian2's spikequeue.h (CSpikeQueue, by the synaptic templates: about 80 ms
+// of parsing), vmath_trig.hpp (sin, cos, sqrt: by those functions'
+// implementations, functions.py) and synapse_numbering.hpp (by synapse
+// creation with a multisynaptic index).
+//
+// Generated code and users' functions have always seen the standard library
+// without "std::" (Brian2's spikequeue.h says "using namespace std" at global
+// scope, and it used to be loaded here); this keeps it so for every kernel,
+// whichever compiles first.
+using namespace std;
 
 namespace brian2cppyy {
 
@@ -101,17 +113,30 @@ struct ZeroDivision {};
     throw ZeroDivision();
 }
 
-#define BRIAN2CPPYY_CATCH_ALL                                              \
-    catch (const brian2cppyy::CallbackFailed&) {                            \
-        return brian2cppyy::ERR_CALLBACK;                                   \
-    } catch (const brian2cppyy::ZeroDivision&) {                            \
-        return brian2cppyy::ERR_ZERO_DIVISION;                              \
-    } catch (const std::exception& _exc) {                                  \
-        brian2cppyy::last_error_message() = _exc.what();                    \
-        return brian2cppyy::ERR_CPP_EXCEPTION;                              \
-    } catch (...) {                                                         \
-        brian2cppyy::last_error_message() = "unknown C++ exception";        \
-        return brian2cppyy::ERR_CPP_EXCEPTION;                              \
+// The status of the exception being handled, its message stored for Python
+// (last_error_message). Call it only inside a catch block: it rethrows the
+// exception to tell its type. Not inline: it is compiled once, when Cling
+// starts, and kernels only call it (inlined into each kernel, the message
+// assignment cost every kernel's compilation about 15 ms).
+int64_t current_exception_status() noexcept {
+    try {
+        throw;
+    } catch (const CallbackFailed&) {
+        return ERR_CALLBACK;
+    } catch (const ZeroDivision&) {
+        return ERR_ZERO_DIVISION;
+    } catch (const std::exception& exc) {
+        last_error_message() = exc.what();
+        return ERR_CPP_EXCEPTION;
+    } catch (...) {
+        last_error_message() = "unknown C++ exception";
+        return ERR_CPP_EXCEPTION;
+    }
+}
+
+#define BRIAN2CPPYY_CATCH_ALL \
+    catch (...) {             \
+        return brian2cppyy::current_exception_status(); \
     }
 
 }  // namespace brian2cppyy
@@ -210,15 +235,6 @@ inline double draw_from_buffer(double* buffer, int32_t* index, int32_t size, int
     if (*index == size)
         *index = 0;
     return value;
-}
-
-// The multisynaptic index: numbers the synapses of each (source, target)
-// pair 0, 1, 2, ... in the order of their synapse indices.
-inline void number_synapse_pairs(const int32_t* pre, const int32_t* post, size_t n,
-                                 int32_t* number) {
-    std::map<std::pair<int32_t, int32_t>, int32_t> seen;
-    for (size_t k = 0; k < n; k++)
-        number[k] = seen[std::make_pair(pre[k], post[k])]++;
 }
 
 }  // namespace brian2cppyy
