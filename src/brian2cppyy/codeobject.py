@@ -115,6 +115,7 @@ class CppyyCodeObject(CodeObject):
         preamble, body, epilogue = kernel_source.split_preprocessor(
             source, self._define_macros()
         )
+        preamble = "\n".join(kernel_source.on_demand_includes(body) + [preamble])
         dump_path = None
         dump_dir = prefs["codegen.runtime.cppyy.dump_dir"]
         if dump_dir:

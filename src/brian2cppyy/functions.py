@@ -58,19 +58,12 @@ def _register_random_functions():
 
 #: Brian2's default functions that kernels compute with brian2cppyy::vmath
 VECTOR_MATH_FUNCTIONS = ["exp", "expm1", "exprel", "log", "log1p", "tanh", "sin", "cos", "sqrt"]
-#: those of them in vmath_trig.hpp, which Cling loads (once) for the first
-#: kernel that calls one, not when it starts (the others are in vmath.hpp,
-#: which runtime.hpp includes)
-_TRIG_FUNCTIONS = ("sin", "cos", "sqrt")
-_TRIG_HEADER = '#include "brian2cppyy/vmath_trig.hpp"'
 
 
 def _register_math_functions():
     for name in VECTOR_MATH_FUNCTIONS:
         DEFAULT_FUNCTIONS[name].implementations.add_implementation(
-            CppyyCodeObject,
-            code=_TRIG_HEADER if name in _TRIG_FUNCTIONS else None,
-            name=f"brian2cppyy::vmath::{name}",
+            CppyyCodeObject, code=None, name=f"brian2cppyy::vmath::{name}"
         )
 
 

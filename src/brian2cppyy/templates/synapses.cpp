@@ -5,7 +5,7 @@
     runs the vector code for each synapse in it, then advances the queue. #}
 {% extends 'common_group.cpp' %}
 {% block template_support_code %}
-#include "spikequeue.h"
+#include "brian2cppyy/spike_queue.hpp"
 {% endblock %}
 {% block maincode %}
     std::vector<int32_t>* const _spiking_synapses = _queue_capsule->peek();

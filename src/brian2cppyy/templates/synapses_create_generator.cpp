@@ -19,6 +19,7 @@
     object raises the IndexError Brian2 expects. #}
 {% extends 'common_group.cpp' %}
 {% block template_support_code %}
+#include "brian2cppyy/index_buffer.hpp"
 #include "brian2cppyy/monitor_arrays.hpp"
 {% endblock %}
 {% block maincode %}
@@ -28,7 +29,7 @@
     const size_t _old_num_synapses = _pre_array->size();
     brian2cppyy::monitor_arrays::resize({{ _dynamic_N_incoming_ptr }}, {{ constant_or_scalar('N_post', variables['N_post']) }} + {{ target_offset_val }});
     brian2cppyy::monitor_arrays::resize({{ _dynamic_N_outgoing_ptr }}, {{ constant_or_scalar('N_pre', variables['N_pre']) }} + {{ source_offset_val }});
-    std::vector<int32_t> _new_pre, _new_post;
+    brian2cppyy::IndexBuffer _new_pre, _new_post;
     int32_t _raw_pre_idx, _raw_post_idx;
     int32_t _i, _j;
     {% if iterator_func == 'sample' and iterator_kwds['sample_size'] == 'fixed' %}

@@ -33,10 +33,10 @@
 
 // Not loaded here, to keep Cling's start short: what only some models use is
 // included by the code that uses it, once per process (header guards):
-// Brian2's spikequeue.h (CSpikeQueue, by the synaptic templates: about 80 ms
-// of parsing), vmath_trig.hpp (sin, cos, sqrt: by those functions'
-// implementations, functions.py) and synapse_numbering.hpp (by synapse
-// creation with a multisynaptic index).
+// spike_queue.hpp (Brian2's CSpikeQueue, by the synaptic templates: 80 ms
+// of parsing), vmath_trig.hpp (sin, cos, sqrt and their tables: by the
+// kernels that call them, kernel_source.on_demand_includes) and
+// synapse_numbering.hpp (by synapse creation with a multisynaptic index).
 //
 // Generated code and users' functions have always seen the standard library
 // without "std::" (Brian2's spikequeue.h says "using namespace std" at global
@@ -145,12 +145,12 @@ int64_t current_exception_status() noexcept {
 
 namespace brian2cppyy {
 
-// Our signal handlers are installed when Cling starts (after cppyy's own)
-// and stay: a signal outside an armed kernel goes on to the handler before.
-static const bool fault_guard_registered =
-    (exchange[EXCHANGE_GUARDED_CALL] = reinterpret_cast<intptr_t>(&guarded_kernel_call),
-     exchange[EXCHANGE_INSTALL_FAULT_HANDLERS] = reinterpret_cast<intptr_t>(&install_fault_handlers),
-     install_fault_handlers(), true);
+// The entry points Python calls (guarded_kernel_call, install_fault_handlers,
+// fill_uniform, run_network_loop) are registered, and so compiled, by
+// network_loop.hpp, with optimisation; cling.py compiles this header at -O0,
+// which halves its compile time: the non-inline functions here run only when
+// something fails or a random buffer is refilled, and the inline ones are
+// compiled into the kernels that use them.
 
 // ---------------------------------------------------------------------------
 // Random numbers: the buffers are owned by Brian2's RuntimeDevice (numpy
@@ -175,8 +175,6 @@ inline void fill_uniform(double* buffer, int32_t size, NextDouble next, void* st
     for (int32_t k = 0; k < size; k++)
         buffer[k] = next(state);
 }
-static const bool fill_uniform_registered =
-    (exchange[EXCHANGE_FILL_UNIFORM] = reinterpret_cast<intptr_t>(&fill_uniform), true);
 
 // Kernels that draw from the (process-wide) random buffers hold this lock
 // for their whole call (a kernel runs with the GIL released, so kernels of
@@ -216,20 +214,24 @@ inline void FaultScope::release_random_lock_after_fault() {
 
 // A failed refill stops the kernel at once (CallbackFailed: status
 // ERR_CALLBACK) instead of drawing from the stale buffer; the index stays 0,
-// so the next draw tries the refill again.
-inline double draw_from_buffer(double* buffer, int32_t* index, int32_t size, int kind) {
-    if (*index == 0) {
-        RefillCallback cb = refill_callback();
-        if (cb) {
-            int failed;
-            {
-                UnguardedSection python_code;  // never leave Python code by siglongjmp
-                failed = cb(kind, buffer, size);
-            }
-            if (failed != 0)
-                throw CallbackFailed();
+// so the next draw tries the refill again. Not inline: compiled once, when
+// Cling starts; a kernel inlines only the draw below.
+void refill_buffer(double* buffer, int32_t size, int kind) {
+    RefillCallback cb = refill_callback();
+    if (cb) {
+        int failed;
+        {
+            UnguardedSection python_code;  // never leave Python code by siglongjmp
+            failed = cb(kind, buffer, size);
         }
+        if (failed != 0)
+            throw CallbackFailed();
     }
+}
+
+inline double draw_from_buffer(double* buffer, int32_t* index, int32_t size, int kind) {
+    if (*index == 0)
+        refill_buffer(buffer, size, kind);
     const double value = buffer[*index];
     *index += 1;
     if (*index == size)
