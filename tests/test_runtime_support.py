@@ -38,13 +38,13 @@ def test_array_kinds_are_read_from_the_code_objects_variables():
                                                                       ("double", 2)}
 
 
-def test_overloads_are_plain_functions_at_the_run_once_level():
+def test_overloads_are_plain_functions_at_the_kernels_level():
     settings = compiler_settings.current()
     source = runtime_support.overloads_source("float", 1, settings)
     assert "float* append(DynamicArray1D<float>* array, size_t count)" in source
     assert "void resize(DynamicArray1D<float>* array, size_t size)" in source
     assert "template" not in source
-    assert f"optimize({compiler_settings.RUN_ONCE_LEVEL})" in source
+    assert f"optimize({settings.level})" in source
     assert "append_row(DynamicArray2D<float>* array)" in runtime_support.overloads_source(
         "float", 2, settings)
 
