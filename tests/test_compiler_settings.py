@@ -13,7 +13,7 @@ so they see exactly what the kernels see:
 import cppyy
 import numpy as np
 import pytest
-from brian2 import Function, NeuronGroup, ms, prefs, run
+from brian2 import Function, NeuronGroup, Synapses, ms, prefs, run
 
 from brian2cppyy import compiler_settings
 from brian2cppyy.generator import CppyyNodeRenderer
@@ -183,6 +183,39 @@ def test_powers_compute_what_numpy_computes(fast_math, with_target):
     reference = with_target("numpy", build)
     for name, values in reference.items():
         np.testing.assert_allclose(ours[name], values, rtol=1e-14, atol=0, err_msg=name)
+
+
+def test_code_that_runs_once_is_compiled_at_the_run_once_level(tmp_path):
+    """Synapse creation (RUNS_ONCE) and after_run blocks get RUN_ONCE_LEVEL;
+    the kernels of every time step keep the configured level; the
+    floating-point model is the configured one for both."""
+    prefs.codegen.runtime.cppyy.dump_dir = str(tmp_path)
+    group = NeuronGroup(5, "dv/dt = -v / (10*ms) : 1", threshold="v > 1", reset="v = 0",
+                        method="exact", name="once_group")
+    synapses = Synapses(group, group, "w : 1", on_pre="v += w", name="once_synapses")
+    synapses.connect(p=0.5)
+    run(0.1 * ms)
+    sources = {p.name: p.read_text() for p in tmp_path.iterdir()}
+
+    def source(owner, block):
+        return sources[f"{owner}_codeobject_{block}.cpp"]
+
+    once = f"#pragma cling optimize({compiler_settings.RUN_ONCE_LEVEL})"
+    assert once in source("once_synapses_synapses_create_generator", "run")
+    assert once in source("once_group_spike_thresholder", "after_run")
+    for every_step in (source("once_group_stateupdater", "run"),
+                       source("once_group_spike_thresholder", "run"),
+                       source("once_synapses_pre", "run")):
+        assert "#pragma cling optimize(3)" in every_step
+    assert all("float_control(precise, off)" in text for text in sources.values())
+
+
+def test_run_once_level_never_raises_the_configured_level():
+    settings = compiler_settings.current()
+    low = compiler_settings.CompilerSettings("0", 0, True, "test", "test")
+    assert f"optimize({compiler_settings.RUN_ONCE_LEVEL})" in compiler_settings.pragmas(
+        settings, runs_once=True)[0]
+    assert "optimize(0)" in compiler_settings.pragmas(low, runs_once=True)[0]
 
 
 def test_hodgkin_huxley_powers_become_multiplications(tmp_path):

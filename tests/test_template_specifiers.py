@@ -53,3 +53,14 @@ def test_each_template_declares_what_its_code_needs(path):
     code = source.split("#}")[-1] if "{% block" not in source else source[source.index("{% block"):]
     assert ("_return_buffer" in code) == (specifiers.returns is not None)
     assert ("_queue_capsule" in code) == ("_queue_capsule" in specifiers.cpp_objects)
+
+
+def test_runs_once_names_blocks_and_before_and_after_run_always_do():
+    once = template_specifiers.read("{# RUNS_ONCE { run } #}", "creation")
+    assert once.runs_once == {"run"}
+    assert [once.block_runs_once(b) for b in ("before_run", "run", "after_run")] == [True] * 3
+    every_step = template_specifiers.read("{# USES_VARIABLES { N } #}", "stateupdate")
+    assert [every_step.block_runs_once(b) for b in ("before_run", "run", "after_run")] == [
+        True, False, True]
+    with pytest.raises(ValueError, match="Template 'broken': 'step' in RUNS_ONCE is not a block"):
+        template_specifiers.read("{# RUNS_ONCE { step } #}", "broken")

@@ -35,8 +35,11 @@ INCLUDE_DIR = os.path.join(os.path.dirname(__file__), "include")
 #: Serialises everything that touches Cling (it is not thread-safe).
 lock = threading.RLock()
 
-#: the headers loaded when Cling starts
-_RUNTIME_HEADERS = ("brian2cppyy/runtime.hpp", "brian2cppyy/network_loop.hpp")
+#: the headers loaded when Cling starts, with the optimisation level of each
+#: (None: Cling's default): runtime.hpp's own code only runs when something
+#: fails or a random buffer is refilled (-O0 halves its compile time); the
+#: entry points of every time step are in network_loop.hpp
+_RUNTIME_HEADERS = (("brian2cppyy/runtime.hpp", 0), ("brian2cppyy/network_loop.hpp", None))
 
 #: the slots of ``brian2cppyy::exchange`` (runtime.hpp's ExchangeSlot)
 _EXCHANGE_SLOTS = ("LAST_KERNEL", "NETWORK_LOOP", "REFILL_CALLBACK", "GUARDED_CALL",
@@ -115,8 +118,9 @@ def start():
 
         for path in _brian2_include_dirs() + [INCLUDE_DIR]:
             cppyy.add_include_path(path)
-        for header in _RUNTIME_HEADERS:
-            cppyy.include(header)
+        for header, level in _RUNTIME_HEADERS:
+            pragma = "" if level is None else f"#pragma cling optimize({level})\n"
+            cppyy.cppdef(f'{pragma}#include "{header}"')
         _connect_exchange(cppyy)
         from . import random_buffers
 

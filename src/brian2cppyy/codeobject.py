@@ -27,7 +27,7 @@ from brian2.devices.device import get_device
 from brian2.utils.stringtools import get_identifiers
 
 from . import (compiler_settings, faults, jit, kernel_source, kernel_status, random_buffers,
-               template_specifiers, user_code)
+               runtime_support, template_specifiers, user_code)
 from .generator import CppyyCodeGenerator
 from .kernel_arguments import RETURN_BUFFER_SLOT, ArgumentLayout, BoundKernel
 
@@ -115,14 +115,18 @@ class CppyyCodeObject(CodeObject):
         preamble, body, epilogue = kernel_source.split_preprocessor(
             source, self._define_macros()
         )
+        preamble = "\n".join(kernel_source.on_demand_includes(body) + [preamble])
         dump_path = None
         dump_dir = prefs["codegen.runtime.cppyy.dump_dir"]
         if dump_dir:
             dump_path = os.path.join(dump_dir, f"{self.name}_{block}.cpp")
         try:
+            runtime_support.prepare_for(body, self.variables)
             address = jit.compile_kernel(
                 body, preamble, epilogue, dump_path,
-                compiler_settings.pragmas(compiler_settings.current()),
+                compiler_settings.pragmas(
+                    compiler_settings.current(), self.specifiers.block_runs_once(block)
+                ),
             )
         except jit.CompilationError as exc:
             raise CppyyCompilationError(

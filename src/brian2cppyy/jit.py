@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from . import cling
 from .log import get_logger
 
-__all__ = ["CompilationError", "compile_unit", "compile_kernel", "stats", "cache_info"]
+__all__ = ["CompilationError", "compile_unit", "compile_kernel", "compile_runtime_unit",
+           "stats", "cache_info"]
 
 #: names (C++ namespaces) of the units compiled in this process
 _units = set()
@@ -127,18 +128,31 @@ def compile_unit(body, preamble="", epilogue="", dump_path=None, pragmas=("", ""
     compiled once per process. Raises `CompilationError` with Cling's
     diagnostics.
     """
-    cppyy = cling.start()
     head, tail = pragmas
     name = unit_name("\n@@\n".join([preamble, head, body, tail, epilogue]))
+    source = (
+        f"{preamble}\n{head}\nnamespace {name} {{\n{body}\n}}  // namespace {name}\n"
+        f"{tail}\n{epilogue}\n"
+    )
+    return _compile_once(name, source, dump_path)
+
+
+def compile_runtime_unit(source):
+    """Compile ``source`` as it is (no namespace of its own: it adds to the
+    runtime's namespaces, see `runtime_support`), once per process. Raises
+    `CompilationError` with Cling's diagnostics."""
+    _compile_once(unit_name(source), source)
+
+
+def _compile_once(name, source, dump_path=None):
+    """Have Cling compile ``source`` unless the unit ``name`` was compiled in
+    this process; returns ``name``."""
+    cppyy = cling.start()
     with cling.lock:
         if name in _units:
             _stats.cache_hits += 1
             return name
         cling.warn_if_flags_differ()
-        source = (
-            f"{preamble}\n{head}\nnamespace {name} {{\n{body}\n}}  // namespace {name}\n"
-            f"{tail}\n{epilogue}\n"
-        )
         if dump_path is not None:
             _dump(source, dump_path)
         start = time.perf_counter()

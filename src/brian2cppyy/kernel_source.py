@@ -6,7 +6,16 @@ cannot leak into later units.
 
 import re
 
-__all__ = ["insert_prologue", "neutral_names", "inlinable", "split_preprocessor"]
+__all__ = ["insert_prologue", "neutral_names", "inlinable", "split_preprocessor",
+           "on_demand_includes"]
+
+#: runtime headers that Cling loads with the first kernel that needs them, not
+#: when it starts: header -> what a kernel's source calls from it
+ON_DEMAND_HEADERS = {
+    "brian2cppyy/vmath_trig.hpp": (
+        "vmath::sin(", "vmath::cos(", "vmath::sqrt(", "fast_pow_half<",
+    ),
+}
 
 #: The marker line in ``common_group.cpp`` that receives the declarations
 LOAD_NAMESPACE_MARKER = "// BRIAN2CPPYY_LOAD_NAMESPACE"
@@ -56,6 +65,16 @@ def inlinable(source):
     Each unit lives in a namespace of its own, so external linkage changes
     nothing else."""
     return _STATIC_INLINE.sub(r"inline", source)
+
+
+def on_demand_includes(source):
+    """The ``#include`` lines of the `ON_DEMAND_HEADERS` that ``source``
+    calls into (each header is parsed once per process: header guards)."""
+    return [
+        f'#include "{header}"'
+        for header, uses in ON_DEMAND_HEADERS.items()
+        if any(use in source for use in uses)
+    ]
 
 
 def split_preprocessor(source, define_macros):

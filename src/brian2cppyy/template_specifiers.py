@@ -14,6 +14,12 @@ template is written in the template.
 ``CPP_OBJECTS { name: Type }``
     The variable ``name`` is a PyCapsule holding a C++ object of type ``Type``
     (the capsule's name); the kernel gets a ``Type*``.
+``RUNS_ONCE { block, ... }``
+    The blocks run once per call from Python (creating synapses, getting or
+    setting a variable), not at every time step: they are compiled at the
+    lower level of `compiler_settings.RUN_ONCE_LEVEL`. ``before_run`` and
+    ``after_run`` run once per ``Network.run`` by Brian2's definition and are
+    always compiled so; the list names the ``run`` block where it runs once.
 
 Each is written inside a Jinja comment, like Brian2's, e.g.
 ``{# RETURNS_ARRAY { N int32 } #}``.
@@ -54,6 +60,12 @@ class TemplateSpecifiers:
     returns: ReturnedArray = None  #: ``RETURNS_ARRAY``, or ``None``
     owner_calls: dict = field(default_factory=dict)  #: block -> owner's method name
     cpp_objects: dict = field(default_factory=dict)  #: variable -> C++ type
+    runs_once: frozenset = frozenset()  #: ``RUNS_ONCE``: blocks run once per call
+
+    def block_runs_once(self, block):
+        """Whether ``block`` runs once per call rather than every time step
+        (``before_run`` and ``after_run`` always do)."""
+        return block != "run" or block in self.runs_once
 
 
 def _blocks(keyword, source):
@@ -74,6 +86,24 @@ def _pairs(keyword, source, template_name):
     return pairs
 
 
+#: the blocks a template can have
+BLOCKS = ("before_run", "run", "after_run")
+
+
+def _block_names(keyword, source, template_name):
+    """``{a, b}`` from ``KEYWORD { a, b }``, each one of `BLOCKS`."""
+    names = set()
+    for block in _blocks(keyword, source):
+        for name in filter(None, (part.strip() for part in block.split(","))):
+            if name not in BLOCKS:
+                raise ValueError(
+                    f"Template '{template_name}': '{name}' in {keyword} is not a block "
+                    f"({', '.join(BLOCKS)})."
+                )
+            names.add(name)
+    return frozenset(names)
+
+
 def read(template_source, template_name="?"):
     """The specifiers in a template's source."""
     source = template_source or ""
@@ -91,4 +121,5 @@ def read(template_source, template_name="?"):
         returns=returns,
         owner_calls=_pairs("OWNER_CALLS", source, template_name),
         cpp_objects=_pairs("CPP_OBJECTS", source, template_name),
+        runs_once=_block_names("RUNS_ONCE", source, template_name),
     )

@@ -1,4 +1,5 @@
 {# USES_VARIABLES { N, _indices } #}
+{# RUNS_ONCE { run } #}
 {# RETURNS_ARRAY { N int32 } #}
 {#  Returns the indices where a condition holds (G.indices['cond']). #}
 {% extends 'common_group.cpp' %}

@@ -1,4 +1,5 @@
 {# USES_VARIABLES { _group_idx } #}
+{# RUNS_ONCE { run } #}
 {# RETURNS_ARRAY { _group_idx _variable } #}
 {#  Evaluates a subexpression for the indices in _group_idx. The code object
     passes an output buffer (_return_buffer, one element per index) and

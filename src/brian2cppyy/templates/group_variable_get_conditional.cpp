@@ -1,4 +1,5 @@
 {# USES_VARIABLES { N } #}
+{# RUNS_ONCE { run } #}
 {# RETURNS_ARRAY { N _variable } #}
 {#  Returns the values of a variable where a condition holds (G.v['cond']). #}
 {% extends 'common_group.cpp' %}

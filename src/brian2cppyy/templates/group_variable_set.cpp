@@ -1,4 +1,5 @@
 {# USES_VARIABLES { _group_idx } #}
+{# RUNS_ONCE { run } #}
 {# ALLOWS_SCALAR_WRITE #}
 {#  Sets a variable for the indices in _group_idx (G.v[indices] = 'expr'). #}
 {% extends 'common_group.cpp' %}

@@ -1,4 +1,5 @@
 {# USES_VARIABLES { N } #}
+{# RUNS_ONCE { run } #}
 {# ALLOWS_SCALAR_WRITE #}
 {#  Sets a variable where a condition holds (G.v['cond'] = 'expr'). #}
 {% extends 'common_group.cpp' %}

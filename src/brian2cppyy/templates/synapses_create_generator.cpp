@@ -1,6 +1,7 @@
 {# USES_VARIABLES { _synaptic_pre, _synaptic_post, rand, N,
                     N_incoming, N_outgoing, N_pre, N_post, _source_offset, _target_offset } #}
 {# WRITES_TO_READ_ONLY_VARIABLES { _synaptic_pre, _synaptic_post, N, N_incoming, N_outgoing } #}
+{# RUNS_ONCE { run } #}
 {# ITERATE_ALL { _idx } #}
 {#  Follows Brian2's codegen/runtime/cython_rt/templates/synapses_create_generator.pyx
     step by step, so that random numbers are drawn in the same order and a seed
@@ -17,14 +18,18 @@
     Errors are reported through _error_info and a status code; the code
     object raises the IndexError Brian2 expects. #}
 {% extends 'common_group.cpp' %}
+{% block template_support_code %}
+#include "brian2cppyy/index_buffer.hpp"
+#include "brian2cppyy/monitor_arrays.hpp"
+{% endblock %}
 {% block maincode %}
     {% import '_synapse_creation.cpp' as _creation with context %}
     DynamicArray1D<int32_t>* const _pre_array = {{ _dynamic__synaptic_pre_ptr }};
     DynamicArray1D<int32_t>* const _post_array = {{ _dynamic__synaptic_post_ptr }};
     const size_t _old_num_synapses = _pre_array->size();
-    {{ _dynamic_N_incoming_ptr }}->resize({{ constant_or_scalar('N_post', variables['N_post']) }} + {{ target_offset_val }});
-    {{ _dynamic_N_outgoing_ptr }}->resize({{ constant_or_scalar('N_pre', variables['N_pre']) }} + {{ source_offset_val }});
-    std::vector<int32_t> _new_pre, _new_post;
+    brian2cppyy::monitor_arrays::resize({{ _dynamic_N_incoming_ptr }}, {{ constant_or_scalar('N_post', variables['N_post']) }} + {{ target_offset_val }});
+    brian2cppyy::monitor_arrays::resize({{ _dynamic_N_outgoing_ptr }}, {{ constant_or_scalar('N_pre', variables['N_pre']) }} + {{ source_offset_val }});
+    brian2cppyy::IndexBuffer _new_pre, _new_post;
     int32_t _raw_pre_idx, _raw_post_idx;
     int32_t _i, _j;
     {% if iterator_func == 'sample' and iterator_kwds['sample_size'] == 'fixed' %}
@@ -202,8 +207,8 @@
         }
     }
     const size_t _new_num_synapses = _old_num_synapses + _new_pre.size();
-    _pre_array->resize(_new_num_synapses);
-    _post_array->resize(_new_num_synapses);
+    brian2cppyy::monitor_arrays::resize(_pre_array, _new_num_synapses);
+    brian2cppyy::monitor_arrays::resize(_post_array, _new_num_synapses);
     int32_t* const _pre_data = _pre_array->get_data_ptr();
     int32_t* const _post_data = _post_array->get_data_ptr();
     if (!_new_pre.empty())

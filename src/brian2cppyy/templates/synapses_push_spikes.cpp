@@ -5,10 +5,13 @@
     run, the pathway (re)initialises its queue (delays, dt) in Python
     (OWNER_CALLS: the code object calls it). #}
 {% extends 'common_group.cpp' %}
+{% block template_support_code %}
+#include "brian2cppyy/spike_queue.hpp"
+{% endblock %}
 {% block maincode %}
     {% set _eventspace = get_array_name(eventspace_variable) %}
     int32_t* const _events = {{ _eventspace }};
     const int32_t _num_events = _events[_num{{ eventspace_variable.name }} - 1];
     if (_num_events > 0)
-        _queue_capsule->push(_events, _num_events);
+        brian2cppyy::push_spikes(_queue_capsule, _events, _num_events);
 {% endblock %}

@@ -15,7 +15,16 @@
 //    which makes a recording of T steps cost O(T^2).
 //
 // Both resize Brian2's objects themselves, so their size (what Python's
-// DynamicArray views show) is always the number of recorded elements.
+// DynamicArray views show) is always the number of recorded elements. The
+// synapse-creation templates resize the synaptic variables through resize()
+// below, for the same reason as what follows.
+//
+// Compiled once per element type: Brian2's DynamicArray1D::resize grows its
+// std::vector with vector::resize(n, value), whose instantiation costs Cling
+// about 100 ms per element type and kernel at -O1..-O3. The templates below
+// are the generic forms; for each element type the kernels of a process use,
+// runtime_support.py compiles (once) plain overloads that call them, and
+// overload resolution prefers those: a kernel then only calls them.
 //
 // The growth counters record what the appends cost beyond writing the new
 // elements: how often a buffer was reallocated and how many already-recorded
@@ -76,6 +85,8 @@ inline void count_append(const void* old_data, const void* new_data,
     }
 }
 
+namespace generic {
+
 // Appends `count` elements (zero-initialised) and returns a pointer to the
 // first of them.
 template <class T>
@@ -99,6 +110,25 @@ inline T* append_row(DynamicArray2D<T>* array) {
     T* const data = array->get_data_ptr();
     count_append(old_data, data, old_rows * array->cols(), array->cols());
     return data + old_rows * array->stride();
+}
+
+}  // namespace generic
+
+template <class T>
+inline T* append(DynamicArray1D<T>* array, size_t count) {
+    return generic::append(array, count);
+}
+
+template <class T>
+inline T* append_row(DynamicArray2D<T>* array) {
+    return generic::append_row(array);
+}
+
+// Sets the size (new elements zero-initialised, capacity grown as Brian2's
+// DynamicArray1D::resize grows it).
+template <class T>
+inline void resize(DynamicArray1D<T>* array, size_t size) {
+    array->resize(size);
 }
 
 }  // namespace monitor_arrays

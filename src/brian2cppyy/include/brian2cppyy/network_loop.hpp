@@ -115,14 +115,12 @@ inline int64_t run_network_loop(const int64_t* entries, int32_t n_entries,
             }
             KernelFunction kernel = reinterpret_cast<KernelFunction>(row[ENTRY_KERNEL]);
             Slot* slots = reinterpret_cast<Slot*>(row[ENTRY_SLOTS]);
-            int64_t status;
-            if (profile) {
-                const clock_type::time_point t0 = clock_type::now();
-                status = fault_scope.call(kernel, slots);
+            // one call site: each inlined copy of the guarded call costs
+            // Cling's start about 15 ms of compilation
+            const clock_type::time_point t0 = profile ? clock_type::now() : clock_type::time_point();
+            const int64_t status = fault_scope.call(kernel, slots);
+            if (profile)
                 profile[entry] += std::chrono::duration<double>(clock_type::now() - t0).count();
-            } else {
-                status = fault_scope.call(kernel, slots);
-            }
             if (status < 0) {
                 state[STATE_ENTRY] = entry;
                 state[STATE_KERNEL_STATUS] = status;
@@ -145,8 +143,17 @@ inline int64_t run_network_loop(const int64_t* entries, int32_t n_entries,
     }
 }
 
+// The entry points Python calls through brian2cppyy::exchange, registered
+// (and so compiled) here, with optimisation: runtime.hpp, which defines the
+// others, is compiled at -O0 (see there). Our signal handlers are installed
+// when Cling starts (after cppyy's own) and stay: a signal outside an armed
+// kernel goes on to the handler before.
 static const bool network_loop_registered =
-    (exchange[EXCHANGE_NETWORK_LOOP] = reinterpret_cast<intptr_t>(&run_network_loop), true);
+    (exchange[EXCHANGE_NETWORK_LOOP] = reinterpret_cast<intptr_t>(&run_network_loop),
+     exchange[EXCHANGE_GUARDED_CALL] = reinterpret_cast<intptr_t>(&guarded_kernel_call),
+     exchange[EXCHANGE_INSTALL_FAULT_HANDLERS] = reinterpret_cast<intptr_t>(&install_fault_handlers),
+     exchange[EXCHANGE_FILL_UNIFORM] = reinterpret_cast<intptr_t>(&fill_uniform),
+     install_fault_handlers(), true);
 
 }  // namespace brian2cppyy
 

@@ -11,9 +11,14 @@
 #ifndef BRIAN2CPPYY_POWERS_HPP
 #define BRIAN2CPPYY_POWERS_HPP
 
-#include "vmath_trig.hpp"  // vmath::sqrt (a vectorisable square root)
-
 namespace brian2cppyy {
+
+// vmath::sqrt (a vectorisable square root) is in vmath_trig.hpp, which Cling
+// loads with the first kernel that calls fast_pow_half, sin, cos or sqrt
+// (kernel_source.on_demand_includes), not when it starts.
+namespace vmath {
+static inline __attribute__((always_inline)) double sqrt(double x);
+}
 
 // x**N by binary powering: x**(2m) = (x**m)**2, x**(2m+1) = x * (x**m)**2.
 // N < 0 is 1 / x**(-N): 1/0 gives inf, as pow(0, N) does.

@@ -27,10 +27,22 @@
 #include <mutex>
 
 #include "dynamic_array.h"   // Brian2's DynamicArray1D / DynamicArray2D
-#include "spikequeue.h"      // Brian2's CSpikeQueue (includes stdint_compat.h: int_)
+#include "stdint_compat.h"   // Brian2's int_ (int() in generated code)
 #include "vmath.hpp"        // brian2cppyy::vmath: exp, log, pow, ... (vectorisable)
-#include "vmath_trig.hpp"   // brian2cppyy::vmath: sin, cos, sqrt (vectorisable)
 #include "powers.hpp"       // ipow, fast_pow_half: constant powers as multiplications
+
+// Not loaded here, to keep Cling's start short: what only some models use is
+// included by the code that uses it, once per process (header guards):
+// spike_queue.hpp (Brian2's CSpikeQueue, by the synaptic templates: 80 ms
+// of parsing), vmath_trig.hpp (sin, cos, sqrt and their tables: by the
+// kernels that call them, kernel_source.on_demand_includes) and
+// synapse_numbering.hpp (by synapse creation with a multisynaptic index).
+//
+// Generated code and users' functions have always seen the standard library
+// without "std::" (Brian2's spikequeue.h says "using namespace std" at global
+// scope, and it used to be loaded here); this keeps it so for every kernel,
+// whichever compiles first.
+using namespace std;
 
 namespace brian2cppyy {
 
@@ -101,17 +113,30 @@ struct ZeroDivision {};
     throw ZeroDivision();
 }
 
-#define BRIAN2CPPYY_CATCH_ALL                                              \
-    catch (const brian2cppyy::CallbackFailed&) {                            \
-        return brian2cppyy::ERR_CALLBACK;                                   \
-    } catch (const brian2cppyy::ZeroDivision&) {                            \
-        return brian2cppyy::ERR_ZERO_DIVISION;                              \
-    } catch (const std::exception& _exc) {                                  \
-        brian2cppyy::last_error_message() = _exc.what();                    \
-        return brian2cppyy::ERR_CPP_EXCEPTION;                              \
-    } catch (...) {                                                         \
-        brian2cppyy::last_error_message() = "unknown C++ exception";        \
-        return brian2cppyy::ERR_CPP_EXCEPTION;                              \
+// The status of the exception being handled, its message stored for Python
+// (last_error_message). Call it only inside a catch block: it rethrows the
+// exception to tell its type. Not inline: it is compiled once, when Cling
+// starts, and kernels only call it (inlined into each kernel, the message
+// assignment cost every kernel's compilation about 15 ms).
+int64_t current_exception_status() noexcept {
+    try {
+        throw;
+    } catch (const CallbackFailed&) {
+        return ERR_CALLBACK;
+    } catch (const ZeroDivision&) {
+        return ERR_ZERO_DIVISION;
+    } catch (const std::exception& exc) {
+        last_error_message() = exc.what();
+        return ERR_CPP_EXCEPTION;
+    } catch (...) {
+        last_error_message() = "unknown C++ exception";
+        return ERR_CPP_EXCEPTION;
+    }
+}
+
+#define BRIAN2CPPYY_CATCH_ALL \
+    catch (...) {             \
+        return brian2cppyy::current_exception_status(); \
     }
 
 }  // namespace brian2cppyy
@@ -120,12 +145,12 @@ struct ZeroDivision {};
 
 namespace brian2cppyy {
 
-// Our signal handlers are installed when Cling starts (after cppyy's own)
-// and stay: a signal outside an armed kernel goes on to the handler before.
-static const bool fault_guard_registered =
-    (exchange[EXCHANGE_GUARDED_CALL] = reinterpret_cast<intptr_t>(&guarded_kernel_call),
-     exchange[EXCHANGE_INSTALL_FAULT_HANDLERS] = reinterpret_cast<intptr_t>(&install_fault_handlers),
-     install_fault_handlers(), true);
+// The entry points Python calls (guarded_kernel_call, install_fault_handlers,
+// fill_uniform, run_network_loop) are registered, and so compiled, by
+// network_loop.hpp, with optimisation; cling.py compiles this header at -O0,
+// which halves its compile time: the non-inline functions here run only when
+// something fails or a random buffer is refilled, and the inline ones are
+// compiled into the kernels that use them.
 
 // ---------------------------------------------------------------------------
 // Random numbers: the buffers are owned by Brian2's RuntimeDevice (numpy
@@ -150,8 +175,6 @@ inline void fill_uniform(double* buffer, int32_t size, NextDouble next, void* st
     for (int32_t k = 0; k < size; k++)
         buffer[k] = next(state);
 }
-static const bool fill_uniform_registered =
-    (exchange[EXCHANGE_FILL_UNIFORM] = reinterpret_cast<intptr_t>(&fill_uniform), true);
 
 // Kernels that draw from the (process-wide) random buffers hold this lock
 // for their whole call (a kernel runs with the GIL released, so kernels of
@@ -191,34 +214,29 @@ inline void FaultScope::release_random_lock_after_fault() {
 
 // A failed refill stops the kernel at once (CallbackFailed: status
 // ERR_CALLBACK) instead of drawing from the stale buffer; the index stays 0,
-// so the next draw tries the refill again.
-inline double draw_from_buffer(double* buffer, int32_t* index, int32_t size, int kind) {
-    if (*index == 0) {
-        RefillCallback cb = refill_callback();
-        if (cb) {
-            int failed;
-            {
-                UnguardedSection python_code;  // never leave Python code by siglongjmp
-                failed = cb(kind, buffer, size);
-            }
-            if (failed != 0)
-                throw CallbackFailed();
+// so the next draw tries the refill again. Not inline: compiled once, when
+// Cling starts; a kernel inlines only the draw below.
+void refill_buffer(double* buffer, int32_t size, int kind) {
+    RefillCallback cb = refill_callback();
+    if (cb) {
+        int failed;
+        {
+            UnguardedSection python_code;  // never leave Python code by siglongjmp
+            failed = cb(kind, buffer, size);
         }
+        if (failed != 0)
+            throw CallbackFailed();
     }
+}
+
+inline double draw_from_buffer(double* buffer, int32_t* index, int32_t size, int kind) {
+    if (*index == 0)
+        refill_buffer(buffer, size, kind);
     const double value = buffer[*index];
     *index += 1;
     if (*index == size)
         *index = 0;
     return value;
-}
-
-// The multisynaptic index: numbers the synapses of each (source, target)
-// pair 0, 1, 2, ... in the order of their synapse indices.
-inline void number_synapse_pairs(const int32_t* pre, const int32_t* post, size_t n,
-                                 int32_t* number) {
-    std::map<std::pair<int32_t, int32_t>, int32_t> seen;
-    for (size_t k = 0; k < n; k++)
-        number[k] = seen[std::make_pair(pre[k], post[k])]++;
 }
 
 }  // namespace brian2cppyy
