@@ -92,34 +92,37 @@ def ratios(summary):
 
 
 def check_targets(ratio_table, kinds):
-    """The targets of issue 15 as rows (target, measured, reached?); a
-    target without measurements is left out.  ``kinds``: {item: "workload"
-    or "example"}.  Wall-time ratios."""
-    def r(item, key):
-        return ratio_table.get(item, {}).get(key, {}).get("wall")
+    """The targets of issue 15 as rows (target, wall-time ratio, CPU-time
+    ratio, reached?): judged on wall time (what a user waits for); a target
+    without measurements is left out.  ``kinds``: {item: "workload" or
+    "example"}.  The first-ever rows give cold Cython / cppyy (a speed-up)."""
+    def r(item, key, which="wall"):
+        return ratio_table.get(item, {}).get(key, {}).get(which)
 
     rows = []
-    for item in ANALYSIS_HEAVY:
-        x = r(item, "cppyy-later/cython-warm")
-        if x is not None:
-            rows.append((f"{item}: later process <= 0.65x warm Cython", x, x <= 0.65))
-    for item in IMPORT_BOUND:
-        x = r(item, "cppyy-later/cython-warm")
-        if x is not None:
-            rows.append((f"{item}: later process <= 1.0x warm Cython", x, x <= 1.0))
-    examples = [r(i, "cppyy-later/cython-warm") for i, k in kinds.items() if k == "example"]
-    examples = [x for x in examples if x is not None]
-    if examples:
-        worst = max(examples)
-        rows.append((f"every example (later) <= 1.0x warm Cython (worst of {len(examples)})",
-                     worst, worst <= 1.0))
-        median = statistics.median(examples)
-        rows.append(("median example (later) <= 0.7x warm Cython", median, median <= 0.7))
+    for items, bound in ((ANALYSIS_HEAVY, 0.65), (IMPORT_BOUND, 1.0)):
+        for item in items:
+            x = r(item, "cppyy-later/cython-warm")
+            if x is not None:
+                rows.append((f"{item}: later process <= {bound}x warm Cython", x,
+                             r(item, "cppyy-later/cython-warm", "cpu"), x <= bound))
+    pairs = [(r(i, "cppyy-later/cython-warm"), r(i, "cppyy-later/cython-warm", "cpu"))
+             for i, k in kinds.items() if k == "example"]
+    pairs = [p for p in pairs if p[0] is not None]
+    if pairs:
+        worst = max(pairs, key=lambda p: p[0])
+        rows.append((f"every example (later) <= 1.0x warm Cython (worst of {len(pairs)})",
+                     worst[0], worst[1], worst[0] <= 1.0))
+        median = statistics.median(p[0] for p in pairs)
+        cpus = [p[1] for p in pairs if p[1] is not None]
+        rows.append(("median example (later) <= 0.7x warm Cython", median,
+                     statistics.median(cpus) if cpus else None, median <= 0.7))
     for item in kinds:
         x = r(item, "cppyy-first/cython-cold")
         if x is not None:
+            cpu = r(item, "cppyy-first/cython-cold", "cpu")
             rows.append((f"{item}: first-ever process >= 10x sooner than cold Cython", 1 / x,
-                         x <= 0.1))
+                         1 / cpu if cpu else None, x <= 0.1))
     return rows
 
 
@@ -155,10 +158,10 @@ def markdown(data):
             if stack:
                 out.append(f"| {item} | {mode} | "
                            + " | ".join(_fmt(stack.get(p), 3) for p in STACK) + " |")
-    out += ["", "## Targets (wall-time ratios)", "", "| target | measured | reached? |",
-            "| --- | ---: | --- |"]
-    for name, value, ok in check_targets(table, kinds):
-        out.append(f"| {name} | {value:.2f} | {'yes' if ok else 'no'} |")
+    out += ["", "## Targets (judged on wall time)", "",
+            "| target | wall | CPU | reached? |", "| --- | ---: | ---: | --- |"]
+    for name, wall, cpu, ok in check_targets(table, kinds):
+        out.append(f"| {name} | {wall:.2f} | {_fmt(cpu)} | {'yes' if ok else 'no'} |")
     failures = [(i, m, c["errors"]) for i in summary for m, c in summary[i].items()
                 if c.get("errors")]
     if failures:
