@@ -31,7 +31,9 @@ Writes ``results/<date>-startup.json`` (every sample, machine, summary,
 ratios), ``<date>-startup.md`` (the tables of ``startup_report.py``) and
 ``<date>-startup.png`` (stacked phases per item and mode).  ``--quick``: 1
 sample of lif_small and coba and 3 short examples, written to
-``<date>-startup-quick.*``.
+``<date>-startup-quick.*``.  Examples whose warm-Cython run takes longer than
+``--max-example-seconds`` (default 60) are not sampled: their time is their
+loops', not start-up (``run_brian2_examples.py`` compares those).
 """
 
 import argparse
@@ -63,6 +65,20 @@ MODES = list(startup_report.MODES)
 QUICK_WORKLOADS = ["lif_small", "coba"]
 QUICK_EXAMPLES = ["CUBA.py", "frompapers/Brunel_Hakim_1999.py", "synapses/gapjunctions.py"]
 SEED = 12345  # the seed of tools/run_brian2_examples.py
+#: the methods paragraph of the report
+DESCRIPTION = """`benchmarks/startup.py`: every sample a fresh process (`sample.py --phases`),
+the modes alternating within each round; wall time of the whole process (what a user waits
+for) and its CPU time (user + system, compilers included). Modes: **cppyy-first** — a
+first-ever process: `codegen.runtime.cppyy.cache_dir` is a fresh empty directory (what stays
+is the installation — cppyy's precompiled header, or for non-default Cling flags the one cppyy
+built, copied in — Python's bytecode caches and the OS file cache: not a cold boot);
+**cppyy-later** — a fixed cache directory filled by one untimed run of the item;
+**cython-warm** — a fixed Cython cache warmed by one untimed run; **cython-cold** — a fresh
+Cython cache. Phases: `import` (brian2cppyy and brian2), `cling_start`, `analysis`
+(`StateUpdateMethod.apply_stateupdater`), `codegen` (the rest of `create_runner_codeobj` and
+`device.code_object`), `compile`, `first_run` (workloads: the rest of building and
+`net.run(0*ms)`), `loop` (workloads: the timed run), `run` (examples: the time-step loops),
+`other` (interpreter start and exit; for examples the rest of the script)."""
 
 
 def _log(message):
@@ -135,8 +151,11 @@ def _items(args, examples_root):
     return items
 
 
-def measure(data, items, samples, example_samples, timeout):
-    """Warm-ups and the interleaved samples, appended to ``data``."""
+def measure(data, items, samples, example_samples, timeout, max_example_seconds):
+    """Warm-ups and the interleaved samples, appended to ``data``.  An example
+    whose warm-Cython warm-up took longer than ``max_example_seconds`` is not
+    sampled (noted in ``data["skipped"]``): its time is its loop's, not
+    start-up."""
     for path in (LATER_CACHE, WARM_CACHE):
         shutil.rmtree(path, ignore_errors=True)
         os.makedirs(path)
@@ -152,6 +171,11 @@ def measure(data, items, samples, example_samples, timeout):
             data["warmup"].append(dict(rec, purpose=f"{mode} cache warm-up"))
             if not rec["ok"]:
                 _log(f"[{item}] {mode} warm-up failed: {rec.get('error')}")
+        seconds = rec["phases"]["process"]
+        if kind == "example" and max_example_seconds and seconds > max_example_seconds:
+            data["skipped"][item] = f"warm Cython took {seconds:.0f} s > {max_example_seconds:.0f} s"
+            _log(f"[{item}] skipped: {data['skipped'][item]}")
+            continue
         n = samples if kind == "workload" else example_samples
         for r in range(n):
             for mode in MODES:
@@ -186,6 +210,9 @@ def main(argv=None):
                                                     "(default 5; --quick 1)")
     parser.add_argument("--example-samples", type=int,
                         help="samples per example and mode (default 3; --quick 1)")
+    parser.add_argument("--max-example-seconds", type=float, default=60,
+                        help="skip examples whose warm-Cython warm-up takes longer (default 60; "
+                             "0: none skipped)")
     parser.add_argument("--quick", action="store_true", help="a smoke test (see the docstring)")
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--output", metavar="STEM", help="write STEM.json/.md/.png instead")
@@ -209,11 +236,11 @@ def main(argv=None):
                        "example_samples": example_samples, "timeout_s": args.timeout,
                        "command": sys.argv},
             "kinds": {i: k for i, k, _ in items},
-            "description": __doc__.split("\n\n")[2].strip(),
-            "machine": machine_info(), "warmup": [], "samples": [],
+            "description": DESCRIPTION,
+            "machine": machine_info(), "warmup": [], "samples": [], "skipped": {},
         }
         t0 = time.perf_counter()
-        measure(data, items, samples, example_samples, args.timeout)
+        measure(data, items, samples, example_samples, args.timeout, args.max_example_seconds)
         data["total_wall_s"] = time.perf_counter() - t0
     data["machine"]["loadavg_end"] = list(os.getloadavg())
     startup_report.finish(data)

@@ -162,6 +162,9 @@ def markdown(data):
             "| target | wall | CPU | reached? |", "| --- | ---: | ---: | --- |"]
     for name, wall, cpu, ok in check_targets(table, kinds):
         out.append(f"| {name} | {wall:.2f} | {_fmt(cpu)} | {'yes' if ok else 'no'} |")
+    if data.get("skipped"):
+        out += ["", "## Examples not sampled", ""]
+        out += [f"* {item}: {why}" for item, why in data["skipped"].items()]
     failures = [(i, m, c["errors"]) for i in summary for m, c in summary[i].items()
                 if c.get("errors")]
     if failures:
@@ -170,10 +173,19 @@ def markdown(data):
     return "\n".join(out) + "\n"
 
 
+def _chart_limit(summary, items):
+    """The x-axis limit: room for every bar but cold Cython's (which may
+    be ten times longer: it is cut at the limit, its total written there)."""
+    widths = [summary[i][m]["process"] / summary[i]["cython-warm"]["process"]
+              for i in items for m in MODES[:3] if (summary[i].get(m) or {}).get("process")]
+    return min(max([1.5] + [1.15 * w for w in widths]), 4.0)
+
+
 def chart(data, path):
     """Stacked horizontal bars: per item, one bar per mode, each phase a
     segment, scaled to the item's warm-Cython process time (1 = warm
-    Cython; the dashed line), with the process time in seconds at the end."""
+    Cython; the dashed line), with the process time in seconds at the end;
+    bars longer than the axis are cut, their ratio written at the edge."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -181,8 +193,9 @@ def chart(data, path):
 
     summary = data["summary"]
     items = [i for i in summary if (summary[i].get("cython-warm") or {}).get("process")]
+    limit = _chart_limit(summary, items)
     colors = dict(zip(STACK, plt.get_cmap("tab10").colors))
-    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.85 * len(items)))
+    fig, ax = plt.subplots(figsize=(10, 1.4 + 0.6 * 4.4 * len(items) / 2))
     y, ticks, labels = 0.0, [], []
     for item in items:
         scale = summary[item]["cython-warm"]["process"]
@@ -196,18 +209,25 @@ def chart(data, path):
                     width = max(cell["stack"].get(phase) or 0.0, 0.0) / scale
                     ax.barh(y, width, left=left, height=0.8, color=colors[phase])
                     left += width
-                ax.text(left, y, f" {cell['process']:.2f} s", va="center", fontsize=7)
+                total = cell["process"] / scale
+                text = f" {cell['process']:.2f} s ({total:.2f}x)"
+                if total > limit:
+                    text = f" {cell['process']:.0f} s ({total:.1f}x) >"
+                ax.text(min(total, limit), y, text, va="center", fontsize=7,
+                        ha="right" if total > limit else "left")
             y += 1
         y += 0.8
     ax.axvline(1.0, color="k", ls="--", lw=0.8)
+    ax.set_xlim(0, limit)
     ax.set_yticks(ticks)
     ax.set_yticklabels(labels, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("process time / warm Cython's process time (median); segments: phases")
     ax.legend(handles=[matplotlib.patches.Patch(color=colors[p], label=p) for p in STACK],
-              ncol=5, fontsize=7, loc="lower right")
+              ncol=len(STACK), fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+              frameon=False)
     ax.set_title(f"Start-up, phase by phase ({data['date'][:10]}, "
-                 f"{data['config']['samples']} sample(s) per cell)", fontsize=10)
+                 f"{data['config']['samples']} sample(s) per cell)", fontsize=10, pad=22)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
