@@ -89,7 +89,11 @@ EXAMPLES = [
     Example("frompapers/Brunel_Wang_2001.py", [("net.run(4 * second", "net.run(1 * second")], "4 s -> 1 s"),
     Example("frompapers/Graupner_Brunel_2012.py", [("run(60 * second", "run(2 * second"), ("POINTS = 41", "POINTS = 5")],
             "41 x 60 s -> 5 x 2 s"),
-    Example("coupled_oscillators.py", [("run(10*second)", "run(1*second)")], "4 x 10 s -> 4 x 1 s"),
+    Example("coupled_oscillators.py", [("run(10*second)", "run(1*second)"),
+                                       ("mean_dot.set_data(r*np.cos(phi), r*np.sin(phi))",
+                                        "mean_dot.set_data([r*np.cos(phi)], [r*np.sin(phi)])")],
+            "4 x 10 s -> 4 x 1 s; matplotlib 3.11's Line2D.set_data wants sequences "
+            "(RuntimeError on every target, in the animation after the runs)"),
     Example("frompapers/Clopath_et_al_2010_homeostasis.py", [("final_t = 20.*second", "final_t = 2.*second")], "20 s -> 2 s"),
     # added in issue 15: every other example that runs on a runtime target
     Example("advanced/COBAHH_approximated.py"),
