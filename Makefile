@@ -53,6 +53,7 @@ test-long: $(STAMP) gsl
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/report.py --readme README.md
+	$(PY) benchmarks/startup.py $(if $(BRIAN2_REPO),--brian2-repo $(BRIAN2_REPO))
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info examples/output

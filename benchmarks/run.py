@@ -27,14 +27,11 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from importlib import metadata
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -45,6 +42,7 @@ SAMPLE = os.path.join(HERE, "sample.py")
 
 sys.path.insert(0, HERE)
 import report  # noqa: E402
+from sampling import machine_info, run_command  # noqa: E402
 from workloads import WORKLOADS as _WORKLOAD_FUNCTIONS  # noqa: E402  (names only)
 
 #: every workload of workloads.py, in its order (samples run in their own processes)
@@ -56,68 +54,6 @@ QUICK_WORKLOADS = ["lif_small", "coba"]
 
 def _log(message):
     print(message, file=sys.stderr, flush=True)
-
-
-# ----------------------------------------------------------------- machine
-def _first_line(cmd):
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30, cwd=REPO)
-        return out.stdout.strip().splitlines()[0] if out.stdout.strip() else None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or None
-
-
-def _mem_total_gb():
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal"):
-                    return round(int(line.split()[1]) / 1024**2, 1)
-    except OSError:
-        pass
-    return None
-
-
-def _version(dist):
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def machine_info():
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
-    status = _first_line(["git", "status", "--porcelain", "--untracked-files=no"])
-    return {
-        "cpu": _cpu_model(),
-        "cores": os.cpu_count(),
-        "usable_cores": usable,
-        "memory_gb": _mem_total_gb(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "compiler": _first_line(["c++", "--version"]),
-        "versions": {
-            name: _version(name)
-            for name in ("brian2", "brian2cppyy", "cppyy", "cppyy-cling", "Cython", "numpy")
-        },
-        "git_commit": _first_line(["git", "rev-parse", "HEAD"]),
-        "git_dirty": bool(status),
-        "loadavg_start": list(os.getloadavg()),
-    }
 
 
 # ----------------------------------------------------------------- samples
@@ -146,49 +82,11 @@ def run_sample(workload, target, timeout):
     if target in ("cython-cold", "cpp_standalone"):
         workdir = tempfile.mkdtemp(prefix=f"{target}-", dir=TMP_ROOT)
     cmd = _sample_command(workload, target, workdir)
-    record = {"workload": workload, "target": target}
-    t0 = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
-        process = time.perf_counter() - t0
-        returncode, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
-    except subprocess.TimeoutExpired as exc:
-        process = time.perf_counter() - t0
-        returncode = None
-        stdout = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        stderr = exc.stderr.decode() if isinstance(exc.stderr, bytes) else (exc.stderr or "")
-        record["error"] = f"timeout after {timeout} s"
+        return run_command(cmd, {"workload": workload, "target": target}, timeout)
     finally:
         if workdir:
             shutil.rmtree(workdir, ignore_errors=True)
-    record["returncode"] = returncode
-    parsed = None
-    for line in reversed(stdout.splitlines()):
-        if line.startswith("{"):
-            try:
-                parsed = json.loads(line)
-                break
-            except json.JSONDecodeError:
-                continue
-    if parsed is not None:
-        parsed.pop("workload", None)
-        parsed.pop("target", None)
-        record.update(parsed)
-    record.setdefault("phases", {})
-    record["phases"]["process"] = process
-    ok = bool(parsed and parsed.get("ok")) and returncode == 0
-    record["ok"] = ok
-    if not ok:
-        if "error" not in record:
-            if parsed is None:
-                record["error"] = (
-                    f"process exited with status {returncode} without a result line"
-                )
-            else:
-                record["error"] = f"process exited with status {returncode}"
-        tail = stderr.strip().splitlines()[-40:]
-        record["stderr_tail"] = "\n".join(tail)
-    return record
 
 
 def _describe(record):

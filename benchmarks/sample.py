@@ -1,6 +1,7 @@
 """Run ONE benchmark sample in this process and print one JSON line on stdout.
 
     python benchmarks/sample.py WORKLOAD TARGET [--cython-cache DIR] [--standalone-dir DIR]
+                                [--cppyy-cache DIR] [--phases] [--script PATH [--seed N]]
 
 TARGET is ``cppyy``, ``cython``, ``numpy`` or ``cpp_standalone``.  Phases
 (seconds, ``time.perf_counter``):
@@ -27,7 +28,20 @@ TARGET is ``cppyy``, ``cython``, ``numpy`` or ``cpp_standalone``.  Phases
 Cython: without ``--cython-cache`` a fresh temporary cache directory is used
 and deleted afterwards (a cold cache); pass a warmed directory for a warm
 cache.  cpp_standalone: without ``--standalone-dir`` the project is written to
-a fresh temporary directory, deleted afterwards.
+a fresh temporary directory, deleted afterwards.  cppyy: ``--cppyy-cache``
+sets ``codegen.runtime.cppyy.cache_dir`` right after ``import brian2cppyy``
+(default: the preference's default).
+
+``--phases`` adds ``detail``: the time in Brian2's analysis, code generation,
+compilation and Cling's start (``phases.py``), measured up to the end of the
+first run (``before_loop``) and during the loop (``in_loop``).
+
+``--script PATH`` runs an example script instead of a workload (WORKLOAD is
+then only its label), as ``tools/run_brian2_examples.py`` does (matplotlib's
+Agg backend, ``plt.show`` a no-op, Brian2's ``seed(N)`` before the script, the
+script's directory as working directory): phases ``import`` and ``script``,
+and with ``--phases`` the detail of the whole script (``run``: the time-step
+loops, ``device._last_run_time`` of every run).
 
 The JSON line also holds the peak resident set size (``getrusage``, of this
 process and of its waited-for children: compilers, the standalone binary), the
@@ -69,6 +83,48 @@ def _spike_counts(net):
     }
 
 
+def _install_phase_clock(target, result, time_runs):
+    import phases
+
+    clock, missing = phases.install(target, time_runs=time_runs)
+    result["detail"] = {"missing_hooks": missing}
+    return clock
+
+
+def _run_script(args, result):
+    """``--script``: the example script in this process (see the docstring)."""
+    import runpy
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from brian2 import prefs, seed
+
+    plt.show = lambda *a, **k: None
+    prefs.codegen.target = args.target
+    clock = _install_phase_clock(args.target, result, time_runs=True) if args.phases else None
+    script = os.path.abspath(args.script)
+    os.chdir(os.path.dirname(script))
+    sys.path.insert(0, os.path.dirname(script))
+    sys.argv = [script]
+    seed(args.seed)
+    t0 = time.perf_counter()
+    try:
+        runpy.run_path(script, run_name="__main__")
+    finally:
+        result["phases"]["script"] = time.perf_counter() - t0
+        if clock:
+            result["detail"]["script"] = clock.snapshot()
+            result["detail"]["calls"] = dict(clock.calls)
+    if args.target == "cppyy":
+        import brian2cppyy
+
+        result["cppyy_stats"] = brian2cppyy.stats()
+    result["ok"] = True
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     # checked against workloads.WORKLOADS after the timed import of Brian2
@@ -79,7 +135,15 @@ def main(argv=None):
                         help="Cython cache directory (default: a fresh temporary one, i.e. cold)")
     parser.add_argument("--standalone-dir", metavar="DIR",
                         help="cpp_standalone project directory (default: a fresh temporary one)")
+    parser.add_argument("--cppyy-cache", metavar="DIR",
+                        help="codegen.runtime.cppyy.cache_dir (default: the preference's default)")
+    parser.add_argument("--phases", action="store_true",
+                        help="also time analysis, code generation, compilation, Cling's start")
+    parser.add_argument("--script", metavar="PATH", help="run this example script instead")
+    parser.add_argument("--seed", type=int, default=12345, help="Brian2's seed for --script")
     args = parser.parse_args(argv)
+    if args.script and args.target == "cpp_standalone":
+        parser.error("--script runs on runtime targets only")
 
     result = {
         "workload": args.workload,
@@ -95,18 +159,22 @@ def main(argv=None):
         if args.target == "cppyy":
             import brian2cppyy  # noqa: F401  (registers the target)
         import brian2  # noqa: F401
+
+        if args.cppyy_cache:
+            brian2.prefs.codegen.runtime.cppyy.cache_dir = os.path.abspath(args.cppyy_cache)
         t1 = time.perf_counter()
         result["phases"]["import"] = t1 - t0
 
         from brian2 import device, ms, prefs, set_device
 
         sys.path.insert(0, HERE)
-        import workloads
+        if not args.script:
+            import workloads
 
-        if args.workload not in workloads.WORKLOADS:
-            raise ValueError(
-                f"unknown workload {args.workload!r} (known: {', '.join(workloads.WORKLOADS)})"
-            )
+            if args.workload not in workloads.WORKLOADS:
+                raise ValueError(
+                    f"unknown workload {args.workload!r} (known: {', '.join(workloads.WORKLOADS)})"
+                )
         stage = "setup"
         workdir = None
         if args.target == "cython":
@@ -128,6 +196,11 @@ def main(argv=None):
         else:
             prefs.codegen.target = args.target
 
+        if args.script:
+            stage = "script"
+            _run_script(args, result)
+            return 0
+        clock = _install_phase_clock(args.target, result, time_runs=False) if args.phases else None
         stage = "build"
         t0 = time.perf_counter()
         net, duration = workloads.WORKLOADS[args.workload]()
@@ -140,12 +213,18 @@ def main(argv=None):
         net.run(0 * ms)
         t1 = time.perf_counter()
         first_run = t1 - t0
+        before_loop = clock.snapshot() if clock else None
 
         stage = "loop"
         t0 = time.perf_counter()
         net.run(duration)
         t1 = time.perf_counter()
         loop = t1 - t0
+        if clock:
+            after = clock.snapshot()
+            result["detail"]["before_loop"] = before_loop
+            result["detail"]["in_loop"] = {p: after[p] - before_loop[p] for p in after}
+            result["detail"]["calls"] = dict(clock.calls)
 
         if args.target == "cpp_standalone":
             stage = "device.build"

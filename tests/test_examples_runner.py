@@ -79,3 +79,12 @@ def test_an_example_runs_alike_on_both_targets(runner, tmp_path):
     assert 0 < ours["runs"][0]["t"] < 0.05, "the network operation did not stop the first run"
     verdict, details = runner.compare(ours, ref)
     assert verdict in ("identical", "fp"), details
+
+
+def test_the_catalogue_runs_each_example_once_and_lists_the_rest(runner):
+    catalogue = runner.select.__globals__
+    paths = [e.path for e in catalogue["EXAMPLES"]]
+    assert len(paths) == len(set(paths))
+    assert not set(paths) & set(catalogue["NOT_RUN"])
+    tree = ["CUBA.py", "standalone/simple_case.py", "new/unknown_example.py", "README.txt"]
+    assert runner.uncovered(tree) == ["new/unknown_example.py"]

@@ -4,7 +4,10 @@ compares them: whether each raised, its final state, and its wall time.
 The examples are not part of this repository: they are read from a clone of
 brian-team/brian2 (``--brian2-repo``, a git directory, bare or not: its
 ``examples/`` tree at ``--rev`` is extracted into a temporary directory) or
-from a directory of examples (``--examples-dir``).
+from a directory of examples (``--examples-dir``).  Which examples, and the
+edits that shorten long runs, are in ``tools/brian2_examples.py`` (the
+catalogue, shared with ``benchmarks/startup.py``); ``--uncovered`` lists the
+scripts of the examples tree that it neither runs nor lists as not run.
 
 Each example runs in a fresh subprocess per target (``--child`` mode of this
 script) with
@@ -47,93 +50,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from brian2_examples import checkout, prepare, select, uncovered  # noqa: E402
 
 SEED = 12345
 PYTHON = sys.executable
 THIS = os.path.abspath(__file__)
 SRC = os.path.join(os.path.dirname(os.path.dirname(THIS)), "src")
 
-
-@dataclass
-class Example:
-    """An example script and how it is run: ``edits`` is a list of
-    (text, replacement) substitutions of its source, each of which must
-    occur, with the reason in ``why``."""
-
-    path: str
-    edits: list = field(default_factory=list)
-    why: str = ""
-
-
-EXAMPLES = [
-    Example("CUBA.py"),
-    Example("COBAHH.py", [("run(1 * second", "run(0.5 * second")], "1 s of 4000 HH neurons -> 0.5 s"),
-    Example("frompapers/Brunel_Hakim_1999.py"),
-    Example("synapses/STDP.py", [("run(100*second", "run(5*second")], "100 s -> 5 s"),
-    Example("frompapers/Izhikevich_2003.py"),
-    Example("IF_curve_Hodgkin_Huxley.py", [("duration = 2*second", "duration = 0.5*second")], "2 s -> 0.5 s"),
-    Example("frompapers/Brette_Gerstner_2005.py"),
-    Example("synapses/gapjunctions.py"),
-    Example("synapses/jeffress.py"),
-    Example("reliability.py"),
-    Example("synapses/licklider.py"),
-    Example("frompapers/Brunel_2000.py"),
-    Example("synapses/nonlinear.py"),
-    Example("compartmental/hh_with_spikes.py"),
-    Example("compartmental/bipolar_with_inputs.py"),
-    Example("compartmental/rall.py"),
-    Example("advanced/custom_events.py"),
-    Example("network_operation_stop.py"),
-    Example("frompapers/Vogels_et_al_2011.py", [("simtime = 10*second", "simtime = 2*second")], "10 s -> 2 s"),
-    Example("frompapers/Diesmann_et_al_1999.py"),
-    Example("frompapers/Naud_et_al_2008_adex_firing_patterns.py"),
-    Example("frompapers/Rothman_Manis_2003.py"),
-    Example("synapses/spike_based_homeostasis.py", [("duration = 40*second", "duration = 5*second")], "40 s -> 5 s"),
-    Example("frompapers/Stimberg_et_al_2018/example_1_COBA.py", [("np.in1d(", "np.isin(")],
-            "numpy 2.4 has no in1d (AttributeError on every target, in the plotting after the run)"),
-    Example("frompapers/Tsodyks_Pawelzik_Markram_1998.py"),
-    Example("frompapers/Wang_2002.py", [("runtime = 4000 * ms", "runtime = 1000 * ms")], "4 s -> 1 s"),
-    Example("advanced/Ornstein_Uhlenbeck.py", [("run(10 * second)", "run(2 * second)")], "10 s -> 2 s"),
-    Example("synapses/continuous_interaction.py"),
-    Example("frompapers/Sturzl_et_al_2000.py"),
-    Example("frompapers/Destexhe_et_al_1998.py"),
-    Example("frompapers/Stimberg_et_al_2019/example_3_bisection.py"),
-    Example("frompapers/Kremer_et_al_2011_barrel_cortex.py", [("run(5*second", "run(1*second")], "5 s -> 1 s"),
-    Example("frompapers/Jansen_Rit_1995_single_column.py", [("run(5*second", "run(1*second")], "5 s -> 1 s"),
-    Example("adaptive_threshold.py"),
-    Example("frompapers/Touboul_Brette_2008.py"),
-    Example("compartmental/infinite_cable.py"),
-    Example("frompapers/Tetzlaff_2015.py", [("duration = 100*lt", "duration = 4*lt")], "250 s -> 10 s"),
-    Example("frompapers/Brette_2012/Fig1.py"),
-    Example("frompapers/Brette_2012/Fig3AB.py"),
-    Example("frompapers/Brette_2012/Fig4.py"),
-    Example("frompapers/Brette_2012/Fig5A.py"),
-    Example("frompapers/Maass_Natschlaeger_Markram_2002.py", [("N_PAIRS = 200", "N_PAIRS = 10")], "200 -> 10 pairs of runs"),
-    Example("frompapers/Izhikevich_2007.py", [("simulation_duration = 6 * second", "simulation_duration = 2 * second")],
-            "6 s -> 2 s"),
-    Example("frompapers/Hindmarsh_Rose_1984.py"),
-    Example("frompapers/Platkiewicz_Brette_2011.py"),
-    Example("frompapers/Brette_Guigon_2003.py"),
-    Example("frompapers/Rossant_et_al_2011bis.py"),
-    Example("IF_curve_LIF.py"),
-    Example("phase_locking.py"),
-    Example("non_reliability.py"),
-    Example("synapses/synapses.py"),
-    Example("synapses/efficient_gaussian_connectivity.py"),
-    Example("compartmental/spike_initiation.py"),
-    Example("compartmental/lfp.py"),
-    Example("advanced/stochastic_odes.py"),
-    Example("advanced/compare_GSL_to_conventional.py"),
-    Example("frompapers/Nicola_Clopath_2017.py", [("T = 15*second", "T = 1*second")], "15 s -> 1 s"),
-    Example("frompapers/Brette_2004.py", [("run(5*second", "run(1*second")], "2 x 5 s -> 2 x 1 s"),
-    Example("frompapers/Tsodyks_Uziel_Markram_2000.py", [("duration = 4200", "duration = 1000")], "4.2 s -> 1 s"),
-    Example("frompapers/Brunel_Wang_2001.py", [("net.run(4 * second", "net.run(1 * second")], "4 s -> 1 s"),
-    Example("frompapers/Graupner_Brunel_2012.py", [("run(60 * second", "run(2 * second"), ("POINTS = 41", "POINTS = 5")],
-            "41 x 60 s -> 5 x 2 s"),
-    Example("coupled_oscillators.py", [("run(10*second)", "run(1*second)")], "4 x 10 s -> 4 x 1 s"),
-    Example("frompapers/Clopath_et_al_2010_homeostasis.py", [("final_t = 20.*second", "final_t = 2.*second")], "20 s -> 2 s"),
-]
 
 #: set (to 1) in a child's environment: string expressions (``G.v = '...'``)
 #: are generated for the target too (``--string-expressions``)
@@ -249,20 +174,6 @@ def _child(target, script, out_path):
 # parent: prepare, run, compare
 # --------------------------------------------------------------------------
 
-def _prepare(example, root):
-    """Applies the example's substitutions to its file under ``root``."""
-    path = os.path.join(root, example.path)
-    with open(path) as f:
-        text = f.read()
-    for old, new in example.edits:
-        if old not in text:
-            raise ValueError(f"{example.path}: substitution {old!r} does not occur")
-        text = text.replace(old, new)
-    with open(path, "w") as f:
-        f.write(text)
-    return path
-
-
 def _run_child(target, script, timeout, string_expressions=False):
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         out = f.name
@@ -362,15 +273,16 @@ def markdown_table(paths):
     return "\n".join(lines)
 
 
-def _extract(repo, rev, dest):
-    archive = subprocess.run(["git", "--git-dir", repo, "archive", rev, "examples"],
-                             capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", dest], input=archive, check=True)
-    return os.path.join(dest, "examples")
-
-
-def _git_dir(repo):
-    return repo if os.path.isdir(os.path.join(repo, "objects")) else os.path.join(repo, ".git")
+def _print_uncovered(args):
+    """``--uncovered``: the scripts of the examples tree that the catalogue
+    neither runs nor lists in ``NOT_RUN`` (none when it is complete)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = checkout(args.brian2_repo, args.rev, args.examples_dir, tmp)
+        paths = sorted(os.path.relpath(os.path.join(d, f), root)
+                       for d, _, files in os.walk(root) for f in files)
+    missing = uncovered(paths)
+    print("\n".join(missing) if missing else "every example script is run or listed in NOT_RUN")
+    return len(missing)
 
 
 def main():
@@ -385,6 +297,8 @@ def main():
     parser.add_argument("--table", nargs="+", metavar="JSON",
                         help="print a Markdown table of earlier --json results, and exit")
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--uncovered", action="store_true",
+                        help="list the example scripts neither run nor listed as not run, and exit")
     parser.add_argument("--child", nargs=3, metavar=("TARGET", "SCRIPT", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -393,20 +307,15 @@ def main():
         return print(markdown_table(args.table))
     if not (args.brian2_repo or args.examples_dir):
         parser.error("give --brian2-repo or --examples-dir")
-    examples = EXAMPLES
-    if args.only:
-        keys = args.only.split(",")
-        examples = [e for e in examples if any(k in e.path for k in keys)]
+    if args.uncovered:
+        return _print_uncovered(args)
+    examples = select(args.only.split(",") if args.only else None)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        if args.brian2_repo:
-            root = _extract(_git_dir(args.brian2_repo), args.rev, tmp)
-        else:
-            root = os.path.join(tmp, "examples")
-            subprocess.run(["cp", "-r", args.examples_dir, root], check=True)
+        root = checkout(args.brian2_repo, args.rev, args.examples_dir, tmp)
         print(f"{'example':52} {'cppyy':6} {'result':11} {'cppyy s':>8} {'cython s':>8} {'ratio':>6}", flush=True)
         for example in examples:
-            script = _prepare(example, root)
+            script = prepare(example, root)
             strings = args.string_expressions
             ours = _run_child("cppyy", script, args.timeout, strings)
             _run_child("cython", script, args.timeout, strings)  # warms the cache
@@ -427,4 +336,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
