@@ -74,7 +74,12 @@ def _patch_attribute(clock, phase, owner, name, missing, static=False):
         missing.append(f"{getattr(owner, '__name__', owner)}.{name}")
         return
     if static:
-        setattr(owner, name, staticmethod(clock.wrap(phase, original.__func__)))
+        # the class attribute as installed (a staticmethod, or brian2cppyy's
+        # dispatch to its own on the cppyy target), looked up at each call
+        def call(*args, **kwds):
+            return original.__get__(None, owner)(*args, **kwds)
+
+        setattr(owner, name, staticmethod(clock.wrap(phase, call)))
     else:
         setattr(owner, name, clock.wrap(phase, original))
 
