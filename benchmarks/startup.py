@@ -197,6 +197,13 @@ def _empty_but_pch(path):
             os.remove(full)
 
 
+def _command_line(args):
+    """This run's command line, with the clone's path (a path of this
+    machine) replaced by a placeholder."""
+    return [("<brian2 clone>" if args.brian2_repo and a == args.brian2_repo else a)
+            for a in sys.argv]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workloads", nargs="+", metavar="W",
@@ -234,7 +241,7 @@ def main(argv=None):
             "quick": bool(args.quick),
             "config": {"items": [i for i, _, _ in items], "modes": MODES, "samples": samples,
                        "example_samples": example_samples, "timeout_s": args.timeout,
-                       "command": sys.argv},
+                       "command": _command_line(args)},
             "kinds": {i: k for i, k, _ in items},
             "description": DESCRIPTION,
             "machine": machine_info(), "warmup": [], "samples": [], "skipped": {},
