@@ -42,7 +42,7 @@ SAMPLE = os.path.join(HERE, "sample.py")
 
 sys.path.insert(0, HERE)
 import report  # noqa: E402
-from sampling import machine_info, run_command  # noqa: E402
+from sampling import machine_info, run_in_workdir  # noqa: E402
 from workloads import WORKLOADS as _WORKLOAD_FUNCTIONS  # noqa: E402  (names only)
 
 #: every workload of workloads.py, in its order (samples run in their own processes)
@@ -78,15 +78,10 @@ def run_sample(workload, target, timeout):
     """One sample in a fresh process; returns its record (never raises)."""
     os.makedirs(TMP_ROOT, exist_ok=True)
     # fresh directories are made (and removed) here, outside the timed process
-    workdir = None
-    if target in ("cython-cold", "cpp_standalone"):
-        workdir = tempfile.mkdtemp(prefix=f"{target}-", dir=TMP_ROOT)
-    cmd = _sample_command(workload, target, workdir)
-    try:
-        return run_command(cmd, {"workload": workload, "target": target}, timeout)
-    finally:
-        if workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
+    fresh_dir = target in ("cython-cold", "cpp_standalone")
+    make_workdir = (lambda: tempfile.mkdtemp(prefix=f"{target}-", dir=TMP_ROOT)) if fresh_dir else None
+    return run_in_workdir(make_workdir, lambda workdir: _sample_command(workload, target, workdir),
+                          {"workload": workload, "target": target}, timeout)
 
 
 def _describe(record):

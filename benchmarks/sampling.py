@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import time
 from importlib import metadata
@@ -82,6 +83,18 @@ def machine_info():
 def _children_cpu_seconds():
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def run_in_workdir(make_workdir, command_for, record, timeout):
+    """`run_command` of ``command_for(workdir)``, with ``workdir`` a fresh
+    directory made by ``make_workdir`` (``None``: no directory) outside the
+    timed process and removed afterwards."""
+    workdir = make_workdir() if make_workdir else None
+    try:
+        return run_command(command_for(workdir), record, timeout)
+    finally:
+        if workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def run_command(cmd, record, timeout):

@@ -10,7 +10,7 @@ Items: the workloads of ``workloads.py`` and Brian2's example scripts of the
 catalogue ``tools/brian2_examples.py`` (taken from a Brian2 clone, with the
 same edits as ``tools/run_brian2_examples.py``).  Every sample is a fresh
 process (``sample.py --phases``), its wall and CPU time recorded by
-``sampling.run_command``; the modes alternate within each round
+``sampling.run_in_workdir``; the modes alternate within each round
 (A B C D A B C D ...):
 
 ``cppyy-first``  a first-ever process: ``codegen.runtime.cppyy.cache_dir`` is
@@ -58,7 +58,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(REPO, "tools"))
 import brian2_examples  # noqa: E402
 import startup_report  # noqa: E402
-from sampling import machine_info, run_command  # noqa: E402
+from sampling import machine_info, run_in_workdir  # noqa: E402
 from workloads import WORKLOADS  # noqa: E402  (names only)
 
 MODES = list(startup_report.MODES)
@@ -109,17 +109,12 @@ def command(item, mode, script=None, workdir=None):
 
 def run_one(item, mode, script, timeout):
     """One sample in a fresh process (never raises)."""
-    workdir = None
-    if mode == "cppyy-first":
-        workdir = _fresh_cppyy_cache()
-    elif mode == "cython-cold":
-        workdir = tempfile.mkdtemp(prefix="cython-cold-", dir=TMP_ROOT)
-    try:
-        record = {"item": item, "mode": mode}
-        return run_command(command(item, mode, script, workdir), record, timeout)
-    finally:
-        if workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
+    make_workdir = {
+        "cppyy-first": _fresh_cppyy_cache,
+        "cython-cold": lambda: tempfile.mkdtemp(prefix="cython-cold-", dir=TMP_ROOT),
+    }.get(mode)
+    return run_in_workdir(make_workdir, lambda workdir: command(item, mode, script, workdir),
+                          {"item": item, "mode": mode}, timeout)
 
 
 def _describe(record):
