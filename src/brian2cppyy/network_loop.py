@@ -67,7 +67,7 @@ from brian2.groups.group import Group
 from brian2.units.allunits import second
 from brian2.units.fundamentalunits import check_units
 
-from . import cling, clock_guard, faults, random_buffers, run_reuse
+from . import cling, faults, random_buffers, run_reuse
 from .log import get_logger
 from .codeobject import CppyyCodeObject
 

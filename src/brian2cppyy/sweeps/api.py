@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cluster import EMBEDDED_CLUSTER_CONFIG, Connection  # noqa: F401  (re-exported)
+from .cluster import Connection
 from .seeds import canonical_value, run_key, run_seed
 
 __all__ = ["sweep", "SweepInterrupted", "Run", "parameter_sets", "check_function", "plan_runs"]
