@@ -20,15 +20,9 @@ from .. import brian2_hooks
 from . import stateupdate
 from .store import AnalysisStore
 
-__all__ = ["apply_stateupdater", "cache_active", "current_store"]
+__all__ = ["apply_stateupdater", "current_store"]
 
 _stores = {}
-
-
-def cache_active():
-    """True when code is generated for cppyy on the runtime device and the
-    analysis cache is switched on."""
-    return brian2_hooks.target_is_cppyy() and prefs["codegen.runtime.cppyy.analysis_cache"]
 
 
 def current_store():
