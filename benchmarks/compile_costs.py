@@ -66,9 +66,10 @@ def child(model, out_path):
             compiles.append(time.process_time() - start)
 
     cppyy.cppdef = timed_cppdef
-    from brian2cppyy import cling, codeobject
+    from brian2cppyy.cling import runtime
+    from brian2cppyy.target import codeobject
 
-    cling.start()
+    runtime.start()
     mark("Cling start")
     n_start = len(compiles)
     compile_block = codeobject.CppyyCodeObject.compile_block

@@ -15,7 +15,7 @@ from the outer one, so that the phases add up):
     the rest of ``brian2.codegen.codeobject.create_runner_codeobj`` and of
     ``device.code_object``: templates, code generation, variable bookkeeping.
 ``compile``
-    cppyy: ``brian2cppyy.jit.compile_unit`` (Cling compiling a unit; the same
+    cppyy: ``brian2cppyy.cling.jit.compile_unit`` (Cling compiling a unit; the same
     interval as ``brian2cppyy.stats()['compile_seconds']``); cython:
     ``CythonExtensionManager.create_extension`` (the cache lookup, and on a
     miss Cython and the C++ compiler); numpy: ``NumpyCodeObject.compile_block``.
@@ -117,7 +117,7 @@ def install(target, time_runs=False):
     _patch_attribute(clock, "codegen", Device, "code_object", missing)
     if target == "cppyy":
         for module_name, name, phase in (("brian2cppyy.cling", "start", "cling_start"),
-                                         ("brian2cppyy.jit", "compile_unit", "compile")):
+                                         ("brian2cppyy.cling.jit", "compile_unit", "compile")):
             module = _module(module_name, missing)
             if module is not None:
                 _patch_attribute(clock, phase, module, name, missing)

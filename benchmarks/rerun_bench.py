@@ -11,8 +11,8 @@ figure) and the time steps' own time (``device._last_run_time``); the
 overhead is the wall time minus the time steps. The modes, alternated within
 each round (A B C ... A B C ...):
 
-* ``before``: cppyy as before `brian2cppyy.run_reuse` and
-  `brian2cppyy.unused_objects` (code objects generated at every run, the
+* ``before``: cppyy as before `brian2cppyy.loop.run_reuse` and
+  `brian2cppyy.loop.unused_objects` (code objects generated at every run, the
   import-time objects unfrozen, so Brian2's ``gc.collect()`` walks them all);
 * ``freeze``: the import-time freeze only; ``reuse``: the reuse only;
 * ``after``: both (the default behaviour);

@@ -44,11 +44,11 @@ def _wrap(worker):
     def prepare_process(preferences=None):
         if worker._prepared is None or worker._prepared["pid"] != os.getpid():
             mark("plugin setup starts")
-            from brian2cppyy import cling
+            from brian2cppyy.cling import runtime
 
             if preferences is not None:
                 worker._apply(preferences)
-            cling.start()
+            runtime.start()
             mark("Cling started")
         return prepare() if preferences is None else prepare(preferences)
 

@@ -4,7 +4,7 @@
 
 Builds each workload (benchmarks/workloads.py), runs ``net.run(0*ms)`` so that
 every kernel is compiled, and reads the state updaters' machine code back
-(``brian2cppyy.machine_code``): packed double instructions on 256-bit
+(``brian2cppyy.diagnostics.machine_code``): packed double instructions on 256-bit
 registers mean Cling's loop vectoriser ran; a call on the kernel's main path
 is a function that was not inlined (which keeps a loop scalar). Prints one
 Markdown row per state updater. x86-64 with objdump only.
@@ -16,7 +16,7 @@ import brian2cppyy  # noqa: F401  (registers the target)
 from brian2 import ms, prefs
 
 import workloads
-from brian2cppyy import machine_code
+from brian2cppyy.diagnostics import machine_code
 
 
 def state_updaters(net):

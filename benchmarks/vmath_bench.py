@@ -148,9 +148,9 @@ def main():
         for name in set(CASES) - set(opts.functions.split(",")):
             del CASES[name]
 
-    from brian2cppyy import cling
+    from brian2cppyy.cling import runtime
 
-    cppyy = cling.start()
+    cppyy = runtime.start()
     rng = np.random.default_rng(1)
     inputs = {name: gen(rng, opts.n) for name, (_, _, gen) in CASES.items()}
     nargs_of = {name: len(args) for name, args in inputs.items()}

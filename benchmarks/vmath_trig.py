@@ -3,7 +3,7 @@
 Compares, for sin, cos and sqrt, side by side in one process:
 
 * ``vmath``: brian2cppyy::vmath::f in a Cling loop, compiled like a kernel
-  (brian2cppyy.jit.compile_unit, Cling's default -O2);
+  (brian2cppyy.cling.jit.compile_unit, Cling's default -O2);
 * ``std``: std::f in the same kind of Cling loop (glibc's scalar libm);
 * ``gcc``: the same loop in C compiled by ``gcc -O3 -ffast-math -march=native``
   (vectorised with glibc's libmvec), loaded with ctypes -- if gcc is found;
@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from brian2cppyy import cling, jit
+from brian2cppyy.cling import runtime, jit
 
 LOOP = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
 
@@ -97,8 +97,8 @@ GCC_FLAGS = ["-O3", "-ffast-math", "-march=native"]
 
 def cling_loops():
     """{(impl, f): (callable, address)} of the Cling loops, compiled like
-    kernels: one unit through brian2cppyy.jit (its usual optimisation level)."""
-    cppyy = cling.start()
+    kernels: one unit through brian2cppyy.cling.jit (its usual optimisation level)."""
+    cppyy = runtime.start()
     exprs = {(impl, f): e.format(f=f) for impl, e in CLING.items() for f in ("sin", "cos", "sqrt")}
     exprs["vmath-cw", "sin"] = "sin_cody_waite_only(a[i])"
     exprs["branch", "sin"] = "sin_branch(a[i])"

@@ -8,7 +8,7 @@ The first form runs Brian2's code-generation tests with the cppyy target
 tests (scheduling, several clocks, ``stop()``, reports, store/restore, ...)
 with ``codegen.target = 'cppyy'``: ``brian2.test`` runs them with numpy only,
 but for us they are the specification of ``Network.run``, which our fused
-loop replaces (``brian2cppyy.network_loop``).
+loop replaces (``brian2cppyy.loop.network_loop``).
 
 Tests listed in ``tests/brian2_deselect.txt`` (one node id per line, each
 followed by ``# reason``) are deselected. The tests run in xdist workers

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from brian2 import Function, NeuronGroup, Synapses, ms, prefs, run
 
-from brian2cppyy import compiler_settings
-from brian2cppyy.generator import CppyyNodeRenderer
+from brian2cppyy.cling import compiler_settings
+from brian2cppyy.target.generator import CppyyNodeRenderer
 
 _REASSOCIATION_PROBE = """
 static inline double reassociation_probe(double a, double b) { return (a + b) - b; }

@@ -8,7 +8,8 @@ import sys
 import pytest
 
 import brian2cppyy
-from brian2cppyy import cling, diagnostics, jit
+from brian2cppyy.cling import runtime, jit
+from brian2cppyy.diagnostics import info
 
 
 def _info(*args, env=None):
@@ -30,7 +31,7 @@ def test_info_command():
     assert report["pch"]["healthy"] and os.path.isfile(report["pch"]["path"])
     test = report["self_test"]
     assert test["ok"] and test["kernels_compiled"] > 0 and test["compile_seconds"] > 0
-    assert [phase["name"] for phase in test["phases"]] == list(diagnostics.SELF_TEST_PHASES)
+    assert [phase["name"] for phase in test["phases"]] == list(info.SELF_TEST_PHASES)
     assert report["cache"]["dir"]
     settings = {row["name"]: row for row in report["settings"]}
     assert set(settings) == {"optimisation_level", "fast_math", "extra_cling_args"}
@@ -41,7 +42,7 @@ def test_info_command():
     assert settings["fast_math"]["status"] == "applied"
     assert settings["extra_cling_args"]["status"] == "not verified"
 
-    text = diagnostics.format_report(report)
+    text = info.format_report(report)
     for expected in ("brian2cppyy    " + brian2cppyy.__version__, "brian2", "cppyy-cling",
                      "Clang ", "flags passed ", "Compiler settings", "optimisation_level",
                      "Precompiled header", "status         OK", "Cache", "Self-test",
@@ -56,7 +57,7 @@ def test_self_test_phases_add_up_to_the_compilation_they_contain():
     report said "9 kernels compiled in 1.33 s" next to a first run of 1.14 s:
     kernels compiled while the model was built were counted but not timed)."""
     before = jit.stats()
-    result = diagnostics.self_test(duration_ms=5)
+    result = info.self_test(duration_ms=5)
     after = jit.stats()
     assert result["ok"], result["message"]
     assert result["kernels_compiled"] == after["compiled"] - before["compiled"]
@@ -75,12 +76,12 @@ def test_settings_rows_compare_requested_and_applied():
         "optimisation_level": {"applied": "0 (optimiser off)", "how": "probe A", "matches": False},
         "fast_math": {"applied": None, "how": "probe B", "matches": None},
     }
-    rows = {row["name"]: row for row in diagnostics.settings_rows(requested, applied)}
+    rows = {row["name"]: row for row in info.settings_rows(requested, applied)}
     assert rows["optimisation_level"]["status"] == "NOT APPLIED"
     assert rows["optimisation_level"]["source"] == "pref A"
     assert rows["fast_math"]["status"] == "not verified"
     assert rows["extra_cling_args"]["status"] == "not verified"
-    text = "\n".join(diagnostics.format_settings(diagnostics.settings_rows(requested, applied)))
+    text = "\n".join(info.format_settings(info.settings_rows(requested, applied)))
     assert "requested 3 [pref A]" in text and "NOT APPLIED (probe A)" in text
 
 
@@ -94,7 +95,7 @@ def test_probes_observe_the_settings_in_compiled_code(level, fast_math, expected
 
     prefs.codegen.runtime.cppyy.optimisation_level = level
     prefs.codegen.runtime.cppyy.fast_math = fast_math
-    observed = diagnostics._run_probes()
+    observed = info._run_probes()
     assert (observed["optimisation_level"]["applied"], observed["fast_math"]["applied"]) == expected
     assert observed["optimisation_level"]["matches"] is True
     assert observed["fast_math"]["matches"] is (None if level == 0 else True)
@@ -119,7 +120,7 @@ def test_info_fails_with_an_unusable_precompiled_header(tmp_path):
 
 
 def test_no_arguments_prints_help(capsys):
-    assert diagnostics.main([]) == 2
+    assert info.main([]) == 2
     assert "info" in capsys.readouterr().out
 
 
@@ -127,19 +128,19 @@ def test_self_test_in_process_leaves_user_state_alone():
     from brian2 import prefs
 
     prefs.codegen.target = "numpy"
-    result = diagnostics.self_test(duration_ms=10)
+    result = info.self_test(duration_ms=10)
     assert result["ok"], result["message"]
     assert prefs.codegen.target == "numpy"
 
 
 def test_cache_info_and_cling_info():
-    diagnostics.self_test(duration_ms=1)
+    info.self_test(duration_ms=1)
     info = brian2cppyy.cache_info()
     assert info["started"] and info["units"] >= info["kernels"] > 0
     for key in ("compiled", "cache_hits", "failed", "compile_seconds", "headers",
                 "libraries", "sources"):
         assert key in info
     assert info["compiled"] == brian2cppyy.stats()["compiled"]
-    running = cling.info()
+    running = runtime.info()
     assert running["cppyy"] and running["cppyy_cling"] and running["clang"]
     assert running["pch"] is None or os.path.exists(running["pch"])

@@ -30,7 +30,7 @@ from brian2.codegen.runtime.GSLcython_rt import IntegrationError
 from brian2.core.base import BrianObjectException
 from brian2.stateupdaters.base import StateUpdateMethod
 
-from brian2cppyy import gsl
+from brian2cppyy.target import gsl
 from helpers import exception_chain
 
 

@@ -234,8 +234,8 @@ def test_library_error_gives_the_loaders_reason(tmp_path):
     # (not cppyy's bare "Unable to load library") must reach the user
     fake = tmp_path / "libnot_a_library_b2c.so"
     fake.write_text("this is not an ELF file\n")
-    with pytest.raises(brian2cppyy.jit.CompilationError) as excinfo:
-        brian2cppyy.user_code.load_library("not_a_library_b2c", [str(tmp_path)])
+    with pytest.raises(brian2cppyy.cling.jit.CompilationError) as excinfo:
+        brian2cppyy.target.user_code.load_library("not_a_library_b2c", [str(tmp_path)])
     message = str(excinfo.value)
     first_line = message.split("\n")[0]
     assert "Cannot load the library 'not_a_library_b2c'" in first_line
@@ -244,8 +244,8 @@ def test_library_error_gives_the_loaders_reason(tmp_path):
 
 
 def test_missing_library_lists_the_files_tried(tmp_path):
-    with pytest.raises(brian2cppyy.jit.CompilationError) as excinfo:
-        brian2cppyy.user_code.load_library("surely_missing_library_b2c", [str(tmp_path)])
+    with pytest.raises(brian2cppyy.cling.jit.CompilationError) as excinfo:
+        brian2cppyy.target.user_code.load_library("surely_missing_library_b2c", [str(tmp_path)])
     message = str(excinfo.value)
     assert "no such library file was found" in message.split("\n")[0]
     tried = str(tmp_path / "libsurely_missing_library_b2c.so")
@@ -256,7 +256,7 @@ def _header_enum(name, header="runtime.hpp"):
     """``{member: value}`` of an enum in one of our C++ headers."""
     import re
 
-    from brian2cppyy.cling import INCLUDE_DIR
+    from brian2cppyy.cling.runtime import INCLUDE_DIR
 
     with open(os.path.join(INCLUDE_DIR, "brian2cppyy", header)) as f:
         text = f.read()
@@ -268,7 +268,7 @@ def _header_enum(name, header="runtime.hpp"):
 def test_status_codes_come_from_runtime_header():
     """kernel_status.ERR_* are the values of runtime.hpp's Status enum (read
     from the header: one source of truth), and every code has a message."""
-    from brian2cppyy import kernel_status
+    from brian2cppyy.target import kernel_status
 
     header = _header_enum("Status")
     assert header.pop("OK") == 0
@@ -279,7 +279,7 @@ def test_status_codes_come_from_runtime_header():
 
 
 def test_loop_constants_come_from_network_loop_header():
-    from brian2cppyy import network_loop
+    from brian2cppyy.loop import network_loop
 
     constants = vars(network_loop._constants())
     header = {}
@@ -290,8 +290,8 @@ def test_loop_constants_come_from_network_loop_header():
 
 def test_exchange_slots_are_read_from_runtime_header():
     """Python takes the exchange slots from C++ (one source of truth)."""
-    from brian2cppyy import cling
+    from brian2cppyy.cling import runtime
 
-    cling.start()
+    runtime.start()
     header = _header_enum("ExchangeSlot")
-    assert {f"EXCHANGE_{name}": value for name, value in cling._slot.items()} == header
+    assert {f"EXCHANGE_{name}": value for name, value in runtime._slot.items()} == header

@@ -17,7 +17,7 @@ from brian2 import (
     run,
 )
 
-from brian2cppyy.monitor_growth import growth_counters, reset_growth_counters
+from brian2cppyy.diagnostics.monitor_growth import growth_counters, reset_growth_counters
 
 
 def _driven_group(N=12):

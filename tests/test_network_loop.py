@@ -21,7 +21,7 @@ from brian2 import (
 from brian2.devices.device import get_device
 from brian2.utils.logger import catch_logs
 
-import brian2cppyy.network_loop as network_loop
+import brian2cppyy.loop.network_loop as network_loop
 
 #: a limit on the wall-clock time of runs that only an interrupt should end:
 #: if the interrupt is lost, the run ends here, and the test fails on how it ended

@@ -148,10 +148,10 @@ def test_requested_optimisation_level_is_applied():
     """What reaches the compiled code, as measured in a fresh process by the
     probes of ``python -m brian2cppyy info``: level 0 requested, optimiser off
     in the compiled code (Cling's start flags stay -O2)."""
-    from brian2cppyy import diagnostics
+    from brian2cppyy.diagnostics import info
 
     prefs.codegen.runtime.cppyy.optimisation_level = 0
-    report = diagnostics.info(run_self_test=False, timeout=300)
+    report = info.info(run_self_test=False, timeout=300)
     assert "-O2" in report["cling"]["flags"].split(), report["cling"]
     rows = {row["name"]: row for row in report["settings"]}
     assert rows["optimisation_level"]["requested"] == "0"

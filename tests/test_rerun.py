@@ -1,5 +1,5 @@
 """Repeated runs: an unchanged network reuses its code objects
-(`brian2cppyy.run_reuse`), and whatever changes between two runs still gives
+(`brian2cppyy.loop.run_reuse`), and whatever changes between two runs still gives
 Brian2's results.
 
 Each scenario is a sequence of runs with changes in between. It runs three

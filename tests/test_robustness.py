@@ -25,8 +25,9 @@ from brian2.core.base import BrianObjectException
 from brian2.utils.logger import catch_logs
 
 import brian2cppyy
-from brian2cppyy import CppyyCompilationError, log, precompiled_header
-from brian2cppyy.codeobject import CppyyCodeObject
+from brian2cppyy import CppyyCompilationError, log
+from brian2cppyy.cling import precompiled_header
+from brian2cppyy.target.codeobject import CppyyCodeObject
 from helpers import exception_chain, full_message
 
 
@@ -366,7 +367,7 @@ def test_threads_sharing_a_clock_get_an_error_naming_it(fused):
     runs undisturbed. The first run waits inside a NetworkOperation until the
     second has tried, so that the two runs overlap."""
     from brian2 import NetworkOperation, SpikeMonitor, defaultclock
-    from brian2cppyy.clock_guard import ClockInUseError
+    from brian2cppyy.loop.clock_guard import ClockInUseError
 
     prefs.codegen.runtime.cppyy.fused_loop = fused
     first_running, second_tried = threading.Event(), threading.Event()
@@ -471,7 +472,7 @@ def test_cpp_exception_messages_stay_in_their_thread():
 def test_logging_from_threads():
     """Brian2 logs an extension package's messages through a filter that it
     adds to the logger for the duration of the call; from several threads at
-    once, its assertion fails (``AssertionError: brian2cppyy.network_loop.run``
+    once, its assertion fails (``AssertionError: brian2cppyy.loop.network_loop.run``
     from ``Network.run``). This package's loggers serialise their calls."""
     logger = log.get_logger("brian2cppyy.robustness_test")
     errors = []

@@ -7,7 +7,7 @@ import cppyy
 import numpy as np
 from brian2 import NeuronGroup, SpikeMonitor, StateMonitor, Synapses, ms, run
 
-from brian2cppyy import cling, compiler_settings, runtime_support
+from brian2cppyy.cling import runtime, compiler_settings, runtime_support
 
 
 def test_kernels_get_the_overloads_of_their_element_types():
@@ -50,7 +50,7 @@ def test_overloads_are_plain_functions_at_the_kernels_level():
 
 
 def test_types_without_overloads_grow_through_the_generic_templates():
-    cling.start()
+    runtime.start()
     assert ("int16_t", 1) not in runtime_support._compiled
     cppyy.cppdef("""
     #include "brian2cppyy/monitor_arrays.hpp"

@@ -384,7 +384,7 @@ def test_preferences_that_cannot_be_pickled_stay_the_workers_own():
 
 
 def test_forks_wait_for_cling_while_an_embedded_cluster_forks(monkeypatch):
-    from brian2cppyy import cling
+    from brian2cppyy.cling import runtime
     from brian2cppyy.sweeps import cluster
 
     if not sys.platform.startswith("linux"):
@@ -394,7 +394,7 @@ def test_forks_wait_for_cling_while_an_embedded_cluster_forks(monkeypatch):
     in_cling, release = threading.Event(), threading.Event()
 
     def compiling():  # another thread is inside Cling (holds its lock) for a while
-        with cling.lock:
+        with runtime.lock:
             in_cling.set()
             release.wait(10)
 
@@ -405,14 +405,14 @@ def test_forks_wait_for_cling_while_an_embedded_cluster_forks(monkeypatch):
     start = time.monotonic()
     pid = os.fork()
     if pid == 0:  # the child's copy of the lock is free
-        os._exit(0 if cling.lock.acquire(blocking=False) else 1)
+        os._exit(0 if runtime.lock.acquire(blocking=False) else 1)
     waited = time.monotonic() - start
     _, status = os.waitpid(pid, 0)
     thread.join()
     assert os.waitstatus_to_exitcode(status) == 0
     assert waited >= 0.45  # the fork waited until no thread was inside Cling
-    assert cling.lock.acquire(blocking=False)  # ... and released the lock afterwards
-    cling.lock.release()
+    assert runtime.lock.acquire(blocking=False)  # ... and released the lock afterwards
+    runtime.lock.release()
 
 
 def test_dask_scheduler_and_worker_processes_on_localhost(tmp_path):

@@ -7,9 +7,9 @@ import os
 import pytest
 
 import brian2cppyy
-from brian2cppyy import template_specifiers
+from brian2cppyy.target import template_specifiers
 
-TEMPLATES = sorted(glob.glob(os.path.join(os.path.dirname(brian2cppyy.__file__),
+TEMPLATES = sorted(glob.glob(os.path.join(os.path.dirname(brian2cppyy.__file__), "target",
                                           "templates*", "*.cpp")))
 
 

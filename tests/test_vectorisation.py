@@ -7,7 +7,7 @@ What blocked it before: libm calls (exp, pow, sin, ...) and Brian2's
 import pytest
 from brian2 import NeuronGroup, ms, run
 
-from brian2cppyy import machine_code
+from brian2cppyy.diagnostics import machine_code
 
 
 pytestmark = pytest.mark.skipif(

@@ -32,7 +32,7 @@ import numpy as np
 import pytest
 
 import brian2cppyy
-from brian2cppyy import cling
+from brian2cppyy.cling import runtime
 
 mpmath = pytest.importorskip("mpmath")
 
@@ -99,7 +99,7 @@ def _loops():
 @pytest.fixture(scope="module")
 def loops():
     """The compiled loops: ``loops[(name, rule)](*arrays) -> result``."""
-    cppyy = cling.start()
+    cppyy = runtime.start()
     cppyy.cppdef(_loops())
     ns = getattr(cppyy.gbl, NAMESPACE)
 
@@ -480,13 +480,13 @@ def cling_diagnostics_of_loop(cppyy, name, expression):
 @pytest.mark.parametrize("name", [n for n in VECTORISED_CALLS if n != "libm_exp"])
 def test_cling_vectorises_a_loop_calling_the_function(loops, name):
     """No wall clock: Cling's own "loop not vectorized" diagnostic."""
-    cppyy = cling.start()
+    cppyy = runtime.start()
     printed = cling_diagnostics_of_loop(cppyy, name, VECTORISED_CALLS[name])
     assert "not vectorized" not in printed, printed
 
 
 def test_the_vectorisation_check_sees_a_libm_call(loops):
     """The control: the same check reports the loop calling std::exp."""
-    cppyy = cling.start()
+    cppyy = runtime.start()
     printed = cling_diagnostics_of_loop(cppyy, "libm_exp", VECTORISED_CALLS["libm_exp"])
     assert "loop not vectorized" in printed

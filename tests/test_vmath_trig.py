@@ -1,7 +1,7 @@
 """Accuracy of the vectorisable sin, cos and sqrt of ``vmath_trig.hpp``.
 
 Each function is compiled once per module into a loop ``y[i] = f(a[i])``
-shaped like a Brian2 kernel (through ``brian2cppyy.jit.compile_unit``, as
+shaped like a Brian2 kernel (through ``brian2cppyy.cling.jit.compile_unit``, as
 kernels are) and called on numpy arrays: a million random inputs per range
 (uniform in [-10, 10] and [-1e4, 1e4], log-uniform over all doubles), the
 doubles nearest to k*pi/2, the hardest arguments of every exponent (from
@@ -26,7 +26,8 @@ import pytest
 
 mpmath = pytest.importorskip("mpmath")
 
-from brian2cppyy import cling, jit, machine_code  # noqa: E402
+from brian2cppyy.cling import runtime, jit  # noqa: E402
+from brian2cppyy.diagnostics import machine_code
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 MAX_ULP = 2.0
@@ -56,8 +57,8 @@ def _loop_body(relaxed):
 @pytest.fixture(scope="module")
 def addresses():
     """{(name, relaxed): address} of the loops, compiled like kernels (in
-    their own unit by brian2cppyy.jit, at its usual optimisation level)."""
-    cppyy = cling.start()
+    their own unit by brian2cppyy.cling.jit, at its usual optimisation level)."""
+    cppyy = runtime.start()
     result = {}
     for relaxed in (False, True):
         unit = jit.compile_unit(_loop_body(relaxed),
@@ -304,7 +305,7 @@ _RELAXED_INCLUSION = r"""
 import sys
 import numpy as np
 from brian2cppyy import cling
-cppyy = cling.start()
+cppyy = runtime.start()
 # the header itself is parsed under relaxed floating-point rules
 cppyy.cppdef('#pragma float_control(precise, off)\n#include "brian2cppyy/vmath_trig.hpp"')
 cppyy.cppdef('''

@@ -17,11 +17,12 @@ try:
 finally:
     preference_files.uninstall()
 
-from . import brian2_hooks, preferences, unused_objects
-from . import functions  # noqa: F401  (registers rand, randn, ...)
-from .codeobject import CppyyCodeObject, CppyyCompilationError
-from .faults import KernelFault
-from .jit import cache_info, stats
+from . import brian2_hooks, preferences
+from .loop import unused_objects
+from .target import functions  # noqa: F401  (registers rand, randn, ...)
+from .target.codeobject import CppyyCodeObject, CppyyCompilationError
+from .target.faults import KernelFault
+from .cling.jit import cache_info, stats
 
 __all__ = ["CppyyCodeObject", "CppyyCompilationError", "KernelFault", "cache_info", "stats",
            "sweep", "SweepResult", "SweepInterrupted"]

@@ -3,7 +3,7 @@
 
 import sys
 
-from .diagnostics import main
+from .diagnostics.info import main
 
 if __name__ == "__main__":
     sys.exit(main())

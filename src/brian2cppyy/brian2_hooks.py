@@ -46,7 +46,7 @@ _MISSING = object()
 def target_is_cppyy():
     """Whether code objects made now would be the cppyy target's: the runtime
     device with ``codegen.target`` ``'cppyy'`` (or our code object class)."""
-    from .codeobject import CppyyCodeObject
+    from .target.codeobject import CppyyCodeObject
 
     if not isinstance(get_device(), RuntimeDevice):
         return False
@@ -104,7 +104,7 @@ def brian2_original(owner, name):
 
 def _gsl_codeobj_class(container):
     """``GSLContainer.get_codeobj_class`` on the cppyy target."""
-    from . import gsl
+    from .target import gsl
 
     gsl.load_gsl()
     return gsl.GSLCppyyCodeObject
@@ -112,7 +112,7 @@ def _gsl_codeobj_class(container):
 
 def install():
     """Install every hook (see the module docstring); idempotent."""
-    from . import clock_guard, network_loop
+    from .loop import clock_guard, network_loop
     from .analysis_cache import hooks as analysis_hooks, stateupdate
 
     dispatch(RuntimeDevice, "network_run",

@@ -4,7 +4,7 @@ Brian2 logs the messages of extension packages (logger names outside
 ``brian2.``) by adding a filter to the logger for the duration of the call and
 removing it afterwards. Two threads logging at once therefore both see both
 filters, and Brian2's filter fails an assertion (``AssertionError:
-brian2cppyy.network_loop.run``) in the middle of a ``Network.run``. All of this
+brian2cppyy.loop.network_loop.run``) in the middle of a ``Network.run``. All of this
 package's logging goes through `get_logger`, which serialises the calls.
 """
 

@@ -155,7 +155,7 @@ prefs.register_preferences(
         Whether a run in the fused loop uses a code object of the previous
         run again when nothing it was made from has changed (abstract code,
         resolved names and their values, variables, preferences, the
-        device's arrays; see ``brian2cppyy.run_reuse``), instead of
+        device's arrays; see ``brian2cppyy.loop.run_reuse``), instead of
         generating it anew as Brian2 does. If ``False``, every run generates
         its code objects; results are the same.
         """,

@@ -24,7 +24,7 @@ Forking a process that runs threads is only safe if no other thread holds
 a lock the child needs. The nannies fork from a thread of Dask's, while the
 caller waits for the cluster or polls its futures (pure Python); what the
 child needs of native state is Cling, so every fork of a living embedded
-cluster holds `brian2cppyy.cling.lock` (`_install_fork_hooks`): no
+cluster holds `brian2cppyy.cling.runtime.lock` (`_install_fork_hooks`): no
 thread is inside Cling when the process is copied. Brian2's logger drops
 its log file in a forked child (it checks the pid). Python warns about
 forks of threaded processes (a ``DeprecationWarning``, hidden by default);
@@ -60,7 +60,7 @@ import os
 import sys
 import threading
 
-from .. import cling
+from ..cling import runtime
 
 __all__ = ["Connection", "EMBEDDED_CLUSTER_CONFIG", "FORK_MEMORY_SHARE", "start_method",
            "fork_allowed"]
@@ -135,7 +135,7 @@ def start_method(n_workers):
 
 
 def _install_fork_hooks():
-    """``os.register_at_fork`` handlers that hold `brian2cppyy.cling.lock`
+    """``os.register_at_fork`` handlers that hold `brian2cppyy.cling.runtime.lock`
     across every fork made while an embedded cluster forks its workers (the
     handlers cannot be removed: they do nothing the rest of the time)."""
     global _fork_hooks_installed
@@ -147,12 +147,12 @@ def _install_fork_hooks():
         def before():
             held.value = _forking_clusters > 0
             if held.value:
-                cling.lock.acquire()
+                runtime.lock.acquire()
 
         def after():
             if getattr(held, "value", False):
                 held.value = False
-                cling.lock.release()
+                runtime.lock.release()
 
         os.register_at_fork(before=before, after_in_parent=after, after_in_child=after)
         _fork_hooks_installed = True
@@ -221,7 +221,7 @@ class Connection:
 
     def _prepare_caller_for_forks(self):
         global _forking_clusters
-        cling.start()  # once, here, instead of in every worker
+        runtime.start()  # once, here, instead of in every worker
         _install_fork_hooks()
         _forking_clusters += 1
         self.forking = True

@@ -166,12 +166,12 @@ def prepare_process(preferences=None):
     start = time.perf_counter()
     import brian2  # noqa: F401  (installs Brian2's SIGINT handler)
 
-    from .. import cling
+    from ..cling import runtime
 
     if preferences is not None:
         _apply(preferences)
     _use_runtime_device()
-    cling.start()
+    runtime.start()
     handler = signal.getsignal(signal.SIGINT)
     if not getattr(handler, "counts_sigints", False):  # a forked process has it already
         signal.signal(signal.SIGINT, _count_sigint(handler))

@@ -23,7 +23,7 @@ from brian2.codegen.generators.cpp_generator import CPPCodeGenerator
 from brian2.core.functions import DEFAULT_FUNCTIONS
 from brian2.parsing.rendering import CPPNodeRenderer
 
-from . import compiler_settings
+from ..cling import compiler_settings
 
 __all__ = ["CppyyCodeGenerator", "CppyyNodeRenderer"]
 

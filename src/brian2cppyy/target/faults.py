@@ -21,7 +21,7 @@ again in front of it; code that sets the same Python handler object again
 import ctypes
 import signal
 
-from . import cling
+from ..cling import runtime
 
 __all__ = [
     "KernelFault", "fault_exception", "interrupt_exception", "keep_handlers_installed",
@@ -138,7 +138,7 @@ def keep_handlers_installed():
     current = _getsignal(_SIGINT)
     if current is _sigint_handler_seen:
         return
-    cling.runtime_function("INSTALL_FAULT_HANDLERS", _INSTALL_TYPE)()
+    runtime.runtime_function("INSTALL_FAULT_HANDLERS", _INSTALL_TYPE)()
     _sigint_handler_seen = current
 
 
@@ -154,4 +154,4 @@ def guarded_call():
     """``brian2cppyy::guarded_kernel_call`` as a ctypes function: it calls a
     kernel under the fault guard, given the address of an int64[2] record
     (the kernel's address, its slot array's)."""
-    return cling.runtime_function("GUARDED_CALL", _GUARDED_CALL_TYPE)
+    return runtime.runtime_function("GUARDED_CALL", _GUARDED_CALL_TYPE)

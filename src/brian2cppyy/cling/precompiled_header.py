@@ -11,7 +11,7 @@ import hashlib
 import importlib.util
 import os
 
-from .log import get_logger
+from ..log import get_logger
 
 __all__ = ["choose", "check", "expected_path", "problem"]
 
@@ -40,7 +40,7 @@ def choose(flags):
     """Use cppyy's shipped precompiled header when there is one; otherwise
     let cppyy build it (once per set of Cling ``flags``) in our cache
     directory (sets ``CLING_STANDARD_PCH`` unless the user did)."""
-    from .preferences import register_cache_dir
+    from ..preferences import register_cache_dir
 
     cache = register_cache_dir()
     if "CLING_STANDARD_PCH" in os.environ:
@@ -97,7 +97,7 @@ def check():
     """A broken precompiled header in our cache directory is removed (cppyy
     builds it again); any other broken one stops Cling's start with a clear
     error instead of a crash."""
-    from .preferences import cache_dir
+    from ..preferences import cache_dir
 
     path = expected_path()
     if path is None or not os.path.exists(path):

@@ -43,7 +43,7 @@ Deliberate differences from ``Network.run``, each for the C++ loop:
   kernel call; Python entries are timed in Python. An object is listed once
   its clock has run a step, as in Brian2.
 * A code object whose inputs have not changed since the previous run is
-  used again instead of being generated anew (`brian2cppyy.run_reuse`; it
+  used again instead of being generated anew (`brian2cppyy.loop.run_reuse`; it
   keeps its name).
 """
 
@@ -67,9 +67,11 @@ from brian2.groups.group import Group
 from brian2.units.allunits import second
 from brian2.units.fundamentalunits import check_units
 
-from . import cling, faults, random_buffers, run_reuse
-from .log import get_logger
-from .codeobject import CppyyCodeObject
+from ..cling import runtime
+from ..target import faults, random_buffers
+from . import run_reuse
+from ..log import get_logger
+from ..target.codeobject import CppyyCodeObject
 
 __all__ = ["network_run"]
 
@@ -88,7 +90,7 @@ def _constants():
     """The loop's constants (a namespace), read from network_loop.hpp once."""
     global _C
     if _C is None:
-        _C = types.SimpleNamespace(**cling.runtime_constants(*_LOOP_CONSTANTS))
+        _C = types.SimpleNamespace(**runtime.runtime_constants(*_LOOP_CONSTANTS))
     return _C
 
 
@@ -111,7 +113,7 @@ _LOOP_TYPE = ctypes.CFUNCTYPE(
 
 
 def _loop():
-    return cling.runtime_function("NETWORK_LOOP", _LOOP_TYPE)
+    return runtime.runtime_function("NETWORK_LOOP", _LOOP_TYPE)
 
 
 def _why_not_fused(objects):

@@ -10,7 +10,7 @@ run, run) with Cling's share of each phase, so that the figures add up.
 
 Requested versus applied: a setting asked for is not necessarily applied
 (Cling ignores ``-O...`` and ``-ffast-math`` in ``EXTRA_CLING_ARGS``; the
-kernels get them per unit, see `brian2cppyy.compiler_settings`), so each
+kernels get them per unit, see `brian2cppyy.cling.compiler_settings`), so each
 setting is observed by a probe in a kernel that the child compiles as the
 code objects compile theirs (`APPLIED_PROBES`; further probes through
 `register_applied_probe`); a setting without a probe is reported as "not
@@ -54,7 +54,7 @@ _SELF_TEST_ENV = "BRIAN2CPPYY_DIAGNOSTICS_SELF_TEST"
 
 
 def _version(distribution):
-    from .precompiled_header import distribution_version
+    from ..cling.precompiled_header import distribution_version
 
     return distribution_version(distribution, missing=None)
 
@@ -64,7 +64,7 @@ class _Phases:
     other without a gap, so their figures add up to the totals."""
 
     def __init__(self):
-        from . import jit
+        from ..cling import jit
 
         self._jit = jit
         self.rows = []
@@ -187,11 +187,11 @@ def self_test(duration_ms=20.0):
 def requested_settings():
     """The compiler settings that the preferences ask for, as ``{setting:
     (value, where it comes from)}``: ``optimisation_level`` and ``fast_math``
-    (`brian2cppyy.compiler_settings`: our preferences, or Brian2's C++ flags)
+    (`brian2cppyy.cling.compiler_settings`: our preferences, or Brian2's C++ flags)
     and ``extra_cling_args``."""
     from brian2 import prefs
 
-    from . import compiler_settings
+    from ..cling import compiler_settings
 
     settings = compiler_settings.current()
     return {
@@ -230,7 +230,7 @@ def _probe_kernel():
 
     import numpy as np
 
-    from . import compiler_settings, jit
+    from ..cling import compiler_settings, jit
 
     address = jit.compile_kernel(
         _PROBE_KERNEL, pragmas=compiler_settings.pragmas(compiler_settings.current())
@@ -241,7 +241,7 @@ def _probe_kernel():
 
 def _probe_level(requested):
     """Whether the optimiser runs on a kernel (it cannot tell 1, 2 and 3 apart)."""
-    from . import compiler_settings
+    from ..cling import compiler_settings
 
     on = bool(_probe_kernel() & _OPTIMISER_ON)
     wanted = compiler_settings.current().level > 0
@@ -320,7 +320,8 @@ def _child():
     import brian2cppyy
     from brian2 import prefs
 
-    from . import analysis_cache, cling
+    from .. import analysis_cache
+    from ..cling import runtime
 
     for key, value in json.loads(os.environ.get(_PREFS_ENV, "{}")).items():
         prefs[key] = value
@@ -329,13 +330,13 @@ def _child():
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            cling.start()
+            runtime.start()
     except Exception as exc:  # noqa: BLE001 - reported
         report["start_error"] = f"{type(exc).__name__}: {exc}"
     else:
         report["cling_start_seconds"] = time.perf_counter() - start
         report["start_warnings"] = [str(w.message) for w in caught]
-        report["cling"] = cling.info()
+        report["cling"] = runtime.info()
         report["applied"] = _run_probes()
         if os.environ.get(_SELF_TEST_ENV) != "0":
             report["self_test"] = self_test()
@@ -352,11 +353,11 @@ def _run_child(timeout, run_self_test):
     env[_PREFS_ENV] = json.dumps(
         {key: prefs[key] for key in _CHILD_PREFS}
     )
-    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env["PYTHONPATH"] = os.pathsep.join(
         [package_parent] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     )
-    command = [sys.executable, "-c", "from brian2cppyy.diagnostics import _child; _child()"]
+    command = [sys.executable, "-c", "from brian2cppyy.diagnostics.info import _child; _child()"]
     try:
         proc = subprocess.run(command, env=env, capture_output=True, text=True,
                               timeout=timeout)
@@ -373,7 +374,7 @@ def _run_child(timeout, run_self_test):
 
 
 def _pch_report(path, start_warnings, stderr, started):
-    from . import precompiled_header
+    from ..cling import precompiled_header
 
     pch = {"path": path, "healthy": False, "problems": []}
     if path is None:
@@ -408,8 +409,9 @@ def info(run_self_test=True, timeout=600):
 
     import brian2cppyy
 
-    from . import analysis_cache, precompiled_header
-    from .preferences import cache_dir, cling_flags
+    from .. import analysis_cache
+    from ..cling import precompiled_header
+    from ..preferences import cache_dir, cling_flags
 
     report = {
         "versions": {
@@ -475,7 +477,7 @@ def _essential_lines(text):
 
 def format_report(report):
     """The report of `info` as text."""
-    from . import analysis_cache
+    from .. import analysis_cache
 
     lines = ["brian2cppyy diagnostics", ""]
     versions = report["versions"]
@@ -583,7 +585,7 @@ def main(argv=None):
     """``python -m brian2cppyy info [--json] [--no-self-test]``; returns the
     exit status (0: Cling started and the self-test passed).
     ``python -m brian2cppyy --version`` prints the version and exits (0)."""
-    from . import __version__
+    from .. import __version__
 
     parser = argparse.ArgumentParser(
         prog="python -m brian2cppyy", description="brian2cppyy: the cppyy target for Brian2"

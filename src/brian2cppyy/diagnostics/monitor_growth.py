@@ -11,7 +11,8 @@ that with these counters, which are deterministic (unlike timings).
 The counters are process-wide and cumulative: reset them, run, read them.
 """
 
-from . import cling, user_code
+from ..cling import runtime
+from ..target import user_code
 
 __all__ = ["growth_counters", "reset_growth_counters"]
 
@@ -21,7 +22,7 @@ _COUNTERS = ("appended", "reallocations", "moved")
 
 
 def _namespace():
-    cppyy = cling.start()
+    cppyy = runtime.start()
     user_code.include_header(_HEADER)
     return cppyy.gbl.brian2cppyy.monitor_arrays
 

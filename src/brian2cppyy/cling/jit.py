@@ -16,8 +16,8 @@ import time
 import warnings
 from dataclasses import dataclass
 
-from . import cling
-from .log import get_logger
+from . import runtime
+from ..log import get_logger
 
 __all__ = ["CompilationError", "compile_unit", "compile_kernel", "compile_runtime_unit",
            "stats", "cache_info"]
@@ -56,12 +56,12 @@ def cache_info():
     `stats`), ``headers``, ``libraries``, ``sources`` (user headers, libraries
     and source files loaded into Cling) and ``started`` (whether Cling runs).
     Compiled code stays in Cling until the process ends."""
-    from . import user_code
+    from ..target import user_code
 
-    with cling.lock:
+    with runtime.lock:
         info = {"units": len(_units), "kernels": len(_kernel_addresses)}
         info.update(user_code.counts())
-        info["started"] = cling.started()
+        info["started"] = runtime.started()
         info.update(_stats.as_dict())
     return info
 
@@ -147,12 +147,12 @@ def compile_runtime_unit(source):
 def _compile_once(name, source, dump_path=None):
     """Have Cling compile ``source`` unless the unit ``name`` was compiled in
     this process; returns ``name``."""
-    cppyy = cling.start()
-    with cling.lock:
+    cppyy = runtime.start()
+    with runtime.lock:
         if name in _units:
             _stats.cache_hits += 1
             return name
-        cling.warn_if_flags_differ()
+        runtime.warn_if_flags_differ()
         if dump_path is not None:
             _dump(source, dump_path)
         start = time.perf_counter()
@@ -185,11 +185,11 @@ def compile_kernel(body, preamble="", epilogue="", dump_path=None, pragmas=("", 
         "static const bool _kernel_registered =\n"
         "    brian2cppyy::register_kernel(reinterpret_cast<intptr_t>(&_kernel));\n"
     )
-    with cling.lock:
+    with runtime.lock:
         name = compile_unit(body, preamble, epilogue, dump_path, pragmas)
         address = _kernel_addresses.get(name)
         if address is None:
-            exchange, k = cling.exchange_slot("LAST_KERNEL")
+            exchange, k = runtime.exchange_slot("LAST_KERNEL")
             address = int(exchange[k])
             if not address:
                 raise CompilationError(f"The unit {name} did not register its kernel.")

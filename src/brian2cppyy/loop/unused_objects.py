@@ -42,7 +42,7 @@ import threading
 
 from brian2.core.base import BrianObject
 
-from .log import get_logger
+from ..log import get_logger
 
 __all__ = ["freeze_imports", "state"]
 

@@ -14,8 +14,8 @@ import ctypes.util
 import hashlib
 import os
 
-from . import cling
-from .jit import CompilationError, clean_diagnostics
+from ..cling import runtime
+from ..cling.jit import CompilationError, clean_diagnostics
 
 __all__ = ["load", "include_header", "add_include_dir", "load_library",
            "compile_source_file", "counts"]
@@ -90,9 +90,9 @@ def include_header(header):
     """``#include`` a header into Cling once (``<a.h>``, ``"a.h"`` or ``a.h``).
     A user's header file that changed after its inclusion is an error (as for
     `compile_source_file`): Cling would keep the old definitions."""
-    cppyy = cling.start()
+    cppyy = runtime.start()
     header = header.strip()
-    with cling.lock:
+    with runtime.lock:
         if header in _included_headers:
             path, digest = _included_headers[header]
             if path is not None and os.path.isfile(path) and _file_digest(path) != digest:
@@ -116,9 +116,9 @@ def include_header(header):
 
 def add_include_dir(path):
     """Add a directory to Cling's include path (once)."""
-    cppyy = cling.start()
+    cppyy = runtime.start()
     path = os.path.abspath(path)
-    with cling.lock:
+    with runtime.lock:
         cppyy.add_include_path(path)
         if path not in _include_dirs:
             _include_dirs.append(path)
@@ -128,8 +128,8 @@ def load_library(name, library_dirs=()):
     """Load a shared library (by name, as for the linker's ``-l``, or by path).
     When no candidate loads, the error gives the dynamic loader's reason for
     each file tried (`_loader_reason`)."""
-    cppyy = cling.start()
-    with cling.lock:
+    cppyy = runtime.start()
+    with runtime.lock:
         key = (name, tuple(library_dirs))
         if key in _loaded_libraries:
             return
@@ -187,9 +187,9 @@ def compile_source_file(path):
     Cling cannot replace the functions a file defined, so a file that changed
     since it was compiled in this process would keep running its old code:
     that is an error that names the file (the process must be restarted)."""
-    cppyy = cling.start()
+    cppyy = runtime.start()
     path = os.path.abspath(path)
-    with cling.lock:
+    with runtime.lock:
         if not os.path.exists(path):
             if path in _compiled_sources:
                 return  # deleted since: its compiled code is what there is

@@ -24,7 +24,8 @@ from brian2.core.base import BrianObjectException
 from brian2.core.preferences import prefs
 from brian2.units import second
 
-from . import jit, kernel_status, user_code
+from ..cling import jit
+from . import kernel_status, user_code
 from .codeobject import CppyyCodeObject
 from .generator import CppyyCodeGenerator
 
@@ -127,7 +128,7 @@ class GSLCppyyCodeObject(CppyyCodeObject):
     target: Brian2's GSL code generation, our kernel and slot machinery."""
 
     templater = CppyyCodeObject.templater.derive(
-        "brian2cppyy",
+        "brian2cppyy.target",
         templates_dir="templates_gsl",
         env_globals={"GSL_FAILURE_STATUS": ERR_GSL_INTEGRATION},
     )

@@ -63,8 +63,8 @@ from brian2.core.preferences import prefs
 from brian2.core.variables import ArrayVariable, Constant, DynamicArrayVariable
 from brian2.devices.device import get_device
 
-from .codeobject import CppyyCodeObject
-from .log import get_logger
+from ..target.codeobject import CppyyCodeObject
+from ..log import get_logger
 from .snapshots import Identity, snapshot
 
 __all__ = ["reusing", "REUSE_ATTRIBUTE"]

@@ -26,8 +26,8 @@ from brian2.core.variables import ArrayVariable, DynamicArrayVariable
 from brian2.devices.device import get_device
 from brian2.utils.stringtools import get_identifiers
 
-from . import (compiler_settings, faults, jit, kernel_source, kernel_status, random_buffers,
-               runtime_support, template_specifiers, user_code)
+from ..cling import compiler_settings, jit, runtime_support
+from . import faults, kernel_source, kernel_status, random_buffers, template_specifiers, user_code
 from .generator import CppyyCodeGenerator
 from .kernel_arguments import RETURN_BUFFER_SLOT, ArgumentLayout, BoundKernel
 
@@ -53,7 +53,7 @@ class CppyyCodeObject(CodeObject):
     """Runs Brian2's generated C++ code, JIT-compiled in memory by cppyy."""
 
     templater = Templater(
-        "brian2cppyy",
+        "brian2cppyy.target",
         ".cpp",
         env_globals={
             "c_data_type": c_data_type,

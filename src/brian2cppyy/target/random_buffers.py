@@ -18,7 +18,7 @@ import threading
 
 import numpy as np
 
-from . import cling
+from ..cling import runtime
 
 __all__ = ["connect", "kernel_prologue", "take_pending_error", "raise_pending_error"]
 
@@ -43,7 +43,7 @@ def _refill(kind, address, size):
             generator = np.random.mtrand._rand._bit_generator
             with generator.lock:
                 interface = generator.ctypes
-                cling.runtime_function("FILL_UNIFORM", _FILL_UNIFORM_TYPE)(
+                runtime.runtime_function("FILL_UNIFORM", _FILL_UNIFORM_TYPE)(
                     address, size,
                     ctypes.cast(interface.next_double, ctypes.c_void_p).value,
                     interface.state_address,

@@ -7,7 +7,8 @@ The values come from the header (one source of truth):
 ``kernel_status.ERR_INDEX`` etc. read it when first used.
 """
 
-from . import cling, faults, random_buffers
+from ..cling import runtime
+from . import faults, random_buffers
 
 __all__ = ["status_message", "last_cpp_exception_message", "exception"]
 
@@ -28,7 +29,7 @@ STATUS_MESSAGES = {
 
 def __getattr__(name):
     if name in STATUS_MESSAGES:
-        value = cling.runtime_constants(name)[name]
+        value = runtime.runtime_constants(name)[name]
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -48,8 +49,8 @@ def status_message(status):
 
 def last_cpp_exception_message():
     """The message of the last C++ exception a kernel caught in this thread."""
-    cppyy = cling.start()
-    with cling.lock:
+    cppyy = runtime.start()
+    with runtime.lock:
         return str(cppyy.gbl.brian2cppyy.last_error_message())
 
 

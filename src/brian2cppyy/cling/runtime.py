@@ -24,13 +24,13 @@ import sys
 import threading
 
 from . import precompiled_header
-from .log import get_logger
+from ..log import get_logger
 
 __all__ = ["start", "lock", "info", "runtime_constants", "runtime_function",
            "exchange_slot", "warn_if_flags_differ", "INCLUDE_DIR"]
 
 #: our C++ runtime headers (``#include "brian2cppyy/runtime.hpp"``)
-INCLUDE_DIR = os.path.join(os.path.dirname(__file__), "include")
+INCLUDE_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "include")
 
 #: Serialises everything that touches Cling (it is not thread-safe).
 lock = threading.RLock()
@@ -71,7 +71,7 @@ def _brian2_include_dirs():
 def _set_flags():
     """``EXTRA_CLING_ARGS`` from the preferences, unless cppyy was imported
     before us (then the flags in use are reported)."""
-    from .preferences import cling_flags
+    from ..preferences import cling_flags
 
     flags = cling_flags()
     if "cppyy" in sys.modules:
@@ -122,7 +122,7 @@ def start():
             pragma = "" if level is None else f"#pragma cling optimize({level})\n"
             cppyy.cppdef(f'{pragma}#include "{header}"')
         _connect_exchange(cppyy)
-        from . import random_buffers
+        from ..target import random_buffers
 
         random_buffers.connect(_exchange, _slot["REFILL_CALLBACK"])
         _started_flags = os.environ.get("EXTRA_CLING_ARGS", flags)
@@ -167,7 +167,7 @@ def runtime_constants(*names):
 def warn_if_flags_differ():
     """Warn (once per flag set) when the Cling flags preferences changed
     after Cling started: they only take effect in a new process."""
-    from .preferences import cling_flags
+    from ..preferences import cling_flags
 
     flags = cling_flags()
     if flags.split() == (_started_flags or "").split() or flags in _ignored_flags:

@@ -1,0 +1,2 @@
+"""Diagnostics of the cppyy target: ``python -m brian2cppyy info``, the
+machine code of kernels, and the monitors' growth counters."""
