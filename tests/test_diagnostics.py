@@ -135,12 +135,12 @@ def test_self_test_in_process_leaves_user_state_alone():
 
 def test_cache_info_and_cling_info():
     info.self_test(duration_ms=1)
-    info = brian2cppyy.cache_info()
-    assert info["started"] and info["units"] >= info["kernels"] > 0
+    cache = brian2cppyy.cache_info()
+    assert cache["started"] and cache["units"] >= cache["kernels"] > 0
     for key in ("compiled", "cache_hits", "failed", "compile_seconds", "headers",
                 "libraries", "sources"):
-        assert key in info
-    assert info["compiled"] == brian2cppyy.stats()["compiled"]
+        assert key in cache
+    assert cache["compiled"] == brian2cppyy.stats()["compiled"]
     running = runtime.info()
     assert running["cppyy"] and running["cppyy_cling"] and running["clang"]
     assert running["pch"] is None or os.path.exists(running["pch"])
