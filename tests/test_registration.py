@@ -144,21 +144,6 @@ def test_extra_cling_args_reach_the_compiled_code():
     assert "VALUES=[7.0, 8.0, 9.0]" in proc.stdout, proc.stdout
 
 
-def test_requested_optimisation_level_is_applied():
-    """What reaches the compiled code, as measured in a fresh process by the
-    probes of ``python -m brian2cppyy info``: level 0 requested, optimiser off
-    in the compiled code (Cling's start flags stay -O2)."""
-    from brian2cppyy.diagnostics import info
-
-    prefs.codegen.runtime.cppyy.optimisation_level = 0
-    report = info.info(run_self_test=False, timeout=300)
-    assert "-O2" in report["cling"]["flags"].split(), report["cling"]
-    rows = {row["name"]: row for row in report["settings"]}
-    assert rows["optimisation_level"]["requested"] == "0"
-    assert rows["optimisation_level"]["applied"] == "0 (optimiser off)", rows
-    assert rows["optimisation_level"]["status"] == "applied", rows
-
-
 def _run_python_in(directory, code, home):
     """Run ``code`` in a fresh interpreter whose working directory is
     ``directory`` and whose home directory is ``home`` (Brian2 reads

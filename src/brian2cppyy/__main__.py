@@ -3,7 +3,7 @@
 
 import sys
 
-from .diagnostics.info import main
+from .diagnostics.command_line import main
 
 if __name__ == "__main__":
     sys.exit(main())
