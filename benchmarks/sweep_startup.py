@@ -43,7 +43,8 @@ def client_marks():
     the function that marks a phase and the list the marks go to."""
     import psutil
 
-    from brian2cppyy.sweeps import api
+    from brian2cppyy.sweeps.cluster import Connection
+    from brian2cppyy.sweeps.executor import Executor
 
     process, events = psutil.Process(), []
 
@@ -60,14 +61,11 @@ def client_marks():
             return result
         return call
 
-    # (api._Connection before the embedded cluster moved to sweeps/cluster.py)
-    connection = getattr(api, "Connection", None) or api._Connection
-    connection.__init__ = wrapped(connection.__init__, "cluster starts",
+    Connection.__init__ = wrapped(Connection.__init__, "cluster starts",
                                   "cluster up, client connected")
-    connection.close = wrapped(connection.close, "last result in, cluster closing",
+    Connection.close = wrapped(Connection.close, "last result in, cluster closing",
                                "cluster closed")
-    api._Executor._collect = wrapped(api._Executor._collect,
-                                     "workers prepared, tasks submitted")
+    Executor._collect = wrapped(Executor._collect, "workers prepared, tasks submitted")
     return mark, events
 
 

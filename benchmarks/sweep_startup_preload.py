@@ -52,8 +52,8 @@ def _wrap(worker):
             mark("Cling started")
         return prepare() if preferences is None else prepare(preferences)
 
-    def freeze_imports():
-        frozen = freeze()
+    def freeze_imports(**options):
+        frozen = freeze(**options)
         mark("heap frozen: worker prepared")
         dump()
         return frozen

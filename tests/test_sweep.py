@@ -26,6 +26,7 @@ from distributed import Client, LocalCluster
 import brian2cppyy
 from brian2 import Hz, NeuronGroup, NetworkOperation, SpikeMonitor, ms, run, start_scope
 from brian2cppyy.sweeps import SweepInterrupted, SweepResult, worker
+from brian2cppyy.sweeps.record import RunRecord, split_outputs
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
@@ -183,8 +184,8 @@ def test_grid_table_arrays_and_xarray(shared_client):
     for row in (3,):
         params = {"I": table.I[row], "tau_ms": int(table.tau_ms[row])}
         local = worker.run_one(noisy_lif, params, int(table.seed[row]))
-        assert local["scalars"]["n_spikes"] == table.n_spikes[row]
-        np.testing.assert_array_equal(local["arrays"]["spike_i"], result.arrays("spike_i")[row])
+        assert local.scalars["n_spikes"] == table.n_spikes[row]
+        np.testing.assert_array_equal(local.arrays["spike_i"], result.arrays("spike_i")[row])
     # the grid as an xarray.Dataset; spike_i's length differs per run, so it is left out
     with pytest.warns(UserWarning, match="'spike_i' has different shapes"):
         dataset = result.to_xarray()
@@ -330,7 +331,7 @@ def test_embedded_workers_are_forked_with_the_callers_kernels_and_preferences(tm
         return
     # a model that this process has compiled: the forked worker compiles nothing of it
     local = worker.run_one(fork_probe, {"w": 1.0}, 7)
-    assert local["status"] == "ok" and local["scalars"]["compiled"] > 0
+    assert local.ok and local.scalars["compiled"] > 0
     from brian2.devices.device import reset_device, set_device
 
     set_device("cpp_standalone", build_on_run=False)  # not what the workers inherit
@@ -345,7 +346,7 @@ def test_embedded_workers_are_forked_with_the_callers_kernels_and_preferences(tm
     assert list(result.table.dump_dir) == [str(tmp_path / "dump")] * 2
     # ... and runs it as this process does (same seed, same spikes)
     again = worker.run_one(fork_probe, {"w": 1.5}, int(result.table.seed[1]))
-    assert again["scalars"]["n"] == result.table.n[1]
+    assert again.scalars["n"] == result.table.n[1]
 
 
 def test_spawned_embedded_workers_get_the_callers_preferences(tmp_path, monkeypatch):
@@ -607,11 +608,11 @@ def test_a_run_stopped_early_by_ctrl_c_is_not_finished(shared_client, tmp_path):
     (worker_pid,) = pid.values()
     os.kill(worker_pid, signal.SIGINT)  # Brian2 turns it into Network.stop()
     record = future.result(timeout=60)
-    assert record["status"] == "failed"
-    assert record["error"] == worker.INTERRUPTED
+    assert record.status == "failed"
+    assert record.error == worker.INTERRUPTED
     # the worker survived the Ctrl-C and runs the next run to the end
     again = shared_client.submit(worker.run_one, slow_model, {"I": 1.5}, 1, pure=False)
-    assert again.result(timeout=60)["scalars"]["t_end_ms"] == 600
+    assert again.result(timeout=60).scalars["t_end_ms"] == 600
 
 
 def _processing_worker(client, future):
@@ -744,19 +745,20 @@ def test_store_writes_whole_records_or_nothing(tmp_path):
     from brian2cppyy.sweeps.store import RunStore
 
     store = RunStore(tmp_path, "module.f")
-    store.save("k1", {"status": "ok", "scalars": {"x": 1}})
+    store.save("k1", RunRecord(status="ok", scalars={"x": 1}, wall_s=0.5))
     with pytest.raises(Exception):
-        store.save("k2", {"status": "ok", "scalars": {"lock": threading.Lock()}})
+        store.save("k2", RunRecord(status="ok", scalars={"lock": threading.Lock()}))
     assert store.keys() == {"k1"}
     assert sorted(os.listdir(tmp_path)) == ["k1.run.pkl", "sweep.json"]  # no temporary left
-    assert RunStore(tmp_path, "module.f").load("k1")["scalars"] == {"x": 1}
+    assert RunStore(tmp_path, "module.f").load("k1") == RunRecord(status="ok", scalars={"x": 1},
+                                                                  wall_s=0.5)
     assert RunStore(tmp_path, "module.f").load("missing") is None
 
 
 def test_outputs_are_split_into_scalars_and_arrays_with_units():
     from brian2 import mV
 
-    scalars, arrays, units = worker.split_outputs(
+    scalars, arrays, units = split_outputs(
         {"rate": 5 * Hz, "n": np.int64(3), "ok": True, "v": np.array([1.0, 2.0]) * mV,
          "counts": [1, 2, 3]}, {"I"})
     assert scalars == {"rate": 5.0, "n": 3, "ok": True}
@@ -765,6 +767,6 @@ def test_outputs_are_split_into_scalars_and_arrays_with_units():
     np.testing.assert_array_equal(arrays["counts"], [1, 2, 3])
     assert units == {"rate": "Hz", "v": "mV"} or units == {"rate": "Hz", "v": "V"}
     with pytest.raises(TypeError, match="the output 'I' has the name of a parameter"):
-        worker.split_outputs({"I": 1.0}, {"I"})
+        split_outputs({"I": 1.0}, {"I"})
     with pytest.raises(TypeError, match="the output 'm' is a set"):
-        worker.split_outputs({"m": {1}}, set())
+        split_outputs({"m": {1}}, set())

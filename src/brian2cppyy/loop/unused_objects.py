@@ -26,13 +26,12 @@ built after the import, so it is never frozen: its objects are collected,
 and warned about, as in Brian2, and a network that is dropped is freed.
 Nothing is frozen if a Brian object exists already (a model built before
 the import could then never be collected, nor warned about) or if the
-process has frozen objects already (someone else's policy, e.g. a sweep
-worker's). The freeze is the interpreter's, so collections on Brian2's
-other targets skip those objects too: they run the same code and give the
-same results and warnings, only the collections are shorter. (Collecting
-only when a live Brian object could warn would be cheaper still, but
-Brian2's own test ``test_conditional_gc_collect`` asks for one collection
-per run.)
+process has frozen objects already (someone else's policy). A sweep
+worker, a process that runs only our code, freezes again once it is
+prepared (Cling started), everything then alive. The freeze is the
+interpreter's, so collections on Brian2's other targets skip those objects
+too: they run the same code and give the same results and warnings, only
+the collections are shorter.
 
 Brian2 internals used: ``BrianObject.__instances__()`` (its instance tracker).
 """
@@ -58,23 +57,42 @@ def state():
     return _state
 
 
-def freeze_imports():
-    """Freeze every tracked object, once, unless a Brian object exists or
-    the process has frozen objects already; returns how many were frozen."""
+def freeze_imports(whole_process=False):
+    """Freeze every object the collector tracks now, after a collection;
+    returns how many objects are frozen (0: none by this call).
+
+    In the user's process (the end of ``import brian2cppyy``), once, and
+    only if no Brian object exists and the process has not frozen objects
+    already (see the module docstring); the collection before it is of the
+    young generations (the imports' garbage; the old one was collected
+    already). ``whole_process``: the process runs only our code (a sweep
+    worker, once Cling has started: `brian2cppyy.sweeps.worker`), so
+    everything alive is frozen after a full collection, whatever it is and
+    whatever was frozen before (a worker forked from the user's process
+    inherits its objects, which it never uses)."""
     global _state
     with _lock:
-        if _state != "not frozen":
-            return 0
-        if gc.get_freeze_count():
-            logger.debug("Not freezing the imported objects: the process has frozen "
-                         "objects already.", "freeze")
-            return 0
-        if any(ref() is not None for ref in BrianObject.__instances__()):
-            logger.debug("Not freezing the imported objects: Brian objects were created "
-                         "before brian2cppyy was imported.", "freeze")
-            return 0
-        gc.collect(1)  # the young garbage of the imports (the old is collected already)
+        if whole_process:
+            gc.collect()
+        else:
+            if _refuse_to_freeze():
+                return 0
+            gc.collect(1)
         gc.freeze()
         _state = "frozen"
         return gc.get_freeze_count()
 
+
+def _refuse_to_freeze():
+    """Why not to freeze the user's process (logged), or None."""
+    if _state != "not frozen":
+        return "frozen already"
+    if gc.get_freeze_count():
+        logger.debug("Not freezing the imported objects: the process has frozen "
+                     "objects already.", "freeze")
+        return "someone else's freeze"
+    if any(ref() is not None for ref in BrianObject.__instances__()):
+        logger.debug("Not freezing the imported objects: Brian objects were created "
+                     "before brian2cppyy was imported.", "freeze")
+        return "Brian objects exist"
+    return None

@@ -5,10 +5,9 @@ import warnings
 
 import numpy as np
 
-__all__ = ["SweepResult", "RESERVED_COLUMNS"]
+from .record import RESERVED_COLUMNS
 
-#: the table's columns besides parameters and outputs (neither may take these names)
-RESERVED_COLUMNS = ("repeat", "seed", "status", "error", "wall_s", "worker", "from_store")
+__all__ = ["SweepResult"]
 
 
 def _plain(value):
@@ -32,33 +31,26 @@ class SweepResult:
     summary printed at the end of the sweep."""
 
     def __init__(self, param_names, runs, records, summary=""):
+        # runs: the `plan.Run` of each row; records: their `record.RunRecord`
         self.param_names = list(param_names)
         self._runs = runs
         self._records = records
         self.summary = summary
         self.units = {}
         for record in records:
-            self.units.update(record.get("units", {}))
+            self.units.update(record.units)
         self.table = self._make_table()
 
     def _output_names(self, kind):
         names = {}
         for record in self._records:
-            names.update(dict.fromkeys(record.get(kind, {})))
+            names.update(dict.fromkeys(getattr(record, kind)))
         return list(names)
 
     def _make_table(self):
         import pandas as pd
 
-        rows = []
-        for run, record in zip(self._runs, self._records):
-            row = dict(run.params)
-            row.update(repeat=run.repeat, seed=run.seed, status=record["status"],
-                       error=record["error"], wall_s=record.get("wall_s", np.nan),
-                       worker=record.get("worker", ""),
-                       from_store=bool(record.get("from_store", False)))
-            row.update(record.get("scalars", {}))
-            rows.append(row)
+        rows = [record.row(run) for run, record in zip(self._runs, self._records)]
         columns = self.param_names + list(RESERVED_COLUMNS) + self._output_names("scalars")
         return pd.DataFrame(rows, columns=columns)
 
@@ -73,7 +65,7 @@ class SweepResult:
         if name not in self.array_names:
             raise KeyError(f"no array output '{name}'; the array outputs are "
                            f"{', '.join(self.array_names) or 'none'}")
-        return [record.get("arrays", {}).get(name) for record in self._records]
+        return [record.arrays.get(name) for record in self._records]
 
     def _grid(self):
         coords = {name: list(dict.fromkeys(_plain(run.params[name]) for run in self._runs))
@@ -113,8 +105,8 @@ class SweepResult:
         shape = tuple(len(coords[d]) for d in dims)
         variables = {}
         for name in ["status"] + self._output_names("scalars"):
-            values = ([r["status"] for r in self._records] if name == "status" else
-                      [r.get("scalars", {}).get(name) for r in self._records])
+            values = ([r.status for r in self._records] if name == "status" else
+                      [r.scalars.get(name) for r in self._records])
             data = self._filled(shape, values) if name != "status" else np.full(shape, None, object)
             for cell, value in zip(cells, values):
                 if value is not None:

@@ -12,10 +12,13 @@ A store belongs to one function: its first sweep writes the function's name
 function is refused, since run keys identify parameter values, not models.
 """
 
+import dataclasses
 import json
 import os
 import pickle
 import tempfile
+
+from .record import RunRecord
 
 __all__ = ["RunStore"]
 
@@ -59,17 +62,23 @@ class RunStore:
                 if name.endswith(_SUFFIX)}
 
     def load(self, key):
-        """The record stored under ``key``, or None if there is none."""
+        """The `RunRecord` stored under ``key``, or None if there is none
+        (or if what is there is not a record's fields)."""
         try:
             with open(self._path(key), "rb") as f:
-                return pickle.load(f)
+                fields = pickle.load(f)
         except FileNotFoundError:
             return None
+        names = {f.name for f in dataclasses.fields(RunRecord)}
+        if not isinstance(fields, dict) or set(fields) != names:
+            return None
+        return RunRecord(**fields)
 
     def save(self, key, record):
-        """Write ``record`` under ``key`` atomically (all of it, or nothing)."""
-        self._write_atomically(self._path(key),
-                               pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
+        """Write ``record`` (a `RunRecord`) under ``key`` atomically (all of
+        it, or nothing); its fields are stored, not the class."""
+        self._write_atomically(self._path(key), pickle.dumps(
+            dataclasses.asdict(record), protocol=pickle.HIGHEST_PROTOCOL))
 
     def _write_atomically(self, path, data):
         fd, temporary = tempfile.mkstemp(prefix=".writing-", suffix=".tmp", dir=self.directory)

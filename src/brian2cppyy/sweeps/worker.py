@@ -23,9 +23,11 @@ its workers from the calling process: `cluster`) is prepared again: what it
 inherited describes its parent. A worker always starts on Brian2's runtime
 device, also when forked from a process that chose another.
 
-Once prepared, the plugin also freezes the worker's heap (`freeze_imports`):
-Brian2 starts every run with a full garbage collection, which otherwise walks
-the 200 000 objects of the imported modules each time.
+Once prepared, the plugin also freezes the worker's heap
+(`brian2cppyy.loop.unused_objects.freeze_imports`): Brian2 starts every run
+with a full garbage collection, which otherwise walks the 200 000 objects of
+the imported modules (Dask, Brian2, SymPy, cppyy) each time (measured: 0.10-0.15 s
+of each 0.4-0.5 s run of a 1 000-neuron network; 2 ms frozen).
 
 Each run starts from the same state whatever ran before it in the process:
 the preferences as they were when the worker was prepared (with
@@ -43,7 +45,7 @@ Before a run starts, `announce_start` tells the scheduler which task this
 worker is about to execute, and waits for the answer: when a worker dies,
 Dask charges every task it had been given (``ws.processing``), also those
 that were only queued there, and the client needs to know which one was
-running (`api._Executor` charges only that one; see ``retries``).
+running (`executor.Executor` charges only that one; see ``retries``).
 """
 
 import copy
@@ -53,15 +55,13 @@ import threading
 import time
 import traceback
 
-import numpy as np
-
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from .result import RESERVED_COLUMNS
+from ..loop.unused_objects import freeze_imports
+from .record import RunRecord, describe_error, split_outputs
 
-__all__ = ["SweepWorkerPlugin", "prepare_process", "preference_snapshot", "freeze_imports",
-           "run_one", "run_pickled", "split_outputs", "INTERRUPTED", "started_topic",
-           "announce_start"]
+__all__ = ["SweepWorkerPlugin", "prepare_process", "preference_snapshot", "run_one",
+           "run_pickled", "INTERRUPTED", "started_topic", "announce_start"]
 
 #: the error of a run that a Ctrl-C stopped early
 INTERRUPTED = ("interrupted by Ctrl-C (SIGINT): Brian2 stopped the run early, so it is not "
@@ -87,30 +87,7 @@ class SweepWorkerPlugin(WorkerPlugin):
 
     def setup(self, worker):
         prepare_process(self.preferences)
-        freeze_imports()
-
-
-def freeze_imports():
-    """Exclude the objects alive now (after the imports of Dask, Brian2,
-    SymPy and cppyy: about 200 000) from every later garbage collection
-    (``gc.freeze``); returns how many were frozen.
-
-    Brian2's ``Network.run`` starts with a full ``gc.collect()`` (to warn
-    about Brian2 objects built but never run, when
-    ``prefs.logging.warn_for_unused_objects`` is on, the default), and a full
-    collection traverses every tracked object of the process. In a prepared
-    worker that took 0.10-0.15 s of each 0.4-0.5 s run of a 1 000-neuron
-    network (measured). Frozen, the collection only visits what was built
-    since, the runs' own objects (a few thousand; 2 ms), so the warnings
-    still work. What is frozen is never freed if it later becomes cyclic
-    garbage; a garbage collection first leaves only live objects, the
-    modules and the worker's own state. Called once per worker process, by
-    `SweepWorkerPlugin.setup`, never in the user's own process."""
-    import gc
-
-    gc.collect()
-    gc.freeze()
-    return gc.get_freeze_count()
+        freeze_imports(whole_process=True)
 
 
 def _count_sigint(previous):
@@ -226,70 +203,12 @@ def _worker_name():
         return f"pid {os.getpid()}"
 
 
-def _describe(name, value):
-    from brian2.units.fundamentalunits import Quantity, get_unit
-
-    unit = None
-    if isinstance(value, Quantity):
-        unit = str(get_unit(value.dim)) if not value.is_dimensionless else None
-        value = np.asarray(value)
-    if isinstance(value, (bool, int, float, complex, str, np.generic)):
-        return "scalar", value.item() if isinstance(value, np.generic) else value, unit
-    if isinstance(value, (list, tuple)):
-        value = np.asarray(value)
-    if isinstance(value, np.ndarray):
-        if value.dtype == object:
-            raise TypeError(f"the output '{name}' is an array of Python objects; return "
-                            "numbers (numpy arrays of a numeric dtype)")
-        if value.ndim == 0:
-            return "scalar", value.item(), unit
-        return "array", np.array(value), unit
-    raise TypeError(f"the output '{name}' is a {type(value).__name__}; a sweep's function "
-                    "must return scalars (numbers, booleans, strings) and numpy arrays")
-
-
-def describe_error(exc):
-    """``'Type: message'`` of an exception and of its causes (Brian2 wraps the
-    error of a model in a ``BrianObjectException`` whose message names the
-    object; the cause says what went wrong)."""
-    parts, seen = [], set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        parts.append(f"{type(exc).__name__}: {str(exc).strip()}")
-        exc = exc.__cause__ or (exc.__context__ if not exc.__suppress_context__ else None)
-    return "\n  caused by ".join(parts)
-
-
-def split_outputs(outputs, param_names):
-    """``(scalars, arrays, units)`` of what a run's function returned, or a
-    `TypeError` that says what is wrong with it. Brian2 quantities become
-    numbers in SI units; ``units`` names the unit of each that had one."""
-    if not isinstance(outputs, dict):
-        raise TypeError(f"the function returned a {type(outputs).__name__}, not a dict of "
-                        "outputs (scalars and numpy arrays)")
-    scalars, arrays, units = {}, {}, {}
-    for name, value in outputs.items():
-        if not isinstance(name, str):
-            raise TypeError(f"the output name {name!r} is not a string")
-        if name in RESERVED_COLUMNS or name in param_names:
-            raise TypeError(f"the output '{name}' has the name of a "
-                            f"{'table column' if name in RESERVED_COLUMNS else 'parameter'}; "
-                            "rename it")
-        kind, value, unit = _describe(name, value)
-        (scalars if kind == "scalar" else arrays)[name] = value
-        if unit is not None:
-            units[name] = unit
-    return scalars, arrays, units
-
-
 def run_one(function, params, seed):
     """Run ``function(**params)`` once, from a fresh state seeded with
-    ``seed``; returns the run's record (a dict: ``status``, ``error``,
-    ``traceback``, ``wall_s``, ``worker``, ``scalars``, ``arrays``, ``units``).
-    An exception of the function is recorded, not raised."""
+    ``seed``; returns the run's `RunRecord`. An exception of the function
+    is recorded, not raised."""
     prepare_process()
-    record = {"status": "failed", "error": "", "traceback": "", "scalars": {},
-              "arrays": {}, "units": {}, "worker": _worker_name()}
+    record = RunRecord(worker=_worker_name())
     with _RUN_LOCK:
         announce_start()
         start = time.perf_counter()
@@ -299,15 +218,14 @@ def run_one(function, params, seed):
             outputs = function(**params)
             if _sigints != sigints:
                 raise KeyboardInterrupt
-            record["scalars"], record["arrays"], record["units"] = split_outputs(
-                outputs, set(params))
-            record["status"] = "ok"
+            record.scalars, record.arrays, record.units = split_outputs(outputs, set(params))
+            record.status = "ok"
         except KeyboardInterrupt:
-            record["error"] = INTERRUPTED
+            record.error = INTERRUPTED
         except Exception as exc:  # the user's model failed: recorded, the sweep goes on
-            record["error"] = describe_error(exc)
-            record["traceback"] = traceback.format_exc()
-        record["wall_s"] = time.perf_counter() - start
+            record.error = describe_error(exc)
+            record.traceback = traceback.format_exc()
+        record.wall_s = time.perf_counter() - start
     return record
 
 
@@ -329,10 +247,9 @@ def run_pickled(function_bytes, params, seed):
         try:
             function = cloudpickle.loads(function_bytes)
         except Exception as exc:
-            return {"status": "failed", "traceback": traceback.format_exc(),
-                    "error": f"the function cannot be loaded on this worker: "
-                             f"{type(exc).__name__}: {exc}",
-                    "scalars": {}, "arrays": {}, "units": {}, "wall_s": 0.0,
-                    "worker": _worker_name()}
+            return RunRecord(error=f"the function cannot be loaded on this worker: "
+                                   f"{type(exc).__name__}: {exc}",
+                             traceback=traceback.format_exc(), wall_s=0.0,
+                             worker=_worker_name())
         _functions[digest] = function
     return run_one(function, params, seed)
