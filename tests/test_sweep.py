@@ -9,12 +9,15 @@ functions are pickled by value, so workers need not import this file.
 """
 
 import inspect
+import math
 import os
+import pickle
 import signal
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -480,12 +483,19 @@ def test_seeds_depend_on_values_not_on_order_and_repeats_differ(shared_client):
 
 # --- 4. nothing lost ---------------------------------------------------------------------
 
+def _stored_runs(directory):
+    """The record files of the store in ``directory``."""
+    from brian2cppyy.sweeps import store
+
+    return list(Path(directory).glob("*" + store._SUFFIX))
+
+
 def test_store_keeps_runs_and_a_larger_sweep_runs_only_what_is_missing(shared_client, tmp_path):
     store = tmp_path / "store"
     first = brian2cppyy.sweep(noisy_lif, {"I": [1.2, 2.0]}, repeats=2, client=shared_client,
                               store=store, progress=False)
     assert not first.table.from_store.any()
-    assert len(list(store.glob("*.run.pkl"))) == 4
+    assert len(_stored_runs(store)) == 4
     assert not list(store.glob(".writing-*"))  # no temporary file is left behind
     larger = brian2cppyy.sweep(noisy_lif, {"I": [1.2, 2.0, 3.0]}, repeats=2,
                                client=shared_client, store=store, progress=False)
@@ -494,7 +504,7 @@ def test_store_keeps_runs_and_a_larger_sweep_runs_only_what_is_missing(shared_cl
     assert reused.wall_s.tolist() == first.table.wall_s.tolist()  # not run again
     assert reused.n_spikes.tolist() == first.table.n_spikes.tolist()
     np.testing.assert_array_equal(larger.arrays("spike_i")[3], first.arrays("spike_i")[3])
-    assert len(list(store.glob("*.run.pkl"))) == 6
+    assert len(_stored_runs(store)) == 6
     # a store belongs to one function
     with pytest.raises(ValueError, match=r"holds runs of the function 'test_sweep.noisy_lif', "
                                          r"not of 'test_sweep.failing_model'"):
@@ -514,7 +524,7 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(shared_client, tmp_path
     assert result.table.error[0] == "" and np.isnan(result.table.n_spikes[1])
     assert result.arrays("spike_i")[1] is None
     assert list(result.failed.index) == [1]
-    assert len(list(tmp_path.glob("*.run.pkl"))) == 2  # the failed run is not stored
+    assert len(_stored_runs(tmp_path)) == 2  # the failed run is not stored
     # Brian2's error names the object; its cause says what is wrong: both are recorded
     broken = brian2cppyy.sweep(broken_model, {"I": [1]}, client=shared_client, progress=False)
     assert broken.table.error[0].startswith("BrianObjectException: ")
@@ -562,7 +572,7 @@ def test_ctrl_c_cancels_and_keeps_what_finished(shared_client, tmp_path):
 
     def press_ctrl_c_once_a_run_is_stored():
         while not stop_waiting.wait(0.05):
-            if list(store.glob("*.run.pkl")):
+            if _stored_runs(store):
                 _thread.interrupt_main()  # as a Ctrl-C in the terminal
                 return
 
@@ -585,7 +595,7 @@ def test_ctrl_c_cancels_and_keeps_what_finished(shared_client, tmp_path):
     assert (partial.table.status == "ok").all()
     assert (partial.table.t_end_ms == 600).all()  # only whole runs
     # every finished run is stored (a Ctrl-C right after a store write leaves one more)
-    stored = {p.name.split(".")[0] for p in store.glob("*.run.pkl")}
+    stored = {p.name.split(".")[0] for p in _stored_runs(store)}
     keys = {run_key({"I": I}, 0, 0) for I in partial.table.I}
     assert keys <= stored and len(stored) <= len(keys) + 1
     assert "runs finished" in str(excinfo.value)
@@ -749,10 +759,59 @@ def test_store_writes_whole_records_or_nothing(tmp_path):
     with pytest.raises(Exception):
         store.save("k2", RunRecord(status="ok", scalars={"lock": threading.Lock()}))
     assert store.keys() == {"k1"}
-    assert sorted(os.listdir(tmp_path)) == ["k1.run.pkl", "sweep.json"]  # no temporary left
+    assert sorted(os.listdir(tmp_path)) == ["k1.run.npz", "sweep.json"]  # no temporary left
     assert RunStore(tmp_path, "module.f").load("k1") == RunRecord(status="ok", scalars={"x": 1},
                                                                   wall_s=0.5)
     assert RunStore(tmp_path, "module.f").load("missing") is None
+
+
+def test_store_gives_back_outputs_exactly(tmp_path):
+    from brian2cppyy.sweeps.store import RunStore
+
+    scalars = {"big": 2**70, "sum": 0.1 + 0.2, "z": 1 + 2j, "flag": True, "name": "x",
+               "raw": b"ab", "nan": float("nan")}
+    arrays = {"v": np.linspace(0, 1, 7), "i": np.arange(4, dtype=np.int32)}
+    store = RunStore(tmp_path, "module.f")
+    store.save("k", RunRecord(status="ok", wall_s=0.25, worker="w", scalars=scalars,
+                              arrays=arrays, units={"v": "mV"}))
+    loaded = RunStore(tmp_path, "module.f").load("k")
+    assert list(loaded.scalars) == list(scalars)  # the table's column order
+    for name, value in scalars.items():
+        assert type(loaded.scalars[name]) is type(value), name
+    assert {k: v for k, v in loaded.scalars.items() if k != "nan"} == \
+        {k: v for k, v in scalars.items() if k != "nan"}
+    assert math.isnan(loaded.scalars["nan"])
+    for name, value in arrays.items():
+        assert loaded.arrays[name].dtype == value.dtype
+        np.testing.assert_array_equal(loaded.arrays[name], value)
+    assert (loaded.status, loaded.wall_s, loaded.worker, loaded.units) == ("ok", 0.25, "w",
+                                                                          {"v": "mV"})
+
+
+class _Trap:
+    """Unpickling it would create the file ``path``."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return open, (self.path, "w")
+
+
+def test_store_reads_data_never_code(tmp_path):
+    """A file under a key that is not a valid record (a pickle that runs code
+    when loaded, an object array, a record without its fields) is absent: its
+    run runs again, and nothing in the file is executed."""
+    from brian2cppyy.sweeps.store import RunStore
+
+    store = RunStore(tmp_path / "store", "module.f")
+    trap = tmp_path / "executed"
+    (tmp_path / "store" / "a.run.npz").write_bytes(pickle.dumps(_Trap(str(trap))))
+    np.savez(tmp_path / "store" / "b.run.npz", record=np.array([_Trap(str(trap))], dtype=object))
+    np.savez(tmp_path / "store" / "c.run.npz", record=np.asarray('{"status": "ok"}'))
+    assert store.keys() == {"a", "b", "c"}
+    assert [store.load(key) for key in "abc"] == [None, None, None]
+    assert not trap.exists()
 
 
 def test_outputs_are_split_into_scalars_and_arrays_with_units():
