@@ -54,7 +54,7 @@ def test_defaults_follow_brian2_cpp_flags():
     assert prefs["codegen.runtime.cppyy.fast_math"] is None
     assert "-O3" in prefs["codegen.cpp.extra_compile_args_gcc"]
     assert (settings.requested_level, settings.level, settings.fast_math) == ("3", 3, True)
-    assert "codegen.cpp.extra_compile_args_gcc" in settings.describe()
+    assert settings.level_source == settings.fast_math_source == "codegen.cpp.extra_compile_args_gcc"
 
 
 def test_brian2_cpp_flags_changed_by_the_user_are_followed():
@@ -73,9 +73,11 @@ def test_our_preferences_override_brian2_flags():
     prefs.codegen.runtime.cppyy.fast_math = False
     settings = compiler_settings.current()
     assert (settings.level, settings.fast_math) == (1, False)
-    assert "codegen.runtime.cppyy.optimisation_level" in settings.describe()
+    assert settings.level_source == "codegen.runtime.cppyy.optimisation_level"
+    assert settings.fast_math_source == "codegen.runtime.cppyy.fast_math"
     prefs.codegen.runtime.cppyy.optimisation_level = "s"
-    assert "applied as level 2" in compiler_settings.current().describe()
+    settings = compiler_settings.current()
+    assert (settings.requested_level, settings.level) == ("s", 2)
 
 
 @pytest.mark.parametrize(

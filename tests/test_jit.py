@@ -238,8 +238,7 @@ def test_library_error_gives_the_loaders_reason(tmp_path):
         brian2cppyy.target.user_code.load_library("not_a_library_b2c", [str(tmp_path)])
     message = str(excinfo.value)
     first_line = message.split("\n")[0]
-    assert "Cannot load the library 'not_a_library_b2c'" in first_line
-    assert str(fake) in first_line
+    assert "'not_a_library_b2c'" in first_line and str(fake) in first_line
     assert "invalid ELF header" in first_line or "file too short" in first_line
 
 
@@ -247,9 +246,10 @@ def test_missing_library_lists_the_files_tried(tmp_path):
     with pytest.raises(brian2cppyy.cling.jit.CompilationError) as excinfo:
         brian2cppyy.target.user_code.load_library("surely_missing_library_b2c", [str(tmp_path)])
     message = str(excinfo.value)
-    assert "no such library file was found" in message.split("\n")[0]
+    assert "'surely_missing_library_b2c'" in message.split("\n")[0]
     tried = str(tmp_path / "libsurely_missing_library_b2c.so")
-    assert f"{tried}: {tried}: cannot open shared object file" in message
+    assert tried in message  # with the loader's reason
+    assert "cannot open shared object file" in message
 
 
 def _header_enum(name, header="runtime.hpp"):

@@ -56,17 +56,6 @@ class CompilerSettings:
     level_source: str  #: the preference it came from
     fast_math_source: str
 
-    def describe(self):
-        """One line, e.g. ``-O3 (codegen.cpp.extra_compile_args_gcc), fast-math on``."""
-        mode = "on" if self.fast_math else "off"
-        level = f"-O{self.requested_level}"
-        if str(self.level) != self.requested_level:
-            level += f" (applied as level {self.level}: Cling has no -O{self.requested_level})"
-        return (
-            f"{level} [from {self.level_source}], fast-math {mode} "
-            f"[from {self.fast_math_source}]"
-        )
-
 
 def _from_gcc_args(args):
     """The -O level and fast-math mode that gcc flags ask for (the last

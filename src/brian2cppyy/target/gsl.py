@@ -41,7 +41,6 @@ __all__ = [
     "GSLCppyyCodeObject",
     "GSLIntegrationError",
     "GSLUnavailableError",
-    "gsl_available",
     "load_gsl",
 ]
 
@@ -100,15 +99,6 @@ def load_gsl():
             + INSTALL_HINT
         ) from None
     _loaded_for.append(key)
-
-
-def gsl_available():
-    """Whether GSL can be loaded into Cling (starts Cling)."""
-    try:
-        load_gsl()
-    except GSLUnavailableError:
-        return False
-    return True
 
 
 class CppyyGSLCodeGenerator(GSLCPPCodeGenerator):
