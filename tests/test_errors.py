@@ -138,7 +138,7 @@ def test_missing_header_names_function_and_object():
         Network(G).run(0.1 * ms)
     ours = [e for e in exception_chain(excinfo.value) if isinstance(e, CppyyCompilationError)]
     assert ours, repr(excinfo.value)
-    for fact in ("no_such_header_xyz.h", "'needs_header'", "header_group"):
+    for fact in ("no_such_header_xyz.h", "'needs_header'", "'header_group'"):
         assert fact in str(ours[0]), fact
     assert "file not found" in ours[0].diagnostics  # Clang's reason is kept
     np.testing.assert_array_equal(G.v[:], 1.5)
@@ -180,7 +180,7 @@ def test_missing_library_names_function_and_object():
         Network(G).run(0.1 * ms)
     ours = [e for e in exception_chain(excinfo.value) if isinstance(e, CppyyCompilationError)]
     assert ours, repr(excinfo.value)
-    for fact in ("'no_such_library_xyz'", "'needs_lib'", "library_group"):
+    for fact in ("'no_such_library_xyz'", "'needs_lib'", "'library_group'"):
         assert fact in str(ours[0]), fact
     _valid_model_runs()
 
@@ -197,6 +197,6 @@ def test_unknown_implementation_keyword_names_keyword_function_and_object():
         Network(G).run(0.1 * ms)
     ours = [e for e in exception_chain(excinfo.value) if isinstance(e, ValueError)]
     assert ours, repr(excinfo.value)
-    for fact in ("'extra_compile_args'", "'odd_kwd'", "kwd_group"):
+    for fact in ("'extra_compile_args'", "'odd_kwd'", "'kwd_group'"):
         assert fact in str(ours[0]), fact
     _valid_model_runs()
