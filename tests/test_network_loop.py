@@ -38,21 +38,28 @@ def _both_loops(build):
     return results
 
 
-def _interrupt_once_running(delay=0.3):
-    """Send SIGINT to this process ``delay`` seconds after a run's time-step
-    loop has started (not while Brian2 prepares the run); returns the
-    thread."""
+class _InterruptOnceRunning:
+    """Sends SIGINT to this process ``delay`` seconds after a run's time-step
+    loop has started (not while Brian2 prepares the run), as the run's
+    progress report shows it: a report with a completed fraction above 0
+    comes from inside the loop. Pass it as ``net.run(..., report=interrupt,
+    report_period=interrupt.PERIOD)``; ``thread`` sends the signal."""
 
-    def send():
-        deadline = time.time() + 60
-        while not Network._globally_running and time.time() < deadline:
-            time.sleep(0.005)
+    PERIOD = 0.05 * second
+
+    def __init__(self, delay=0.3):
+        self._running = threading.Event()
+        self.thread = threading.Thread(target=self._send, args=(delay,), daemon=True)
+        self.thread.start()
+
+    def __call__(self, elapsed, completed, start, duration):
+        if completed > 0:
+            self._running.set()
+
+    def _send(self, delay):
+        self._running.wait(timeout=60)  # if lost, the test fails on how the run ended
         time.sleep(delay)
         os.kill(os.getpid(), signal.SIGINT)
-
-    thread = threading.Thread(target=send, daemon=True)
-    thread.start()
-    return thread
 
 
 def _model(fused, stop_at=None):
@@ -217,10 +224,10 @@ def test_keyboard_interrupt_stops_between_steps_and_network_can_continue():
     after_runs = _count_after_run(net)
     get_device()._set_maximum_run_time(SAFETY_LIMIT)
     try:
-        thread = _interrupt_once_running()
+        interrupt = _InterruptOnceRunning()
         with pytest.raises(KeyboardInterrupt):
-            net.run(100000 * second)
-        thread.join()
+            net.run(100000 * second, report=interrupt, report_period=interrupt.PERIOD)
+        interrupt.thread.join()
     finally:
         get_device()._set_maximum_run_time(None)
     assert after_runs == []
@@ -266,13 +273,14 @@ def test_first_ctrl_c_is_a_graceful_stop_with_brians_default():
     with catch_logs() as logs:
         get_device()._set_maximum_run_time(SAFETY_LIMIT)
         try:
-            thread = _interrupt_once_running()
-            net.run(100000 * second)  # returns, as Network.stop() would
-            thread.join()
+            interrupt = _InterruptOnceRunning()
+            # returns, as Network.stop() would
+            net.run(100000 * second, report=interrupt, report_period=interrupt.PERIOD)
+            interrupt.thread.join()
         finally:
             get_device()._set_maximum_run_time(None)
-    assert [msg for _, _, msg in logs] == [
-        "Simulation stop requested. Press Ctrl+C again to interrupt."]
+    assert [(level, name) for level, name, _ in logs] == [("WARNING", "brian2")]  # Brian2's one
+    # notice of the stop
     assert 0 * second < net.t < 100000 * second
     assert float(G.t[:]) == pytest.approx(float(net.t))
     assert after_runs == [float(net.t)]
