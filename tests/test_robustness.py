@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from brian2 import (
     Clock, Network, NeuronGroup, PreferenceError, SpikeMonitor, StateMonitor, Synapses,
-    check_units, implementation, ms, prefs, start_scope,
+    check_units, implementation, ms, prefs, seed, start_scope,
 )
 from brian2.core.base import BrianObjectException
 from brian2.utils.logger import catch_logs
@@ -441,9 +441,11 @@ def test_logging_from_threads():
 
 def test_random_numbers_in_threads():
     """Kernels that draw random numbers run in several threads at once
-    (the shared random buffers are locked per kernel call)."""
+    (the shared random buffers are locked per kernel call): each thread's
+    setter takes one whole block of the seeded stream, and the noise is
+    that of the model."""
     barrier = threading.Barrier(4)
-    stds, errors = {}, []
+    stds, initial, errors = {}, {}, []
 
     def work(k):
         try:
@@ -452,17 +454,22 @@ def test_random_numbers_in_threads():
                             clock=clock, name=f"noisy_{k}")
             barrier.wait(timeout=60)
             G.v = "rand()"
+            initial[k] = G.v[:].copy()
             Network(G, name=f"rnet_{k}").run(20 * ms, namespace={})
             stds[k] = float(np.std(G.v[:]))
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
+    seed(2024)  # the uniform buffer: the stream's first numbers (test_random)
     threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=300)
     assert not errors, errors
+    # exact: the four setters took the first 8000 numbers, 2000 each, in some order
+    stream = np.random.RandomState(2024).rand(8000).reshape(4, 2000)
+    assert sorted(map(tuple, initial.values())) == sorted(map(tuple, stream))
     # Ornstein-Uhlenbeck: std -> sqrt(tau/2) * sigma ~ 2.2 (20 ms = 2 tau)
     for std in stds.values():
         assert 1.6 < std < 2.6
