@@ -1,7 +1,8 @@
 """Robustness in everyday use: C++ exceptions in user code (also inside the
-fused loop), invalid preferences and an unusable precompiled header give
-clear Python exceptions and leave a working process (errors in the C++ code
-itself: `test_errors`); compilation and runs from several
+fused loop), Cling flags changed too late and an unusable precompiled
+header give clear Python exceptions and leave a working process (errors in
+the C++ code itself: `test_errors`; invalid preference values:
+`test_registration`); compilation and runs from several
 Python threads; long sessions with many networks."""
 
 import gc
@@ -18,7 +19,7 @@ import weakref
 import numpy as np
 import pytest
 from brian2 import (
-    Clock, Network, NeuronGroup, PreferenceError, SpikeMonitor, StateMonitor, Synapses,
+    Clock, Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses,
     check_units, implementation, ms, prefs, seed, start_scope,
 )
 from brian2.core.base import BrianObjectException
@@ -133,29 +134,6 @@ def test_non_standard_cpp_exception_and_setter():
 
 
 # -- preferences --------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "name, value, expected",
-    [
-        ("optimisation_level", 7, "0, 1, 2, 3 or the strings 's', 'fast'"),
-        ("optimisation_level", "O3", "0, 1, 2, 3 or the strings 's', 'fast'"),
-        ("extra_cling_args", "-O3", "a list of strings"),
-        ("fused_loop", "yes", "True or False"),
-        ("cache_dir", 3, "None or a directory"),
-        ("dump_dir", ["/tmp"], "None or a directory"),
-    ],
-)
-def test_invalid_preference_value_is_rejected_clearly(name, value, expected):
-    before = prefs["codegen.runtime.cppyy." + name]
-    with pytest.raises(PreferenceError) as excinfo:
-        prefs["codegen.runtime.cppyy." + name] = value
-    message = str(excinfo.value)
-    assert f"'codegen.runtime.cppyy.{name}'" in message
-    assert repr(value) in message
-    assert expected in message
-    assert prefs["codegen.runtime.cppyy." + name] == before
-    _valid_model_runs()
 
 
 def test_flags_changed_after_cling_started_are_reported():
