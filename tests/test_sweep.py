@@ -506,9 +506,10 @@ def test_store_keeps_runs_and_a_larger_sweep_runs_only_what_is_missing(shared_cl
     np.testing.assert_array_equal(larger.arrays("spike_i")[3], first.arrays("spike_i")[3])
     assert len(_stored_runs(store)) == 6
     # a store belongs to one function
-    with pytest.raises(ValueError, match=r"holds runs of the function 'test_sweep.noisy_lif', "
-                                         r"not of 'test_sweep.failing_model'"):
+    with pytest.raises(ValueError) as refused:
         brian2cppyy.sweep(failing_model, {"I": [1.2]}, client=shared_client, store=store)
+    for fact in ("'test_sweep.noisy_lif'", "'test_sweep.failing_model'", str(store)):
+        assert fact in str(refused.value), fact
     # resume=False runs everything again, with the same results
     again = brian2cppyy.sweep(noisy_lif, {"I": [1.2]}, client=shared_client, store=store,
                               resume=False, progress=False)
@@ -532,9 +533,9 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(shared_client, tmp_path
     # a function that returns something else than a dict of scalars and arrays
     bad = brian2cppyy.sweep(lambda I: {"status": I}, {"I": [1]}, client=shared_client,
                             progress=False)
-    assert "the output 'status' has the name of a table column" in bad.table.error[0]
+    assert bad.table.error[0].startswith("TypeError: ") and "'status'" in bad.table.error[0]
     bad = brian2cppyy.sweep(lambda I: [I], {"I": [1]}, client=shared_client, progress=False)
-    assert bad.table.error[0].startswith("TypeError: the function returned a list")
+    assert bad.table.error[0].startswith("TypeError: ") and "list" in bad.table.error[0]
 
 
 def test_a_dying_worker_is_retried_then_recorded_as_failed(shared_client, tmp_path):
@@ -643,38 +644,36 @@ def test_clear_errors_before_submitting():
         # client='tcp://127.0.0.1:1': were anything submitted, it would fail differently
         return brian2cppyy.sweep(function, params, client="tcp://127.0.0.1:1", **kwds)
 
-    with pytest.raises(ValueError, match=r"the grid is empty: params\['I'\] has no values"):
-        sweep(noisy_lif, {"I": []})
-    with pytest.raises(ValueError, match=r"the grid is empty \(params is an empty dict\)"):
-        sweep(noisy_lif, {})
-    with pytest.raises(ValueError, match=r"the grid is empty \(params is an empty list\)"):
-        sweep(noisy_lif, [])
-    with pytest.raises(TypeError, match=r"noisy_lif\(\) has no parameter 'tau' "
-                                        r"\(its parameters: I, tau_ms\)"):
-        sweep(noisy_lif, {"I": [1.0], "tau": [10]})
-    with pytest.raises(TypeError, match=r"noisy_lif\(\) needs 'I', which params does not give"):
-        sweep(noisy_lif, {"tau_ms": [10]})
-    with pytest.raises(TypeError, match=r"params\['I'\] must be a list of values, not 1.0"):
-        sweep(noisy_lif, {"I": 1.0})
-    with pytest.raises(ValueError, match="appears twice"):
-        sweep(noisy_lif, [{"I": 1.0}, {"I": 1.0}])
-    with pytest.raises(ValueError, match="a parameter cannot be called 'seed'"):
-        sweep(lambda seed: {}, {"seed": [1]})
-    with pytest.raises(ValueError, match="repeats must be an integer >= 1, not 0"):
-        sweep(noisy_lif, {"I": [1.0]}, repeats=0)
-    with pytest.raises(TypeError, match="parameter 'I' has the value .* of type list"):
-        sweep(noisy_lif, {"I": [[1.0]]})
-    lock = threading.Lock()
-    with pytest.raises(TypeError, match=r"cannot be sent to the workers: pickling it fails"):
-        sweep(lambda I: {"locked": lock.locked()}, {"I": [1.0]})
     group = _global_group()
 
     def uses_outside_group(I):
         return {"N": len(group)}
 
-    with pytest.raises(TypeError, match=r"uses_outside_group\(\) uses 'group', a Brian2 "
-                                        r"NeuronGroup \('outside_group'\) built outside it"):
-        sweep(uses_outside_group, {"I": [1.0]})
+    lock = threading.Lock()
+    # (the call, the exception, the facts its message must name)
+    cases = [
+        (lambda: sweep(noisy_lif, {"I": []}), ValueError, ["params['I']", "empty"]),
+        (lambda: sweep(noisy_lif, {}), ValueError, ["params", "empty dict"]),
+        (lambda: sweep(noisy_lif, []), ValueError, ["params", "empty list"]),
+        (lambda: sweep(noisy_lif, {"I": [1.0], "tau": [10]}), TypeError,
+         ["noisy_lif()", "'tau'", "I, tau_ms"]),
+        (lambda: sweep(noisy_lif, {"tau_ms": [10]}), TypeError, ["noisy_lif()", "'I'"]),
+        (lambda: sweep(noisy_lif, {"I": 1.0}), TypeError, ["params['I']", "1.0"]),
+        (lambda: sweep(noisy_lif, [{"I": 1.0}, {"I": 1.0}]), ValueError,
+         ["{'I': 1.0}", "sets 0 and 1", "repeats="]),
+        (lambda: sweep(lambda seed: {}, {"seed": [1]}), ValueError, ["'seed'"]),
+        (lambda: sweep(noisy_lif, {"I": [1.0]}, repeats=0), ValueError, ["repeats", "0"]),
+        (lambda: sweep(noisy_lif, {"I": [[1.0]]}), TypeError, ["'I'", "[1.0]", "list"]),
+        (lambda: sweep(lambda I: {"locked": lock.locked()}, {"I": [1.0]}), TypeError,
+         ["<lambda>()", "_thread.lock"]),
+        (lambda: sweep(uses_outside_group, {"I": [1.0]}), TypeError,
+         ["uses_outside_group()", "'group'", "NeuronGroup", "'outside_group'"]),
+    ]
+    for call, error, facts in cases:
+        with pytest.raises(error) as excinfo:
+            call()
+        for fact in facts:
+            assert fact in str(excinfo.value), (fact, str(excinfo.value))
 
 
 def test_importing_brian2cppyy_does_not_import_dask_and_missing_dask_is_explained():
@@ -691,8 +690,8 @@ def test_importing_brian2cppyy_does_not_import_dask_and_missing_dask_is_explaine
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert "pip install 'brian2cppyy[sweep]'" in proc.stdout
-    assert "'distributed' is missing" in proc.stdout
+    # the missing module, and the command that installs it
+    assert "'distributed'" in proc.stdout and "pip install 'brian2cppyy[sweep]'" in proc.stdout
 
 
 # --- 6. progress -------------------------------------------------------------------------
@@ -825,7 +824,9 @@ def test_outputs_are_split_into_scalars_and_arrays_with_units():
     np.testing.assert_allclose(arrays["v"], [0.001, 0.002])
     np.testing.assert_array_equal(arrays["counts"], [1, 2, 3])
     assert units == {"rate": "Hz", "v": "mV"} or units == {"rate": "Hz", "v": "V"}
-    with pytest.raises(TypeError, match="the output 'I' has the name of a parameter"):
+    with pytest.raises(TypeError) as clash:
         split_outputs({"I": 1.0}, {"I"})
-    with pytest.raises(TypeError, match="the output 'm' is a set"):
+    assert "'I'" in str(clash.value) and "parameter" in str(clash.value)
+    with pytest.raises(TypeError) as unusable:
         split_outputs({"m": {1}}, set())
+    assert "'m'" in str(unusable.value) and "set" in str(unusable.value)
