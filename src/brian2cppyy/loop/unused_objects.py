@@ -43,18 +43,13 @@ from brian2.core.base import BrianObject
 
 from ..log import get_logger
 
-__all__ = ["freeze_imports", "state"]
+__all__ = ["freeze_imports"]
 
 logger = get_logger(__name__)
 
 _lock = threading.Lock()
-#: "not frozen" (nothing frozen by us) or "frozen" (at import)
-_state = "not frozen"
-
-
-def state():
-    """Whether the import-time objects were frozen (see ``_state``)."""
-    return _state
+#: whether we froze objects in this process
+_frozen = False
 
 
 def freeze_imports(whole_process=False):
@@ -70,7 +65,7 @@ def freeze_imports(whole_process=False):
     everything alive is frozen after a full collection, whatever it is and
     whatever was frozen before (a worker forked from the user's process
     inherits its objects, which it never uses)."""
-    global _state
+    global _frozen
     with _lock:
         if whole_process:
             gc.collect()
@@ -79,13 +74,13 @@ def freeze_imports(whole_process=False):
                 return 0
             gc.collect(1)
         gc.freeze()
-        _state = "frozen"
+        _frozen = True
         return gc.get_freeze_count()
 
 
 def _refuse_to_freeze():
     """Why not to freeze the user's process (logged), or None."""
-    if _state != "not frozen":
+    if _frozen:
         return "frozen already"
     if gc.get_freeze_count():
         logger.debug("Not freezing the imported objects: the process has frozen "
