@@ -164,9 +164,9 @@ prefs.register_preferences(
         default=None,
         validator=_valid_type("dump_dir", str, "use None or a directory (a string)", True),
         docs="""
-        If set to a directory, the C++ source of every compiled kernel is
-        written there (one ``.cpp`` file per code object block), for
-        debugging.
+        If set to a directory, the C++ source of every kernel is written
+        there (one ``.cpp`` file per code object block, also for a block
+        identical to one compiled before), for debugging.
         """,
     ),
 )

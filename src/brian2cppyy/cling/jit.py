@@ -146,15 +146,17 @@ def compile_runtime_unit(source):
 
 def _compile_once(name, source, dump_path=None):
     """Have Cling compile ``source`` unless the unit ``name`` was compiled in
-    this process; returns ``name``."""
+    this process; returns ``name``. The source goes to ``dump_path`` either
+    way: a user who sets ``dump_dir`` sees every block of their model, also
+    those identical to one compiled earlier in the process."""
     cppyy = runtime.start()
     with runtime.lock:
+        if dump_path is not None:
+            _dump(source, dump_path)
         if name in _units:
             _stats.cache_hits += 1
             return name
         runtime.warn_if_flags_differ()
-        if dump_path is not None:
-            _dump(source, dump_path)
         start = time.perf_counter()
         try:
             with warnings.catch_warnings(record=True) as caught:
