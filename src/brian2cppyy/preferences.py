@@ -58,6 +58,13 @@ def _valid_size(value):
     _invalid("analysis_cache_size", value, "the size bound must be a positive number of MB")
 
 
+def _valid_threads(value):
+    if value == "auto" or (type(value) is int and value >= 1):
+        return True
+    _invalid("threads", value, "the thread count must be a positive integer or 'auto' "
+             "(the cores this process may use)")
+
+
 def _valid_type(name, types, expected, optional=False):
     """A validator: the value is one of ``types`` (or ``None`` if ``optional``)."""
 
@@ -158,6 +165,20 @@ prefs.register_preferences(
         device's arrays; see ``brian2cppyy.loop.run_reuse``), instead of
         generating it anew as Brian2 does. If ``False``, every run generates
         its code objects; results are the same.
+        """,
+    ),
+    threads=BrianPreference(
+        default=1,
+        validator=_valid_threads,
+        docs="""
+        How many threads the fused loop's kernels may use (an integer, or
+        ``'auto'``: the cores this process may run on). Applied when a run
+        starts. Loops that are safe to split (state updates, thresholds,
+        resets, ``run_regularly``, summed variables, synaptic pathways whose
+        threads cannot write to the same target) are split when their work
+        is large enough; kernels that draw random numbers or call users' C++
+        functions run on one thread. Results are bit for bit those of one
+        thread. Sweep workers use 1 unless the swept function sets it.
         """,
     ),
     dump_dir=BrianPreference(

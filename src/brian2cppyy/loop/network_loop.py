@@ -69,7 +69,7 @@ from brian2.units.fundamentalunits import check_units
 
 from ..cling import runtime
 from ..target import faults, random_buffers
-from . import run_reuse
+from . import run_reuse, threads
 from ..log import get_logger
 from ..target.codeobject import CppyyCodeObject
 
@@ -142,6 +142,7 @@ def network_run(
     if namespace is None:
         namespace = get_local_namespace(level=level + 3)
     all_objects = net.sorted_objects
+    threads.apply()
     why_not = _why_not_fused(all_objects)
     if why_not is not None:
         log_level, reason = why_not

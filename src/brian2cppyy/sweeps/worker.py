@@ -154,6 +154,7 @@ def prepare_process(preferences=None):
         signal.signal(signal.SIGINT, _count_sigint(handler))
     prefs = preference_snapshot()
     prefs["codegen.target"] = "cppyy"
+    prefs["codegen.runtime.cppyy.threads"] = 1  # the workers share the cores
     _prepared = {"prefs": prefs, "setup_seconds": time.perf_counter() - start,
                  "thread": threading.current_thread().name, "pid": os.getpid()}
     return {k: v for k, v in _prepared.items() if k != "prefs"}

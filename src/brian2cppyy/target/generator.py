@@ -12,6 +12,8 @@ rewrite maths the way gcc's ``-ffast-math`` does.
   becomes a square root times multiplications and ``exp(a)**b`` becomes
   ``exp(a*b)``. Brian2's Hodgkin-Huxley code is full of ``n**4`` and
   ``exp(v/mV)**0.0555``: gcc turns those into cheap code, Cling does not.
+* The template learns what the vector code does (``_traits``, a
+  `kernel_traits.KernelTraits`): whether its loop may be split over threads.
 * Function names are translated while rendering, not by a text substitution
   before parsing, so that an implementation may be named by a qualified C++
   name (``brian2cppyy::vmath::exp``).
@@ -24,6 +26,7 @@ from brian2.core.functions import DEFAULT_FUNCTIONS
 from brian2.parsing.rendering import CPPNodeRenderer
 
 from ..cling import compiler_settings
+from . import kernel_traits
 
 __all__ = ["CppyyCodeGenerator", "CppyyNodeRenderer"]
 
@@ -122,3 +125,14 @@ class CppyyCodeGenerator(CPPCodeGenerator):
             },
         )
         return renderer.render_expr(expr).strip()
+
+    def translate_statement_sequence(self, scalar_statements, vector_statements):
+        scalar_code, vector_code, kwds = super().translate_statement_sequence(
+            scalar_statements, vector_statements)
+        read, write = set(), set()
+        for statements in vector_statements.values():
+            block_read, block_write, _, _ = self.arrays_helper(statements)
+            read |= block_read
+            write |= block_write
+        kwds["_traits"] = kernel_traits.traits(self.variables, self.variable_indices, read, write)
+        return scalar_code, vector_code, kwds

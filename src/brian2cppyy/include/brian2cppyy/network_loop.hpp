@@ -22,6 +22,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "brian2cppyy/thread_pool.hpp"  // the kernels' parallel loops (compiled here, optimised)
+
 namespace brian2cppyy {
 
 // Columns of the entry table (one row of int64 per entry)

@@ -2,6 +2,10 @@
 {# ITERATE_ALL { _idx } #}
 {# ALLOWS_SCALAR_WRITE #}
 {#
+  Kernels whose vector code only writes to the loop's own index
+  (_traits.per_index, see kernel_traits.py) split the loop over the pool's
+  threads (thread_pool.hpp); the others run it on one thread.
+
   The loop runs inside a lambda that takes the array pointers as parameters,
   declared exactly as Brian2 declares them (the lines of pointers_lines that
   declare a pointer, `double* __restrict _ptr_... = ...;`; the others assign
@@ -25,11 +29,20 @@
     // scalar code
     const size_t _vectorisation_idx = 1;
     {{ scalar_code | autoindent }}
-    [&]({{ _declarations | join(', ') }}) __attribute__((always_inline)) {
-        for (size_t _idx = 0; _idx < _N; _idx++)
+    auto _loop = [&]({{ (['size_t _begin', 'size_t _end'] + _declarations) | join(', ') }}) __attribute__((always_inline)) {
+        for (size_t _idx = _begin; _idx < _end; _idx++)
         {
             const size_t _vectorisation_idx = _idx;
             {{ vector_code | autoindent }}
         }
-    }({{ _pointers | join(', ') }});
+    };
+    {% if _traits is defined and _traits.per_index %}
+    // each index on its own: the range may be split over threads
+    static brian2cppyy::ParallelSite _site;
+    brian2cppyy::parallel_parts(_site, _N, [&](size_t, size_t _begin, size_t _end) {
+        _loop({{ (['_begin', '_end'] + _pointers) | join(', ') }});
+    });
+    {% else %}
+    _loop({{ (['0', '_N'] + _pointers) | join(', ') }});
+    {% endif %}
 {% endblock %}

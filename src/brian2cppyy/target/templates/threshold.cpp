@@ -3,7 +3,9 @@
 {#  t, not_refractory and lastspike are needed_variables of the Thresholder
     when the group is refractory (template keyword _uses_refractory). The
     event space has N+1 entries: the indices of the neurons that emitted the
-    event, then their count in the last entry. #}
+    event, then their count in the last entry. A threshold whose vector code
+    only writes to the loop's own index (_traits.per_index) may be split over
+    threads (thread_pool.hpp). #}
 {% extends 'common_group.cpp' %}
 {% block maincode %}
     {% set _eventspace = get_array_name(eventspace_variable) %}
@@ -11,20 +13,34 @@
     // scalar code
     const size_t _vectorisation_idx = 1;
     {{ scalar_code | autoindent }}
-    int32_t _num_events = 0;
-    for (size_t _idx = 0; _idx < _N; _idx++)
-    {
-        const size_t _vectorisation_idx = _idx;
-        {{ vector_code | autoindent }}
-        if (_cond)
+    // part k of the range writes its events from its first index on, the
+    // parts are then moved together in index order (the serial list)
+    int32_t _counts[brian2cppyy::MAX_THREADS];
+    auto _part_loop = [&](size_t _part, size_t _begin, size_t _end) {
+        int32_t _count = 0;
+        for (size_t _idx = _begin; _idx < _end; _idx++)
         {
-            {{ _eventspace }}[_num_events++] = (int32_t)_idx;
-            {% if _uses_refractory %}
-            {{ not_refractory }}[_idx] = false;
-            {{ lastspike }}[_idx] = {{ t }};
-            {% endif %}
+            const size_t _vectorisation_idx = _idx;
+            {{ vector_code | autoindent }}
+            if (_cond)
+            {
+                {{ _eventspace }}[_begin + _count++] = (int32_t)_idx;
+                {% if _uses_refractory %}
+                {{ not_refractory }}[_idx] = false;
+                {{ lastspike }}[_idx] = {{ t }};
+                {% endif %}
+            }
         }
-    }
+        _counts[_part] = _count;
+    };
+    {% if _traits is defined and _traits.per_index %}
+    static brian2cppyy::ParallelSite _site;
+    const size_t _parts = brian2cppyy::parallel_parts(_site, _N, _part_loop);
+    {% else %}
+    const size_t _parts = 1;
+    _part_loop(0, 0, _N);
+    {% endif %}
+    const int32_t _num_events = brian2cppyy::merge_compacted({{ _eventspace }}, _counts, _N, _parts);
     {{ _eventspace }}[_N] = _num_events;
 {% endblock %}
 {% block after_code %}

@@ -1,0 +1,455 @@
+// brian2cppyy: a thread pool of our own, and the parallel loops of kernels.
+//
+// Why our own: OpenMP in Cling would need -fopenmp when Cling starts, a
+// rebuilt precompiled header and LLVM's OpenMP runtime (libgomp lacks the
+// __kmpc_* entry points Clang emits), none of which cppyy ships. Plain
+// std::thread works in JIT code as long as worker threads never call into
+// Python and catch everything that could leave them.
+//
+// A kernel whose loop over indices may be split (the template decides that
+// from what the generated code does: kernel_traits.py) calls
+// parallel_parts(site, n, body): the index range [0, n) is cut into one
+// contiguous part per thread (part_begin), part 0 runs on the calling
+// thread, the others on the pool's workers, and the call returns when all
+// are done. Results equal the serial loop's bit for bit, because every index
+// is computed by the same code from the same inputs, whichever thread runs
+// it; a template that compacts (thresholds) merges the parts in index order
+// (merge_compacted).
+//
+// Whether a loop is split is decided per call site (ParallelSite, a static
+// in the kernel): while it runs serially with threads on, its first calls
+// are timed; it is split when the estimated work of a call (time per index
+// times n) exceeds split_threshold_ns (waking the workers and waiting for
+// the slowest costs a few microseconds), so that small networks do not get
+// slower with threads on.
+//
+// Errors: each part runs inside a FaultScope of its thread (a SIGSEGV on a
+// worker jumps back to the worker's own jump point) and catches C++
+// exceptions. After all parts are done, the first failed part in index
+// order is reported on the calling thread as if it had happened there: a
+// C++ exception is thrown again (a kernel's BRIAN2CPPYY_CATCH_ALL turns it
+// into its status), a fault or interruption jumps to the calling thread's
+// armed kernel call (ERR_FAULT / ERR_KERNEL_INTERRUPTED with the worker's
+// signal details). The pool stays usable.
+//
+// Signals: workers block every signal except the synchronous faults, so
+// Ctrl-C always reaches the thread that runs the network (fault_guard.hpp).
+// While the calling thread waits for the workers, its jump point is
+// disarmed (UnguardedSection): a second Ctrl-C then cannot leave the kernel
+// while workers still run its loop; the parts are bounded loops of
+// generated code (kernels that call users' code run serially).
+//
+// Lifetime: one pool per process, created when a split loop first needs it,
+// its workers started for the thread count set from Python
+// (set_thread_count, from the preference codegen.runtime.cppyy.threads) and
+// joined when the count goes back to 1 and at exit (stop_thread_pool,
+// registered with Python's atexit by loop/threads.py, before Cling goes).
+// A child forked from the process (sweep workers) does not have the
+// parent's workers: it starts a pool of its own when it needs one.
+//
+// Included by network_loop.hpp (compiled with optimisation).
+#ifndef BRIAN2CPPYY_THREAD_POOL_HPP
+#define BRIAN2CPPYY_THREAD_POOL_HPP
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+#include <signal.h>
+#include <unistd.h>
+
+namespace brian2cppyy {
+
+// At most this many threads (parts of one loop)
+const int32_t MAX_THREADS = 256;
+
+// The first index of part `part` of [0, n) cut into `parts` contiguous
+// parts whose sizes differ by at most one (part_begin(n, parts, parts) == n).
+inline size_t part_begin(size_t n, size_t parts, size_t part) {
+    return part * (n / parts) + std::min(part, n % parts);
+}
+
+// What one part of a split loop did
+struct PartOutcome {
+    int64_t status = OK;      // OK or the error status
+    int64_t fault[4] = {0, 0, 0, 0};  // a fault's details (kernel_status's layout)
+    std::string message;      // a C++ exception's message
+};
+
+// One split loop: function(context, part, begin, end) for each part
+typedef void (*PartFunction)(void* context, size_t part, size_t begin, size_t end);
+struct ParallelTask {
+    PartFunction function;
+    void* context;
+    size_t n;
+    size_t parts;
+    PartOutcome* outcomes;  // one per part (the pool's)
+};
+
+// Runs one part of a task; a kernel-shaped function, so that a FaultScope
+// can guard it: slots[0] the task, slots[1] the part's fault details,
+// slots[2] the part.
+int64_t run_part(Slot* slots);
+
+// Counters shared with Python (tests, diagnostics): loops split, parts run
+// on workers.
+struct PoolCounters {
+    std::atomic<int64_t> split_loops{0};
+    std::atomic<int64_t> worker_parts{0};
+};
+
+class ThreadPool {
+public:
+    ThreadPool() = default;
+    ThreadPool(const ThreadPool&) = delete;
+    ThreadPool& operator=(const ThreadPool&) = delete;
+
+    int32_t threads() const { return threads_.load(std::memory_order_relaxed); }
+
+    // Threads for the following loops (the caller included); starts or
+    // joins workers. Waits for a loop in progress.
+    void set_threads(int32_t threads);
+
+    // Runs every part of the task (part 0 on the calling thread) and
+    // reports the first failure as described above. Returns false, having
+    // run nothing, if the pool is busy with a loop of another thread (the
+    // caller then runs the loop serially).
+    bool run(ParallelTask& task);
+
+    PoolCounters counters;
+
+private:
+    void start_workers(int32_t n_workers);
+    void stop_workers();
+    void worker_main(size_t part);
+    void wait_for_workers();
+
+    std::mutex busy_;   // held by the thread whose loop the pool runs
+    std::mutex mutex_;  // guards generation_ changes and stopping_ for sleepers
+    std::condition_variable wake_;
+    std::condition_variable done_;
+    std::vector<std::thread> workers_;
+    std::vector<PartOutcome> outcomes_;  // of the loop in progress, one per part
+    std::atomic<int32_t> threads_{1};
+    std::atomic<uint64_t> generation_{0};
+    std::atomic<int32_t> pending_{0};
+    std::atomic<bool> stopping_{false};
+    ParallelTask* task_ = nullptr;
+};
+
+// The process's pool (a forked child makes its own: the parent's workers
+// do not exist there).
+ThreadPool& thread_pool();
+
+// Whether the pool exists in this process, without creating it
+bool thread_pool_exists();
+
+// Estimated work (ns) above which a loop is split
+inline std::atomic<int64_t>& split_threshold_ns() {
+    static std::atomic<int64_t> threshold{20000};
+    return threshold;
+}
+
+// One split loop in a kernel (a static there): what its serial calls cost
+const int32_t SITE_SAMPLES = 3;
+struct ParallelSite {
+    double ns_per_index = -1.0;  // the least time per index measured (< 0: none)
+    int32_t samples = 0;
+
+    bool worth_splitting(size_t n) const {
+        if (samples < SITE_SAMPLES)
+            return false;
+        return ns_per_index * (double)n >= (double)split_threshold_ns().load(std::memory_order_relaxed);
+    }
+
+    void record(size_t n, double ns) {
+        if (n == 0)
+            return;
+        const double per_index = ns / (double)n;
+        if (ns_per_index < 0 || per_index < ns_per_index)
+            ns_per_index = per_index;
+        samples++;
+    }
+};
+
+template <typename Body>
+void call_part(void* context, size_t part, size_t begin, size_t end) {
+    (*static_cast<Body*>(context))(part, begin, end);
+}
+
+// Throws the failure of a part on the calling thread (see the top); does not
+// return for a failure.
+void report_part_failure(const PartOutcome& outcome);
+
+// Runs body(part, begin, end) over [0, n), split over the pool's threads
+// when worth it, else serially (one part). Returns the number of parts,
+// each [part_begin(n, parts, k), part_begin(n, parts, k + 1)).
+template <typename Body>
+size_t parallel_parts(ParallelSite& site, size_t n, Body&& body) {
+    const int32_t threads = thread_pool_exists() ? thread_pool().threads() : 1;
+    if (threads > 1 && n >= (size_t)threads) {
+        if (site.worth_splitting(n) || split_threshold_ns().load(std::memory_order_relaxed) == 0) {
+            typedef typename std::remove_reference<Body>::type BodyType;
+            ParallelTask task{&call_part<BodyType>, static_cast<void*>(&body), n,
+                              (size_t)threads, nullptr};
+            if (thread_pool().run(task))
+                return (size_t)threads;
+        } else if (site.samples < SITE_SAMPLES) {
+            const auto t0 = std::chrono::steady_clock::now();
+            body((size_t)0, (size_t)0, n);
+            site.record(n, std::chrono::duration<double, std::nano>(
+                               std::chrono::steady_clock::now() - t0).count());
+            return 1;
+        }
+    }
+    body((size_t)0, (size_t)0, n);
+    return 1;
+}
+
+// The events of a compacting loop's parts moved together, in index order:
+// part k wrote its counts[k] events at out + part_begin(n, parts, k).
+// Returns their number.
+inline int32_t merge_compacted(int32_t* out, const int32_t* counts, size_t n, size_t parts) {
+    size_t total = 0;
+    for (size_t k = 0; k < parts; k++) {
+        const size_t begin = part_begin(n, parts, k);
+        if (begin != total && counts[k] > 0)
+            std::memmove(out + total, out + begin, sizeof(int32_t) * (size_t)counts[k]);
+        total += (size_t)counts[k];
+    }
+    return (int32_t)total;
+}
+
+// ---------------------------------------------------------------------------
+// Definitions (compiled once, with network_loop.hpp)
+
+int64_t run_part(Slot* slots) {
+    ParallelTask& task = *static_cast<ParallelTask*>(slots[0].p);
+    const size_t part = (size_t)slots[2].i;
+    try {
+        task.function(task.context, part, part_begin(task.n, task.parts, part),
+                      part_begin(task.n, task.parts, part + 1));
+    } catch (...) {
+        const int64_t status = current_exception_status();
+        if (status == ERR_CPP_EXCEPTION)
+            task.outcomes[part].message = last_error_message();
+        return status;
+    }
+    return OK;
+}
+
+// Runs part `part` of `task` in a FaultScope of the current thread
+inline void run_part_guarded(ParallelTask& task, size_t part) {
+    PartOutcome& outcome = task.outcomes[part];
+    Slot slots[3];
+    slots[0].p = &task;
+    slots[1].p = outcome.fault;
+    slots[2].i = (int64_t)part;
+    FaultScope scope;
+    outcome.status = scope.call(&run_part, slots);
+}
+
+void report_part_failure(const PartOutcome& outcome) {
+    switch (outcome.status) {
+    case ERR_ZERO_DIVISION:
+        throw ZeroDivision();
+    case ERR_CALLBACK:
+        throw CallbackFailed();
+    case ERR_FAULT:
+    case ERR_KERNEL_INTERRUPTED: {
+        FaultContext& context = fault_context();
+        if (context.jump != nullptr) {
+            // as if the fault had happened here (FaultScope::recover)
+            context.signal_number = (int)outcome.fault[0];
+            context.code = (int)outcome.fault[1];
+            context.address = (intptr_t)outcome.fault[2];
+            sigjmp_buf* jump = context.jump;
+            context.jump = nullptr;
+            siglongjmp(*jump, 1);
+        }
+        throw std::runtime_error("a hardware fault (signal " + std::to_string(outcome.fault[0]) +
+                                 ") in a worker thread");
+    }
+    default:
+        throw std::runtime_error(outcome.message.empty() ? std::string("unknown C++ exception")
+                                                         : outcome.message);
+    }
+}
+
+// Spinning before sleeping: a loop of the next time step usually comes
+// within microseconds
+const int64_t POOL_SPIN_NS = 50000;
+
+void ThreadPool::worker_main(size_t part) {
+    uint64_t seen = generation_.load(std::memory_order_acquire);
+    while (true) {
+        const auto spin_start = std::chrono::steady_clock::now();
+        while (generation_.load(std::memory_order_acquire) == seen && !stopping_.load()) {
+            if (std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() -
+                                                         spin_start).count() < POOL_SPIN_NS) {
+                std::this_thread::yield();
+                continue;
+            }
+            std::unique_lock<std::mutex> lock(mutex_);
+            wake_.wait(lock, [&] {
+                return generation_.load(std::memory_order_acquire) != seen || stopping_.load();
+            });
+        }
+        if (stopping_.load())
+            return;
+        seen = generation_.load(std::memory_order_acquire);
+        ParallelTask* task = task_;
+        if (part < task->parts) {
+            run_part_guarded(*task, part);
+            counters.worker_parts.fetch_add(1, std::memory_order_relaxed);
+        }
+        if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            std::lock_guard<std::mutex> lock(mutex_);
+            done_.notify_one();
+        }
+    }
+}
+
+void ThreadPool::start_workers(int32_t n_workers) {
+    // workers take no asynchronous signal: Ctrl-C goes to the caller
+    sigset_t blocked, previous;
+    sigfillset(&blocked);
+    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP})
+        sigdelset(&blocked, sig);
+    pthread_sigmask(SIG_BLOCK, &blocked, &previous);
+    stopping_.store(false);
+    for (int32_t k = 0; k < n_workers; k++)
+        workers_.emplace_back(&ThreadPool::worker_main, this, (size_t)(k + 1));
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+}
+
+void ThreadPool::stop_workers() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stopping_.store(true);
+    }
+    wake_.notify_all();
+    for (std::thread& worker : workers_)
+        worker.join();
+    workers_.clear();
+    stopping_.store(false);
+}
+
+void ThreadPool::set_threads(int32_t threads) {
+    threads = std::max<int32_t>(1, std::min(threads, MAX_THREADS));
+    std::lock_guard<std::mutex> busy(busy_);
+    if (threads == threads_.load() && (int32_t)workers_.size() == threads - 1)
+        return;
+    stop_workers();
+    threads_.store(threads);
+    outcomes_.assign((size_t)threads, PartOutcome());
+    if (threads > 1)
+        start_workers(threads - 1);
+}
+
+void ThreadPool::wait_for_workers() {
+    UnguardedSection no_jump;  // Ctrl-C must not leave while workers run
+    const auto spin_start = std::chrono::steady_clock::now();
+    while (pending_.load(std::memory_order_acquire) > 0) {
+        if (std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() -
+                                                     spin_start).count() < POOL_SPIN_NS)
+            continue;
+        std::unique_lock<std::mutex> lock(mutex_);
+        done_.wait(lock, [&] { return pending_.load(std::memory_order_acquire) == 0; });
+    }
+}
+
+bool ThreadPool::run(ParallelTask& task) {
+    std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
+    if (!busy.owns_lock() || workers_.empty() || task.parts != workers_.size() + 1)
+        return false;
+    counters.split_loops.fetch_add(1, std::memory_order_relaxed);
+    for (PartOutcome& outcome : outcomes_)
+        outcome.status = OK;
+    task.outcomes = outcomes_.data();
+    task_ = &task;
+    pending_.store((int32_t)workers_.size(), std::memory_order_release);
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        generation_.fetch_add(1, std::memory_order_acq_rel);
+    }
+    wake_.notify_all();
+    run_part_guarded(task, 0);
+    wait_for_workers();
+    task_ = nullptr;
+    size_t failed = 0;
+    while (failed < task.parts && outcomes_[failed].status == OK)
+        failed++;
+    if (failed == task.parts)
+        return true;
+    // the first failure in index order, reported with the pool released (a
+    // fault leaves this function by siglongjmp: no destructor runs)
+    const PartOutcome outcome = outcomes_[failed];
+    busy.unlock();
+    report_part_failure(outcome);
+    return true;
+}
+
+struct PoolHolder {
+    std::mutex mutex;
+    ThreadPool* pool = nullptr;
+    pid_t owner = 0;
+};
+
+inline PoolHolder& pool_holder() {
+    static PoolHolder holder;
+    return holder;
+}
+
+ThreadPool& thread_pool() {
+    PoolHolder& holder = pool_holder();
+    ThreadPool* pool = holder.pool;
+    if (pool != nullptr && holder.owner == getpid())
+        return *pool;
+    std::lock_guard<std::mutex> lock(holder.mutex);
+    if (holder.pool == nullptr || holder.owner != getpid()) {
+        // in a forked child the parent's pool (its workers are not here) is
+        // left alone, never joined
+        holder.pool = new ThreadPool();
+        holder.owner = getpid();
+    }
+    return *holder.pool;
+}
+
+bool thread_pool_exists() {
+    const PoolHolder& holder = pool_holder();
+    return holder.pool != nullptr && holder.owner == getpid();
+}
+
+// Entry points for Python (cppyy calls, rare: a change of the preference)
+int32_t set_thread_count(int32_t threads) {
+    if (threads <= 1 && !thread_pool_exists())
+        return 1;
+    thread_pool().set_threads(threads);
+    return thread_pool().threads();
+}
+
+void stop_thread_pool() {
+    if (thread_pool_exists())
+        thread_pool().set_threads(1);
+}
+
+void set_split_threshold_ns(int64_t threshold) {
+    split_threshold_ns().store(threshold < 0 ? 0 : threshold);
+}
+
+int64_t split_loop_count() {
+    return thread_pool_exists() ? thread_pool().counters.split_loops.load() : 0;
+}
+
+int64_t worker_part_count() {
+    return thread_pool_exists() ? thread_pool().counters.worker_parts.load() : 0;
+}
+
+}  // namespace brian2cppyy
+
+#endif  // BRIAN2CPPYY_THREAD_POOL_HPP
