@@ -1,0 +1,237 @@
+"""Threads (``codegen.runtime.cppyy.threads``, ``thread_pool.hpp``): results
+bit for bit those of one thread, errors on worker threads reported as on the
+calling thread, the pool's threads ending with the count and the process.
+
+Most tests split every loop that may be split, whatever its size
+(`threads.set_split_threshold(0)`), so that the threaded code runs even for
+small networks; one checks that a small network is not split by default."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from brian2 import (
+    Network, NeuronGroup, PreferenceError, SpikeMonitor, Synapses, ms, prefs, seed,
+    start_scope,
+)
+from brian2.core.base import BrianObjectException
+
+from brian2cppyy.loop import threads
+
+from helpers import exception_chain
+
+BENCHMARKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "benchmarks")
+
+#: steps of each benchmark workload compared (enough for spikes in each)
+COMPARED_DURATION = 60 * ms
+
+
+@pytest.fixture
+def split_everything():
+    threads.set_split_threshold(0)
+    yield
+    threads.set_split_threshold(20000)
+    prefs["codegen.runtime.cppyy.threads"] = 1
+    threads.apply()
+
+
+def _states(net):
+    """Every array of every group and monitor of ``net``, by name."""
+    states = {}
+    for obj in net.objects:
+        if hasattr(obj, "get_states"):
+            for name, value in obj.get_states(units=False).items():
+                states[f"{obj.name}.{name}"] = np.array(value, copy=True)
+    return states
+
+
+def _run_workload(build, n_threads):
+    prefs["codegen.runtime.cppyy.threads"] = n_threads
+    net, duration = build()
+    net.run(min(duration, COMPARED_DURATION))
+    return _states(net)
+
+
+def _assert_identical(reference, other, label):
+    assert reference.keys() == other.keys(), label
+    for name, value in reference.items():
+        np.testing.assert_array_equal(other[name], value, err_msg=f"{label}: {name}")
+
+
+def _workloads():
+    sys.path.insert(0, BENCHMARKS)
+    try:
+        from workloads import WORKLOADS
+    finally:
+        sys.path.remove(BENCHMARKS)
+    return WORKLOADS
+
+
+@pytest.mark.parametrize("name", sorted(_workloads()))
+def test_benchmark_workloads_identical_with_threads(name, split_everything):
+    """Each benchmark workload, with 2 threads and with more threads than
+    cores (3 here): every state variable and every monitor equal to one
+    thread's, bit for bit; loops were split."""
+    build = _workloads()[name]
+    reference = _run_workload(build, 1)
+    for n_threads in (2, 3):
+        before = threads.split_loop_count()
+        result = _run_workload(build, n_threads)
+        assert threads.split_loop_count() > before, f"{name}: no loop was split"
+        _assert_identical(reference, result, f"{name}, {n_threads} threads")
+
+
+def _mixed_network(n_threads):
+    """Every kind of split loop: noisy-free state updates, a refractory
+    threshold and reset, run_regularly, a summed variable, synapses."""
+    start_scope()
+    seed(11)
+    prefs["codegen.runtime.cppyy.threads"] = n_threads
+    G = NeuronGroup(3000, """dv/dt = (I - v)/(10*ms) : 1 (unless refractory)
+                             I : 1
+                             x : 1
+                             s : 1""",
+                    threshold="v > 1", reset="v = 0; x += 1", refractory=2 * ms,
+                    method="exact", name="G")
+    H = NeuronGroup(2000, "dv/dt = (1.2 - v)/(10*ms) : 1", threshold="v > 1", reset="v = 0",
+                    method="exact", name="H")
+    G.I = "1.5*rand()"
+    H.v = "rand()"
+    S = Synapses(H, G, "w : 1\ns_post = w*v_pre : 1 (summed)", on_pre="v_post += w")
+    S.connect(p=0.02)
+    S.w = "0.01*rand()"
+    H.run_regularly("v = v*0.999", dt=1 * ms)
+    monitor = SpikeMonitor(G, name="spikes")
+    net = Network(G, H, S, monitor)
+    net.run(50 * ms)
+    return _states(net)
+
+
+def test_every_split_kernel_identical(split_everything):
+    reference = _mixed_network(1)
+    assert len(reference["spikes.i"]) > 1000
+    for n_threads in (2, 3):
+        _assert_identical(reference, _mixed_network(n_threads), f"{n_threads} threads")
+
+
+def test_small_network_is_not_split_by_default():
+    """With the default threshold, loops whose work is a few microseconds
+    stay on one thread."""
+    prefs["codegen.runtime.cppyy.threads"] = 2
+    G = NeuronGroup(20, "dv/dt = -v/(10*ms) : 1", threshold="v > 1", reset="v = 0",
+                    method="exact")
+    net = Network(G)
+    net.run(1 * ms)
+    before = threads.split_loop_count()
+    net.run(5 * ms)
+    assert threads.split_loop_count() == before
+    prefs["codegen.runtime.cppyy.threads"] = 1
+    threads.apply()
+
+
+def test_exception_in_a_worker_part_names_the_group(split_everything):
+    """Integer division by zero in the last part (a worker thread's): the
+    BrianObjectException of the one-thread run; the pool works afterwards."""
+    prefs["codegen.runtime.cppyy.threads"] = 2
+    G = NeuronGroup(1000, "k : integer\nj : integer", name="divgroup")
+    G.j = 1
+    G.j[999] = 0
+    G.run_regularly("k = 7 // j")
+    net = Network(G)
+    with pytest.raises(BrianObjectException) as raised:
+        net.run(0.1 * ms)
+    assert "object named 'divgroup'" in str(raised.value)
+    assert any(isinstance(e, ZeroDivisionError) for e in exception_chain(raised.value))
+    G.j[999] = 7
+    before = threads.split_loop_count()
+    net.run(0.1 * ms)
+    assert threads.split_loop_count() > before
+    np.testing.assert_array_equal(G.k[:], np.where(np.arange(1000) == 999, 1, 7))
+
+
+def test_preference_values():
+    assert threads.resolve("auto") == len(os.sched_getaffinity(0))
+    assert threads.resolve(3) == 3
+    for bad in (0, -1, 1.5, "all"):
+        with pytest.raises(PreferenceError, match="positive integer or 'auto'"):
+            prefs["codegen.runtime.cppyy.threads"] = bad
+
+
+_WORKER_FAULT = r"""
+import os, signal, ctypes
+import brian2cppyy
+from brian2 import *
+from brian2cppyy.cling import runtime
+from brian2cppyy.loop import threads
+prefs.codegen.target = 'cppyy'
+cppyy = runtime.start()
+cppyy.cppdef('''
+namespace thread_pool_test {
+int64_t faulting_kernel(brian2cppyy::Slot* slots) {
+    static brian2cppyy::ParallelSite site;
+    const size_t faulting_part = (size_t)slots[2].i;
+    try {
+        brian2cppyy::parallel_parts(site, 1000, [&](size_t part, size_t, size_t) {
+            if (part == faulting_part) { volatile double* p = nullptr; *p = 1.0; }
+        });
+    } BRIAN2CPPYY_CATCH_ALL
+    return 0;
+}
+int64_t call(int64_t part, int64_t* info) {
+    brian2cppyy::Slot slots[3];
+    slots[0].p = nullptr; slots[1].p = info; slots[2].i = part;
+    const intptr_t call[2] = {reinterpret_cast<intptr_t>(&faulting_kernel),
+                              reinterpret_cast<intptr_t>(slots)};
+    return brian2cppyy::guarded_kernel_call(call);
+}
+}
+''')
+prefs.codegen.runtime.cppyy.threads = 2
+threads.apply()
+threads.set_split_threshold(0)
+import numpy as np
+info = np.zeros(4, dtype=np.int64)
+for part in (1, 0, 1):
+    status = cppyy.gbl.thread_pool_test.call(part, info)
+    print('fault', part, status, info[0], flush=True)
+status = cppyy.gbl.thread_pool_test.call(5, info)
+print('healthy', status, threads.split_loop_count(), flush=True)
+print('tasks', len(os.listdir('/proc/self/task')), flush=True)
+"""
+
+
+def test_fault_on_a_worker_thread_is_a_kernel_fault():
+    """A SIGSEGV in the part of a worker (and of the calling thread): the
+    kernel returns ERR_FAULT with the signal, as on the calling thread; the
+    pool stays usable; the process ends normally with its workers."""
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(_WORKER_FAULT)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.split("\n")
+    faults = [line.split() for line in lines if line.startswith("fault")]
+    assert faults == [["fault", part, "-9", "11"] for part in ("1", "0", "1")], proc.stdout
+    healthy = next(line.split() for line in lines if line.startswith("healthy"))
+    assert healthy[1] == "0" and int(healthy[2]) == 4, proc.stdout
+    assert "Break" not in proc.stderr
+
+
+def _task_count():
+    return len(os.listdir("/proc/self/task"))
+
+
+def test_pool_threads_end_with_the_count(split_everything):
+    """Workers exist while the preference asks for them, are not added by
+    new scopes and networks, and are joined when it goes back to 1."""
+    base = _task_count()
+    for _ in range(2):
+        start_scope()
+        prefs["codegen.runtime.cppyy.threads"] = 3
+        Network(NeuronGroup(100, "dv/dt = -v/ms : 1", method="exact")).run(0.2 * ms)
+        assert _task_count() == base + 2
+    prefs["codegen.runtime.cppyy.threads"] = 1
+    Network(NeuronGroup(100, "dv/dt = -v/ms : 1", method="exact")).run(0.2 * ms)
+    assert _task_count() == base
