@@ -18,10 +18,13 @@
 //
 // Whether a loop is split is decided per call site (ParallelSite, a static
 // in the kernel): while it runs serially with threads on, its first calls
-// are timed; it is split when the estimated work of a call (time per index
-// times n) exceeds split_threshold_ns (waking the workers and waiting for
-// the slowest costs a few microseconds), so that small networks do not get
-// slower with threads on.
+// are timed; when the estimated work of a call (time per index times n)
+// exceeds split_threshold_ns (waking the workers and waiting for the
+// slowest costs a few microseconds), its next calls are split and timed,
+// and it stays split only if that was faster. A small network does not get
+// slower with threads on. parallel_split is the general form (body(part,
+// parts), e.g. a synaptic pathway split by targets: part k takes the
+// synapses whose target is k modulo parts).
 //
 // Errors: each part runs inside a FaultScope of its thread (a SIGSEGV on a
 // worker jumps back to the worker's own jump point) and catches C++
@@ -80,12 +83,11 @@ struct PartOutcome {
     std::string message;      // a C++ exception's message
 };
 
-// One split loop: function(context, part, begin, end) for each part
-typedef void (*PartFunction)(void* context, size_t part, size_t begin, size_t end);
+// One split loop: function(context, part, parts) for each part
+typedef void (*PartFunction)(void* context, size_t part, size_t parts);
 struct ParallelTask {
     PartFunction function;
     void* context;
-    size_t n;
     size_t parts;
     PartOutcome* outcomes;  // one per part (the pool's)
 };
@@ -154,17 +156,18 @@ inline std::atomic<int64_t>& split_threshold_ns() {
     return threshold;
 }
 
-// One split loop in a kernel (a static there): what its serial calls cost
+// One split loop in a kernel (a static there): what its calls cost. Its
+// first calls run serially and are timed; if a call's estimated work
+// (least time per index times n) exceeds split_threshold_ns, the next calls
+// are split and timed; from then on the loop is split only if that was
+// faster per index (a loop whose parts each scan the whole input, like a
+// synaptic pathway split by targets, may not gain).
 const int32_t SITE_SAMPLES = 3;
-struct ParallelSite {
+struct SiteTimes {
     double ns_per_index = -1.0;  // the least time per index measured (< 0: none)
     int32_t samples = 0;
 
-    bool worth_splitting(size_t n) const {
-        if (samples < SITE_SAMPLES)
-            return false;
-        return ns_per_index * (double)n >= (double)split_threshold_ns().load(std::memory_order_relaxed);
-    }
+    bool complete() const { return samples >= SITE_SAMPLES; }
 
     void record(size_t n, double ns) {
         if (n == 0)
@@ -176,38 +179,80 @@ struct ParallelSite {
     }
 };
 
+struct ParallelSite {
+    SiteTimes serial, split;
+
+    // Whether this call of n indices should be split; *timed: whether to
+    // time it (a sample)
+    bool choose_split(size_t n, bool* timed) const {
+        const int64_t threshold = split_threshold_ns().load(std::memory_order_relaxed);
+        *timed = false;
+        if (threshold == 0)
+            return true;  // every call (tests)
+        if (!serial.complete()) {
+            *timed = true;
+            return false;
+        }
+        if (serial.ns_per_index * (double)n < (double)threshold)
+            return false;
+        if (!split.complete()) {
+            *timed = true;
+            return true;
+        }
+        return split.ns_per_index < serial.ns_per_index;
+    }
+};
+
 template <typename Body>
-void call_part(void* context, size_t part, size_t begin, size_t end) {
-    (*static_cast<Body*>(context))(part, begin, end);
+void call_part(void* context, size_t part, size_t parts) {
+    (*static_cast<Body*>(context))(part, parts);
 }
 
 // Throws the failure of a part on the calling thread (see the top); does not
 // return for a failure.
 void report_part_failure(const PartOutcome& outcome);
 
-// Runs body(part, begin, end) over [0, n), split over the pool's threads
-// when worth it, else serially (one part). Returns the number of parts,
-// each [part_begin(n, parts, k), part_begin(n, parts, k + 1)).
+// Runs body(part, parts) for part = 0 .. parts - 1, one part per thread of
+// the pool, when a loop over n indices is worth splitting (ParallelSite),
+// else body(0, 1) on the calling thread. Returns the number of parts.
 template <typename Body>
-size_t parallel_parts(ParallelSite& site, size_t n, Body&& body) {
+size_t parallel_split(ParallelSite& site, size_t n, Body&& body) {
     const int32_t threads = thread_pool_exists() ? thread_pool().threads() : 1;
     if (threads > 1 && n >= (size_t)threads) {
-        if (site.worth_splitting(n) || split_threshold_ns().load(std::memory_order_relaxed) == 0) {
+        bool timed;
+        const bool split = site.choose_split(n, &timed);
+        const auto t0 = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+        size_t parts = 1;
+        if (split) {
             typedef typename std::remove_reference<Body>::type BodyType;
-            ParallelTask task{&call_part<BodyType>, static_cast<void*>(&body), n,
-                              (size_t)threads, nullptr};
+            ParallelTask task{&call_part<BodyType>, static_cast<void*>(&body), (size_t)threads,
+                              nullptr};
             if (thread_pool().run(task))
-                return (size_t)threads;
-        } else if (site.samples < SITE_SAMPLES) {
-            const auto t0 = std::chrono::steady_clock::now();
-            body((size_t)0, (size_t)0, n);
-            site.record(n, std::chrono::duration<double, std::nano>(
-                               std::chrono::steady_clock::now() - t0).count());
-            return 1;
+                parts = (size_t)threads;
+            else
+                body((size_t)0, (size_t)1);
+        } else {
+            body((size_t)0, (size_t)1);
         }
+        if (timed) {
+            const double ns = std::chrono::duration<double, std::nano>(
+                std::chrono::steady_clock::now() - t0).count();
+            (parts > 1 ? site.split : site.serial).record(n, ns);
+        }
+        return parts;
     }
-    body((size_t)0, (size_t)0, n);
+    body((size_t)0, (size_t)1);
     return 1;
+}
+
+// Runs body(part, begin, end) over [0, n) cut into contiguous parts
+// [part_begin(n, parts, k), part_begin(n, parts, k + 1)) (parallel_split).
+// Returns the number of parts.
+template <typename Body>
+size_t parallel_parts(ParallelSite& site, size_t n, Body&& body) {
+    return parallel_split(site, n, [&](size_t part, size_t parts) {
+        body(part, part_begin(n, parts, part), part_begin(n, parts, part + 1));
+    });
 }
 
 // The events of a compacting loop's parts moved together, in index order:
@@ -231,8 +276,7 @@ int64_t run_part(Slot* slots) {
     ParallelTask& task = *static_cast<ParallelTask*>(slots[0].p);
     const size_t part = (size_t)slots[2].i;
     try {
-        task.function(task.context, part, part_begin(task.n, task.parts, part),
-                      part_begin(task.n, task.parts, part + 1));
+        task.function(task.context, part, task.parts);
     } catch (...) {
         const int64_t status = current_exception_status();
         if (status == ERR_CPP_EXCEPTION)

@@ -2,7 +2,11 @@
 {# CPP_OBJECTS { _queue_capsule: CSpikeQueue } #}
 {#  Processes the synapses whose events arrive now (on_pre / on_post code of
     a pathway): peeks at the current slot of the pathway's C++ spike queue,
-    runs the vector code for each synapse in it, then advances the queue. #}
+    runs the vector code for each synapse in it, then advances the queue.
+    A pathway whose writes of different synapses cannot meet when split by
+    target (_traits.target_index: e.g. only `v_post += w` and synaptic
+    variables), or that writes only synaptic variables (_traits.per_index),
+    may be split over threads (thread_pool.hpp). #}
 {% extends 'common_group.cpp' %}
 {% block template_support_code %}
 #include "brian2cppyy/spike_queue.hpp"
@@ -16,12 +20,36 @@
         // scalar code
         const size_t _vectorisation_idx = 1;
         {{ scalar_code | autoindent }}
+        {% set _partition = _traits.target_index if _traits is defined else none %}
+        {% if _partition is none and _traits is defined and _traits.per_index %}
+        {% set _partition = '_idx' %}
+        {% endif %}
+        {% if _partition is none %}
         for (size_t _k = 0; _k < _num_spiking_synapses; _k++)
         {
             const size_t _idx = _synapse_ids[_k];
             const size_t _vectorisation_idx = _idx;
             {{ vector_code | autoindent }}
         }
+        {% else %}
+        // split by {{ _partition }} modulo the parts: the synapses of one
+        // target stay on one thread, in the serial order
+        static brian2cppyy::ParallelSite _site;
+        brian2cppyy::parallel_split(_site, _num_spiking_synapses, [&](size_t _part, size_t _parts) {
+            for (size_t _k = 0; _k < _num_spiking_synapses; _k++)
+            {
+                const size_t _idx = _synapse_ids[_k];
+                {% if _partition == '_idx' %}
+                if (_idx % _parts != _part)
+                {% else %}
+                if ((size_t){{ get_array_name(variables[_partition]) }}[_idx] % _parts != _part)
+                {% endif %}
+                    continue;
+                const size_t _vectorisation_idx = _idx;
+                {{ vector_code | autoindent }}
+            }
+        });
+        {% endif %}
     }
     _queue_capsule->advance();
 {% endblock %}
