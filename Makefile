@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: run test test-ours test-brian2 test-brian2-independent test-long bench venv clean gsl
+.PHONY: run test test-ours test-brian2 test-brian2-independent test-brian2-threads test-long bench venv clean gsl
 
 venv: $(STAMP)
 
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) examples/demo.py
 
-test: gsl test-ours test-brian2 test-brian2-independent
+test: gsl test-ours test-brian2 test-brian2-independent test-brian2-threads
 
 # GSL's development files, for the GSL state updaters (method='gsl'): installed
 # with apt-get (as root) unless pkg-config or the header finds them already.
@@ -46,6 +46,13 @@ test-brian2: $(STAMP) gsl
 # reports, store/restore, ...) with target cppyy: they specify the fused loop.
 test-brian2-independent: $(STAMP) gsl
 	$(PY) tests/run_brian2_suite.py --codegen-independent --gsl
+
+# Brian2's network tests with 3 threads (more than the cores of a small machine),
+# every loop that may be split split: they must pass as with one thread.
+BRIAN2_NETWORK_TESTS := test_network or test_neurongroup or test_subgroup or test_synapses \
+	or test_refractory or test_thresholder or test_monitor
+test-brian2-threads: $(STAMP) gsl
+	$(PY) tests/run_brian2_suite.py --cppyy-threads 3 -k "$(BRIAN2_NETWORK_TESTS)"
 
 test-long: $(STAMP) gsl
 	$(PY) tests/run_brian2_suite.py --long --gsl

@@ -14,7 +14,10 @@ Tests listed in ``tests/brian2_deselect.txt`` (one node id per line, each
 followed by ``# reason``) are deselected. The tests run in xdist workers
 (one per core) unless ``--serial`` is given; each worker loads
 ``brian2cppyy.pytest_plugin`` so that the target is registered there too.
-Exits with 0 only if every selected test passed.
+``--cppyy-threads N`` (an option of ``brian2cppyy.pytest_plugin``) runs the
+tests with N threads, every loop that may be split split (``make
+test-brian2-threads`` does so for the network tests). Exits with 0 only if
+every selected test passed.
 """
 
 import os

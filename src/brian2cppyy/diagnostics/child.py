@@ -28,6 +28,7 @@ _CHILD_PREFS = (
     "codegen.runtime.cppyy.optimisation_level",
     "codegen.runtime.cppyy.fast_math",
     "codegen.runtime.cppyy.extra_cling_args",
+    "codegen.runtime.cppyy.threads",
     "codegen.runtime.cppyy.cache_dir",
     "codegen.runtime.cppyy.analysis_cache",
     "codegen.runtime.cppyy.analysis_cache_size",

@@ -16,8 +16,8 @@ __all__ = ["requested_settings", "run_probes", "settings_rows", "APPLIED_PROBES"
 def requested_settings():
     """The compiler settings that the preferences ask for, as ``{setting:
     (value, where it comes from)}``: ``optimisation_level`` and ``fast_math``
-    (`brian2cppyy.cling.compiler_settings`: our preferences, or Brian2's C++ flags)
-    and ``extra_cling_args``."""
+    (`brian2cppyy.cling.compiler_settings`: our preferences, or Brian2's C++ flags),
+    ``extra_cling_args`` and the kernels' ``threads``."""
     from brian2 import prefs
 
     from ..cling import compiler_settings
@@ -28,6 +28,7 @@ def requested_settings():
         "fast_math": (settings.fast_math, settings.fast_math_source),
         "extra_cling_args": (list(prefs["codegen.runtime.cppyy.extra_cling_args"]),
                              "codegen.runtime.cppyy.extra_cling_args"),
+        "threads": (prefs["codegen.runtime.cppyy.threads"], "codegen.runtime.cppyy.threads"),
     }
 
 
@@ -96,7 +97,20 @@ def _probe_fast_math(requested):
 #: setting -> probe(requested value), run once Cling has started; it returns
 #: a dict: ``applied`` (what reaches the code, or None), ``how`` (how that was
 #: established) and ``matches`` (True, False, or None when it cannot tell)
-APPLIED_PROBES = {"optimisation_level": _probe_level, "fast_math": _probe_fast_math}
+def _probe_threads(requested):
+    """The thread count the C++ pool takes for the preference (as a run
+    applies it)."""
+    from ..loop import threads
+
+    wanted = threads.resolve(requested)
+    applied = threads.apply()
+    return {"applied": applied, "matches": applied == wanted,
+            "how": "the C++ thread pool's count after applying the preference "
+                   f"({wanted} wanted)"}
+
+
+APPLIED_PROBES = {"optimisation_level": _probe_level, "fast_math": _probe_fast_math,
+                  "threads": _probe_threads}
 
 
 def run_probes():
