@@ -12,7 +12,8 @@ first run) and ``process`` (the whole process wall time), the median per
 target, and the ratios cppyy / cython-warm and cppyy / cpp_standalone for the
 loop, cppyy / cython-cold and cppyy / cython-warm for the process
 (a ratio below 1: cppyy is faster).  ``--all-phases`` adds a table with the
-medians of every phase.
+medians of every phase.  Runs with threaded targets get the threads table of
+``threads_report.py``.
 
 A workload named ``<base>_<k>x`` (e.g. ``long_recording_4x``) simulates ``k``
 times as long as ``<base>``; when both are in the results, a second table
@@ -28,9 +29,12 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import threads_report  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
-PHASES = ["import", "build", "first_run", "loop", "loop_core", "process"]
+PHASES = ["import", "build", "first_run", "loop", "loop_core", "loop_cpu", "process"]
 #: (phase, other target) pairs shown as "cppyy / other" columns
 RATIO_COLUMNS = [
     ("cython-warm", ("loop", "loop_core", "process")),
@@ -194,6 +198,10 @@ def render(data, source=None, all_phases=False):
         lines.append("")
         for k, note in enumerate(notes, 1):
             lines.append(f"[{k}] {note}")
+    threads_lines = threads_report.render(data)
+    if threads_lines:
+        lines.append("")
+        lines += threads_lines
     pairs = scaling_pairs(workloads)
     if pairs:
         lines.append("")

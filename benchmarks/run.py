@@ -15,6 +15,12 @@ within each round (A B C A B C ...).  Targets:
                     untimed run of the workload before its samples
 ``numpy``           Brian2's numpy target
 ``cpp_standalone``  Brian2's C++ standalone device (compile and run)
+``cppyy-tN``        cppyy with ``codegen.runtime.cppyy.threads = N`` (``cppyy-tauto``: 'auto')
+``cpp_standalone-ompN``  C++ standalone with ``devices.cpp_standalone.openmp_threads = N``
+
+``--threads-comparison`` runs ``THREAD_TARGETS`` (cppyy with 1, 2 and 'auto'
+threads, standalone with OpenMP on 1 and 2 threads); ``report.py`` then adds
+the speed-up of each threaded target over its one-thread run.
 
 Writes ``benchmarks/results/<date>.json`` (every sample, medians, ratios,
 machine information) and ``<date>.png`` (a chart), and prints the Markdown
@@ -47,8 +53,12 @@ from workloads import WORKLOADS as _WORKLOAD_FUNCTIONS  # noqa: E402  (names onl
 
 #: every workload of workloads.py, in its order (samples run in their own processes)
 WORKLOADS = list(_WORKLOAD_FUNCTIONS)
-TARGETS = ["cppyy", "cython-cold", "cython-warm", "numpy", "cpp_standalone"]
-PHASES = ["import", "build", "first_run", "loop", "loop_core", "process"]
+TARGETS = ["cppyy", "cython-cold", "cython-warm", "numpy", "cpp_standalone",
+           "cppyy-t2", "cppyy-tauto", "cpp_standalone-omp1", "cpp_standalone-omp2"]
+DEFAULT_TARGETS = TARGETS[:5]
+THREAD_TARGETS = ["cppyy", "cppyy-t2", "cppyy-tauto", "cpp_standalone-omp1",
+                  "cpp_standalone-omp2"]
+PHASES = ["import", "build", "first_run", "loop", "loop_core", "loop_cpu", "process"]
 QUICK_WORKLOADS = ["lif_small", "coba"]
 
 
@@ -57,8 +67,17 @@ def _log(message):
 
 
 # ----------------------------------------------------------------- samples
+def _threads_of(target):
+    """(base target, threads or None) of a target name (see the docstring)."""
+    for base, marker in (("cppyy", "-t"), ("cpp_standalone", "-omp")):
+        if target.startswith(base + marker):
+            return base, target[len(base + marker):]
+    return target, None
+
+
 def _sample_command(workload, target, workdir):
-    cmd = [sys.executable, SAMPLE, workload]
+    target, threads = _threads_of(target)
+    cmd = [sys.executable, SAMPLE, workload] + (["--threads", threads] if threads else [])
     if target == "cppyy":
         cmd.append("cppyy")
     elif target == "cython-cold":
@@ -78,7 +97,7 @@ def run_sample(workload, target, timeout):
     """One sample in a fresh process; returns its record (never raises)."""
     os.makedirs(TMP_ROOT, exist_ok=True)
     # fresh directories are made (and removed) here, outside the timed process
-    fresh_dir = target in ("cython-cold", "cpp_standalone")
+    fresh_dir = _threads_of(target)[0] in ("cython-cold", "cpp_standalone")
     make_workdir = (lambda: tempfile.mkdtemp(prefix=f"{target}-", dir=TMP_ROOT)) if fresh_dir else None
     return run_in_workdir(make_workdir, lambda workdir: _sample_command(workload, target, workdir),
                           {"workload": workload, "target": target}, timeout)
@@ -215,6 +234,8 @@ def main(argv=None):
                         help=f"workloads (comma or space separated; default: {','.join(WORKLOADS)})")
     parser.add_argument("--targets", nargs="+", metavar="T",
                         help=f"targets (default: {','.join(TARGETS)})")
+    parser.add_argument("--threads-comparison", action="store_true",
+                        help=f"targets {','.join(THREAD_TARGETS)} (threads against OpenMP)")
     parser.add_argument("--samples", type=int, default=None,
                         help="samples per workload and target (default 5; 2 with --quick)")
     parser.add_argument("--quick", action="store_true",
@@ -238,7 +259,8 @@ def main(argv=None):
 
     workloads = _split(args.workloads, WORKLOADS, "workloads") if args.workloads else (
         list(QUICK_WORKLOADS) if args.quick else list(WORKLOADS))
-    targets = _split(args.targets, TARGETS, "targets") if args.targets else list(TARGETS)
+    targets = _split(args.targets, TARGETS, "targets") if args.targets else list(
+        THREAD_TARGETS if args.threads_comparison else DEFAULT_TARGETS)
     samples = args.samples if args.samples is not None else (2 if args.quick else 5)
     if samples < 1:
         raise SystemExit("--samples must be at least 1")

@@ -1,7 +1,8 @@
 """Run ONE benchmark sample in this process and print one JSON line on stdout.
 
     python benchmarks/sample.py WORKLOAD TARGET [--cython-cache DIR] [--standalone-dir DIR]
-                                [--cppyy-cache DIR] [--phases] [--script PATH [--seed N]]
+                                [--cppyy-cache DIR] [--threads N] [--phases]
+                                [--script PATH [--seed N]]
 
 TARGET is ``cppyy``, ``cython``, ``numpy`` or ``cpp_standalone``.  Phases
 (seconds, ``time.perf_counter``):
@@ -31,6 +32,12 @@ cache.  cpp_standalone: without ``--standalone-dir`` the project is written to
 a fresh temporary directory, deleted afterwards.  cppyy: ``--cppyy-cache``
 sets ``codegen.runtime.cppyy.cache_dir`` right after ``import brian2cppyy``
 (default: the preference's default).
+
+``--threads N`` (an integer, or ``auto`` for cppyy): cppyy's
+``codegen.runtime.cppyy.threads``, or cpp_standalone's
+``devices.cpp_standalone.openmp_threads``.  ``loop_cpu`` is the CPU time
+(``time.process_time``: every thread of this process) of the timed run, for
+the runtime targets.
 
 ``--phases`` adds ``detail``: the time in Brian2's analysis, code generation,
 compilation and Cling's start (``phases.py``), measured up to the end of the
@@ -125,6 +132,18 @@ def _run_script(args, result):
     result["ok"] = True
 
 
+def _set_threads(target, value):
+    """The thread count of a target: cppyy's preference or standalone's OpenMP."""
+    from brian2 import prefs
+
+    if target == "cppyy":
+        prefs.codegen.runtime.cppyy.threads = value if value == "auto" else int(value)
+    elif target == "cpp_standalone":
+        prefs.devices.cpp_standalone.openmp_threads = int(value)
+    else:
+        raise ValueError(f"--threads applies to cppyy and cpp_standalone, not {target}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     # checked against workloads.WORKLOADS after the timed import of Brian2
@@ -137,6 +156,9 @@ def main(argv=None):
                         help="cpp_standalone project directory (default: a fresh temporary one)")
     parser.add_argument("--cppyy-cache", metavar="DIR",
                         help="codegen.runtime.cppyy.cache_dir (default: the preference's default)")
+    parser.add_argument("--threads", metavar="N",
+                        help="cppyy: codegen.runtime.cppyy.threads (N or 'auto'); "
+                             "cpp_standalone: devices.cpp_standalone.openmp_threads")
     parser.add_argument("--phases", action="store_true",
                         help="also time analysis, code generation, compilation, Cling's start")
     parser.add_argument("--script", metavar="PATH", help="run this example script instead")
@@ -195,6 +217,9 @@ def main(argv=None):
             set_device("cpp_standalone", directory=workdir, build_on_run=False)
         else:
             prefs.codegen.target = args.target
+        if args.threads is not None:
+            _set_threads(args.target, args.threads)
+            result["threads"] = args.threads
 
         if args.script:
             stage = "script"
@@ -216,10 +241,13 @@ def main(argv=None):
         before_loop = clock.snapshot() if clock else None
 
         stage = "loop"
+        cpu0 = time.process_time()
         t0 = time.perf_counter()
         net.run(duration)
         t1 = time.perf_counter()
         loop = t1 - t0
+        if args.target != "cpp_standalone":
+            result["phases"]["loop_cpu"] = time.process_time() - cpu0
         if clock:
             after = clock.snapshot()
             result["detail"]["before_loop"] = before_loop
