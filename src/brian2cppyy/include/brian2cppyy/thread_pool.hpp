@@ -21,8 +21,9 @@
 // are timed; when the estimated work of a call (time per index times n)
 // exceeds split_threshold_ns (waking the workers and waiting for the
 // slowest costs a few microseconds), its next calls are split and timed,
-// and it stays split only if that was faster. A small network does not get
-// slower with threads on. parallel_split is the general form (body(part,
+// and it stays split only if that was faster; it measures again every
+// SITE_RELEARN_CALLS calls. A small network does not get slower with
+// threads on. parallel_split is the general form (body(part,
 // parts), e.g. a synaptic pathway split by targets: part k takes the
 // synapses whose target is k modulo parts).
 //
@@ -179,16 +180,26 @@ struct SiteTimes {
     }
 };
 
+// Calls after which a site measures again (the machine's load, the network's
+// activity may have changed)
+const int64_t SITE_RELEARN_CALLS = 8192;
+
 struct ParallelSite {
     SiteTimes serial, split;
+    int64_t calls = 0;
 
     // Whether this call of n indices should be split; *timed: whether to
     // time it (a sample)
-    bool choose_split(size_t n, bool* timed) const {
+    bool choose_split(size_t n, bool* timed) {
         const int64_t threshold = split_threshold_ns().load(std::memory_order_relaxed);
         *timed = false;
         if (threshold == 0)
             return true;  // every call (tests)
+        if (++calls == SITE_RELEARN_CALLS) {
+            calls = 0;
+            serial = SiteTimes();
+            split = SiteTimes();
+        }
         if (!serial.complete()) {
             *timed = true;
             return false;
