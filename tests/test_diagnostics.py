@@ -36,13 +36,16 @@ def test_info_command():
     assert [phase["name"] for phase in test["phases"]] == list(diagnostics.SELF_TEST_PHASES)
     assert os.path.isdir(report["cache"]["dir"])
     settings = {row["name"]: row for row in report["settings"]}
-    assert set(settings) == {"optimisation_level", "fast_math", "extra_cling_args"}
+    assert set(settings) == {"optimisation_level", "fast_math", "extra_cling_args", "threads"}
     # Brian2's default C++ flags (-O3 -ffast-math), observed in a probe kernel
     assert settings["optimisation_level"]["requested"] == "3"
     assert settings["optimisation_level"]["status"] == "applied"
     assert settings["fast_math"]["applied"] is True
     assert settings["fast_math"]["status"] == "applied"
     assert settings["extra_cling_args"]["status"] == "not verified"
+    # the default thread count, as the C++ pool took it
+    assert settings["threads"]["requested"] == 1 and settings["threads"]["applied"] == 1
+    assert settings["threads"]["status"] == "applied"
 
     text = diagnostics.format_report(report)
     for fact in (brian2cppyy.__version__, report["versions"]["brian2"], cling["clang"],
