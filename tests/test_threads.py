@@ -86,7 +86,7 @@ def test_benchmark_workloads_identical_with_threads(name, split_everything):
 
 def _mixed_network(n_threads):
     """Every kind of split loop: state updates, a refractory threshold and
-    reset, run_regularly, a summed variable, synaptic pathways (by target:
+    reset, run_regularly (also on a subgroup), a summed variable, synaptic pathways (by target:
     on_pre; by synapse: on_post)."""
     start_scope()
     seed(11)
@@ -106,6 +106,7 @@ def _mixed_network(n_threads):
     S.connect(p=0.02)
     S.w = "0.01*rand()"
     H.run_regularly("v = v*0.999", dt=1 * ms)
+    G[500:2500].run_regularly("x = 0.5*x + v", dt=2 * ms)  # through _sub_idx
     monitor = SpikeMonitor(G, name="spikes")
     net = Network(G, H, S, monitor)
     net.run(50 * ms)

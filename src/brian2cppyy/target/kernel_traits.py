@@ -8,14 +8,15 @@ statements it translates and hands it to the template as ``_traits``; the
 template decides from it and from what it adds itself (a threshold's event
 space, a summed variable's target) whether, and how, its loop is split:
 
-* `per_index` -- every write goes to the loop's own index (``_idx``) and no
+* `per_index` -- every write goes to the loop's own index (``_idx``, or an
+  index that Brian2 marks unique, e.g. a subgroup's ``_sub_idx``) and no
   written array is read through another index: any split of the index range
   gives the serial results (state updates, thresholds, resets,
   ``run_regularly``, a summed variable's expression).
-* `target_index` -- the one index other than ``_idx`` through which the
-  code writes (a synaptic pathway's ``_postsynaptic_idx``): the loop may be
-  split by ranges of that index, each thread doing the synapses whose target
-  is in its range, in the serial order.
+* `target_index` -- the one index not unique through which the code writes
+  (a synaptic pathway's ``_postsynaptic_idx``): the loop may be split by
+  that index's values, each thread doing the synapses whose target is its
+  own, in the serial order.
 
 Random numbers come from process-wide buffers in a fixed order, and users'
 functions may keep state: a kernel that uses either runs on one thread.
@@ -28,7 +29,7 @@ from brian2.core.variables import ArrayVariable
 from brian2.devices.device import get_device
 from brian2.input.timedarray import TimedArray
 
-__all__ = ["KernelTraits", "SERIAL"]
+__all__ = ["KernelTraits", "traits"]
 
 #: the loop index of every template
 LOOP_INDEX = "_idx"
@@ -39,6 +40,7 @@ class KernelTraits:
     """The accesses of a kernel's vector code (variable name -> index name)."""
 
     writes: tuple = ()            # ((name, index), ...) written in the vector code
+    unique_indices: frozenset = frozenset({"_idx"})  # indices of one element per iteration
     conflicting_reads: bool = False  # a written array is also read through another index
     draws_random: bool = True
     calls_user_code: bool = True
@@ -52,20 +54,16 @@ class KernelTraits:
     def per_index(self):
         """Every write goes to the loop's own index (see the module docstring)."""
         return (self.may_run_in_parallel and not self.conflicting_reads
-                and all(index == LOOP_INDEX for _, index in self.writes))
+                and all(index in self.unique_indices for _, index in self.writes))
 
     @property
     def target_index(self):
-        """The one index other than ``_idx`` through which the code writes,
-        if all its writes go through it or ``_idx`` (else None)."""
+        """The one index not unique through which the code writes, if all
+        its other writes go through unique ones (else None)."""
         if not self.may_run_in_parallel or self.conflicting_reads:
             return None
-        others = {index for _, index in self.writes if index != LOOP_INDEX}
+        others = {index for _, index in self.writes if index not in self.unique_indices}
         return others.pop() if len(others) == 1 else None
-
-
-#: what a kernel without traits is taken to do (run on one thread)
-SERIAL = KernelTraits()
 
 
 def _is_pure(function):
@@ -96,4 +94,6 @@ def traits(variables, variable_indices, read, write):
         indices = written_through.get(array_of.get(name, name))
         if indices is not None and indices != {variable_indices[name]}:
             conflicting = True
-    return KernelTraits(writes, conflicting, draws_random, calls_user_code)
+    unique = frozenset({LOOP_INDEX} | {
+        index for _, index in writes if getattr(variables.get(index), "unique", False)})
+    return KernelTraits(writes, unique, conflicting, draws_random, calls_user_code)
