@@ -45,6 +45,9 @@ Deliberate differences from ``Network.run``, each for the C++ loop:
 * A code object whose inputs have not changed since the previous run is
   used again instead of being generated anew (`brian2cppyy.loop.run_reuse`; it
   keeps its name).
+* The thread count of ``codegen.runtime.cppyy.threads`` is handed to the C++
+  thread pool when a run starts (`brian2cppyy.loop.threads`); kernels split
+  their loops over it (``thread_pool.hpp``) with results equal to one thread.
 """
 
 import ctypes

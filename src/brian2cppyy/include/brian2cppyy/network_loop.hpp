@@ -14,7 +14,9 @@
 // Kernels run inside one FaultScope per call of the loop (fault_guard.hpp),
 // which makes sure first that our signal handlers are in place:
 // a hardware fault or a second Ctrl-C in a kernel is a kernel error
-// (ERR_FAULT, ERR_KERNEL_INTERRUPTED) like any other.
+// (ERR_FAULT, ERR_KERNEL_INTERRUPTED) like any other. A kernel may split its
+// loop over the thread pool (thread_pool.hpp, compiled with this header);
+// it returns when all its parts are done, and their errors are its own.
 #ifndef BRIAN2CPPYY_NETWORK_LOOP_HPP
 #define BRIAN2CPPYY_NETWORK_LOOP_HPP
 
