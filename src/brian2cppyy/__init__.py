@@ -22,7 +22,8 @@ from .loop import unused_objects
 from .target import functions  # noqa: F401  (registers rand, randn, ...)
 from .target.codeobject import CppyyCodeObject, CppyyCompilationError
 from .target.faults import KernelFault
-from .cling.jit import cache_info, stats
+from .cling.jit import stats
+from .target.user_code import cache_info
 
 __all__ = ["CppyyCodeObject", "CppyyCompilationError", "KernelFault", "cache_info", "stats",
            "sweep", "SweepResult", "SweepInterrupted"]

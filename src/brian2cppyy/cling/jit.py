@@ -1,7 +1,7 @@
 """Compiling kernel units in Cling: each unit in a C++ namespace of its own,
 compiled once per process (a cache keyed by a hash of its source), with
 Cling's diagnostics turned into `CompilationError` and counters for users
-(`stats`, `cache_info`).
+(`stats`).
 
 A kernel unit defines ``int64_t _kernel(brian2cppyy::Slot*)`` and hands its
 address over through a static initialiser (`compile_kernel`): no cppyy call,
@@ -16,11 +16,11 @@ import time
 import warnings
 from dataclasses import dataclass
 
-from . import runtime
+from . import contract, runtime
 from ..log import get_logger
 
 __all__ = ["CompilationError", "compile_unit", "compile_kernel", "compile_runtime_unit",
-           "stats", "cache_info"]
+           "stats", "compiled_units"]
 
 #: names (C++ namespaces) of the units compiled in this process
 _units = set()
@@ -49,21 +49,9 @@ def stats():
     return _stats.as_dict()
 
 
-def cache_info():
-    """The in-process cache of compiled code, as a dict (``brian2cppyy.cache_info()``):
-    ``units`` (C++ units in the cache), ``kernels`` (kernels among them),
-    ``compiled``, ``cache_hits``, ``failed``, ``compile_seconds`` (as in
-    `stats`), ``headers``, ``libraries``, ``sources`` (user headers, libraries
-    and source files loaded into Cling) and ``started`` (whether Cling runs).
-    Compiled code stays in Cling until the process ends."""
-    from ..target import user_code
-
-    with runtime.lock:
-        info = {"units": len(_units), "kernels": len(_kernel_addresses)}
-        info.update(user_code.counts())
-        info["started"] = runtime.started()
-        info.update(_stats.as_dict())
-    return info
+def compiled_units():
+    """How many units and kernels this process has compiled."""
+    return {"units": len(_units), "kernels": len(_kernel_addresses)}
 
 
 class CompilationError(Exception):
@@ -181,20 +169,19 @@ def _compile_once(name, source, dump_path=None):
 def compile_kernel(body, preamble="", epilogue="", dump_path=None, pragmas=("", "")):
     """Compile a unit (as `compile_unit`) that defines ``int64_t
     _kernel(brian2cppyy::Slot*)`` and return the kernel's address, which the
-    unit hands over through ``exchange[EXCHANGE_LAST_KERNEL]``."""
+    unit hands over through ``entry_points.last_kernel`` (`contract`)."""
     body = (
         f"{body}\n"
-        "static const bool _kernel_registered =\n"
-        "    brian2cppyy::register_kernel(reinterpret_cast<intptr_t>(&_kernel));\n"
+        "static const bool _kernel_registered = brian2cppyy::register_kernel(&_kernel);\n"
     )
     with runtime.lock:
         name = compile_unit(body, preamble, epilogue, dump_path, pragmas)
         address = _kernel_addresses.get(name)
         if address is None:
-            exchange, k = runtime.exchange_slot("LAST_KERNEL")
-            address = int(exchange[k])
+            entry_points = contract.entry_points()
+            address = contract.address_of(entry_points.last_kernel)
             if not address:
                 raise CompilationError(f"The unit {name} did not register its kernel.")
-            exchange[k] = 0
+            entry_points.last_kernel = contract.KERNEL_FUNCTION()
             _kernel_addresses[name] = address
     return address

@@ -1,24 +1,17 @@
-"""Starting Cling, once per process, and what the running Cling offers:
-the C++ runtime (``include/brian2cppyy/*.hpp``), the numbers Python shares
-with it, and the addresses of its entry points.
+"""Starting Cling, once per process, with the C++ runtime
+(``include/brian2cppyy/*.hpp``) loaded.
 
 Cling starts on the first compilation, not when ``brian2cppyy`` is imported,
 with the flags of the ``codegen.runtime.cppyy`` preferences (they are fixed
 from then on: a later change is reported, not applied).
 
-The headers are the one source of truth for every number Python and C++
-share (status codes, exchange slots, the loop's state): Python reads them
-from the running Cling (`runtime_constants`). Entry points of the runtime
-(the fused loop, the fault guard, ...) reach Python through
-``brian2cppyy::exchange``, an array of addresses that the headers fill in
-static initialisers: no cppyy call, so no wrapper for Cling to compile
-(`runtime_function`).
+What Python shares with the runtime (statuses, layouts, entry points) is
+``contract.hpp``, read by `brian2cppyy.cling.contract`.
 
 Threads: everything that touches Cling holds `lock` (Cling is not
 thread-safe); kernels run without it (and without the GIL, through ctypes).
 """
 
-import ctypes
 import os
 import sys
 import threading
@@ -26,8 +19,7 @@ import threading
 from . import precompiled_header
 from ..log import get_logger
 
-__all__ = ["start", "lock", "info", "runtime_constants", "runtime_function",
-           "exchange_slot", "warn_if_flags_differ", "INCLUDE_DIR"]
+__all__ = ["start", "started", "lock", "info", "warn_if_flags_differ", "INCLUDE_DIR"]
 
 #: our C++ runtime headers (``#include "brian2cppyy/runtime.hpp"``)
 INCLUDE_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "include")
@@ -41,20 +33,10 @@ lock = threading.RLock()
 #: entry points of every time step are in network_loop.hpp
 _RUNTIME_HEADERS = (("brian2cppyy/runtime.hpp", 0), ("brian2cppyy/network_loop.hpp", None))
 
-#: the slots of ``brian2cppyy::exchange`` (runtime.hpp's ExchangeSlot)
-_EXCHANGE_SLOTS = ("LAST_KERNEL", "NETWORK_LOOP", "REFILL_CALLBACK", "GUARDED_CALL",
-                   "INSTALL_FAULT_HANDLERS", "FILL_UNIFORM")
-
 _cppyy = None
 _started_flags = None
 #: flag sets a compilation was asked for after Cling had started with others
 _ignored_flags = set()
-#: the slot numbers of brian2cppyy::exchange, read from C++ when Cling starts
-_slot = {}
-#: brian2cppyy::exchange, read and written through ctypes
-_exchange = None
-#: (slot, function type) -> ctypes function of a runtime entry point
-_functions = {}
 _versions = None
 
 
@@ -92,18 +74,6 @@ def _set_flags():
     return flags
 
 
-def _connect_exchange(cppyy):
-    global _exchange
-    import cppyy.ll
-
-    namespace = cppyy.gbl.brian2cppyy
-    for name in _EXCHANGE_SLOTS + ("SIZE",):
-        _slot[name] = int(getattr(namespace, "EXCHANGE_" + name))
-    _exchange = (ctypes.c_int64 * _slot["SIZE"]).from_address(
-        cppyy.ll.addressof(namespace.exchange)
-    )
-
-
 def start():
     """Start Cling (once per process) with the flags from the preferences and
     load the runtime headers. Returns the ``cppyy`` module."""
@@ -121,10 +91,6 @@ def start():
         for header, level in _RUNTIME_HEADERS:
             pragma = "" if level is None else f"#pragma cling optimize({level})\n"
             cppyy.cppdef(f'{pragma}#include "{header}"')
-        _connect_exchange(cppyy)
-        from ..target import random_buffers
-
-        random_buffers.connect(_exchange, _slot["REFILL_CALLBACK"])
         _started_flags = os.environ.get("EXTRA_CLING_ARGS", flags)
         _cppyy = cppyy
     return _cppyy
@@ -133,35 +99,6 @@ def start():
 def started():
     """Whether Cling runs in this process."""
     return _cppyy is not None
-
-
-def exchange_slot(name):
-    """The ctypes view of ``brian2cppyy::exchange[EXCHANGE_<name>]`` as an
-    (array, index) pair, for reading or writing an address (starts Cling)."""
-    start()
-    return _exchange, _slot[name]
-
-
-def runtime_function(name, function_type):
-    """The runtime's entry point ``exchange[EXCHANGE_<name>]`` as a ctypes
-    function of ``function_type`` (a ``ctypes.CFUNCTYPE``), made once."""
-    key = (name, function_type)
-    function = _functions.get(key)
-    if function is None:
-        exchange, k = exchange_slot(name)
-        address = int(exchange[k])
-        if not address:
-            raise RuntimeError(f"The C++ runtime did not publish its entry point {name}.")
-        function = _functions.setdefault(key, function_type(address))
-    return function
-
-
-def runtime_constants(*names):
-    """``{name: value}`` of enumerators and constants of namespace
-    ``brian2cppyy`` in the C++ runtime headers (starts Cling)."""
-    cppyy = start()
-    namespace = cppyy.gbl.brian2cppyy
-    return {name: int(getattr(namespace, name)) for name in names}
 
 
 def warn_if_flags_differ():

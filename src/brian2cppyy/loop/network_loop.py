@@ -17,7 +17,8 @@ that code inline in ``Network.run``, so the few lines around it are repeated
 here. Runs the loop cannot take are handed to Brian2's ``Network.run``
 itself, with the reason in the log: every run when
 ``codegen.runtime.cppyy.fused_loop`` is off (debug), a run with an
-`EventClock` or more than 64 clocks (info, once).
+`EventClock` or more clocks than the loop takes (``MAX_CLOCKS`` of
+``contract.hpp``; info, once).
 
 Deliberate differences from ``Network.run``, each for the C++ loop:
 
@@ -50,13 +51,11 @@ Deliberate differences from ``Network.run``, each for the C++ loop:
   their loops over it (``thread_pool.hpp``) with results equal to one thread.
 """
 
-import ctypes
 import gc
 import signal
 import sys
 import threading
 import time
-import types
 
 import numpy as np
 from brian2.core.base import BrianObject
@@ -70,7 +69,7 @@ from brian2.groups.group import Group
 from brian2.units.allunits import second
 from brian2.units.fundamentalunits import check_units
 
-from ..cling import runtime
+from ..cling import contract
 from ..target import faults, random_buffers
 from . import run_reuse, threads
 from ..log import get_logger
@@ -80,43 +79,17 @@ __all__ = ["network_run"]
 
 logger = get_logger(__name__)
 
-#: the numbers the loop shares with network_loop.hpp (read from the header)
-_LOOP_CONSTANTS = (
-    "LOOP_DONE", "LOOP_PYTHON", "LOOP_CHECK", "LOOP_TIME_LIMIT", "LOOP_KERNEL_ERROR",
-    "STATE_RESUME", "STATE_STOP", "STATE_ENTRY", "STATE_KERNEL_STATUS", "STATE_MINCLOCK",
-    "STATE_SIZE", "ENTRY_KERNEL", "ENTRY_SLOTS", "ENTRY_CLOCK", "ENTRY_PYTHON", "ENTRY_COLUMNS",
-)
-_C = None
-
-
-def _constants():
-    """The loop's constants (a namespace), read from network_loop.hpp once."""
-    global _C
-    if _C is None:
-        _C = types.SimpleNamespace(**runtime.runtime_constants(*_LOOP_CONSTANTS))
-    return _C
+#: seconds between two returns to Python, so that Ctrl-C is seen promptly
+CHECK_INTERVAL = 0.05
 
 
 def _entry(kernel, slots, clock, python):
     """One row of the loop's entry table, in the header's column order."""
-    C = _constants()
+    C = contract.values()
     row = [0] * C.ENTRY_COLUMNS
     row[C.ENTRY_KERNEL], row[C.ENTRY_SLOTS] = kernel, slots
     row[C.ENTRY_CLOCK], row[C.ENTRY_PYTHON] = clock, python
     return row
-#: seconds between two returns to Python, so that Ctrl-C is seen promptly
-CHECK_INTERVAL = 0.05
-#: the loop tracks the clocks of a step in a 64-bit mask
-MAX_CLOCKS = 64
-
-_P = ctypes.c_void_p
-_LOOP_TYPE = ctypes.CFUNCTYPE(
-    ctypes.c_int64, _P, ctypes.c_int32, _P, _P, _P, _P, ctypes.c_int32, _P, _P, _P
-)
-
-
-def _loop():
-    return runtime.runtime_function("NETWORK_LOOP", _LOOP_TYPE)
 
 
 def _why_not_fused(objects):
@@ -131,8 +104,9 @@ def _why_not_fused(objects):
     if other_kinds:
         return "info", (f"it uses a clock of type {', '.join(other_kinds)} "
                         "(the fused loop steps Clock objects only)")
-    if len(clocks) > MAX_CLOCKS:
-        return "info", f"it uses {len(clocks)} clocks (the fused loop takes at most {MAX_CLOCKS})"
+    max_clocks = contract.values().MAX_CLOCKS
+    if len(clocks) > max_clocks:
+        return "info", f"it uses {len(clocks)} clocks (the fused loop takes at most {max_clocks})"
     return None
 
 
@@ -309,13 +283,15 @@ class _Schedule:
         self.clocks = clocks
         clock_index = {clock: k for k, clock in enumerate(clocks)}
         self.active_objects = [obj for obj in objects if obj.active]
-        rows, self.python_calls, self.owners, self.codeobjs = [], [], [], []
+        C = contract.values()
+        #: per entry: its object, and its kernel (None for a Python entry)
+        rows, self.python_calls, self.owners, self.kernels = [], [], [], []
         for obj in self.active_objects:
             clock = clock_index[obj.clock]
             run = obj.run  # what Brian2's loop calls (a subclass's or an instance's own)
             if getattr(run, "__func__", None) is not BrianObject.run:
                 # an object that runs Python code of its own (NetworkOperation)
-                self._add_python(rows, clock, obj, run, None)
+                self._add_python(rows, clock, obj, run)
                 continue
             for codeobj in obj._code_objects:
                 kernel = None
@@ -324,12 +300,13 @@ class _Schedule:
                     if kernel is None:
                         continue  # nothing to run
                 if kernel is None:
-                    self._add_python(rows, clock, obj, codeobj, codeobj)
+                    self._add_python(rows, clock, obj, codeobj)
                 else:
-                    rows.append(_entry(kernel.function_address, kernel.slots_address, clock, -1))
+                    rows.append(_entry(kernel.function_address, kernel.slots_address, clock,
+                                       C.KERNEL_ENTRY))
                     self.owners.append(obj)
-                    self.codeobjs.append(codeobj)
-        self.entries = np.array(rows, dtype=np.int64).reshape(-1, _constants().ENTRY_COLUMNS)
+                    self.kernels.append(kernel)
+        self.entries = np.array(rows, dtype=np.int64).reshape(-1, C.ENTRY_COLUMNS)
         self.timestep_arrays = [c.variables["timestep"].get_value() for c in clocks]
         self.start_timesteps = [int(a[0]) for a in self.timestep_arrays]
         self.t_arrays = [c.variables["t"].get_value() for c in clocks]
@@ -337,29 +314,29 @@ class _Schedule:
         self.t_ptrs = np.array([a.ctypes.data for a in self.t_arrays], dtype=np.int64)
         self.dts = np.array([c.dt_ for c in clocks], dtype=np.float64)
         self.i_ends = np.array([c._i_end for c in clocks], dtype=np.int64)
-        C = _constants()
         self.state = np.zeros(C.STATE_SIZE, dtype=np.int64)
-        self.state[C.STATE_RESUME] = -1
-        self.times = np.array([-1.0, -1.0])
+        self.state[C.STATE_RESUME] = C.RESUME_NEW_STEP
+        self.times = np.zeros(C.TIME_SIZE)
         self.profile = np.zeros(len(rows)) if profile else None
 
-    def _add_python(self, rows, clock, obj, call, codeobj):
+    def _add_python(self, rows, clock, obj, call):
         rows.append(_entry(0, 0, clock, len(self.python_calls)))
         self.python_calls.append(call)
         self.owners.append(obj)
-        self.codeobjs.append(codeobj)
+        self.kernels.append(None)
 
     def current_t(self, net):
         """The network's time as Brian2's loop has it: inside a step, the
         step's time; between two steps, the next step's (``_nextclocks``)."""
-        if self.state[_constants().STATE_RESUME] < 0:
+        C = contract.values()
+        if self.state[C.STATE_RESUME] < 0:  # a new step (RESUME_NEW_STEP, RESUME_CHECKED)
             return net._nextclocks()[0].t_
-        return float(self.t_arrays[int(self.state[_constants().STATE_MINCLOCK])][0])
+        return float(self.t_arrays[int(self.state[C.STATE_MINCLOCK])][0])
 
     def run(self, net, device, start_time, reporter, interrupt):
         """Run the loop until it is done, returning to it after each return
         to Python (see ``network_loop.hpp`` for the results)."""
-        loop = _loop()
+        loop = contract.entry_points().run_network_loop
         entries, state, times = self.entries, self.state, self.times
         args = (
             entries.ctypes.data, len(entries), self.timestep_ptrs.ctypes.data,
@@ -368,14 +345,15 @@ class _Schedule:
             self.profile.ctypes.data if self.profile is not None else None,
         )
         max_time = device._maximum_run_time
-        C = _constants()
+        C = contract.values()
         while True:
             now = time.time()
             next_check = now + CHECK_INTERVAL
             if reporter is not None:
                 next_check = min(next_check, reporter.next_time)
-            times[0] = max(next_check - now, 0.0)
-            times[1] = -1.0 if max_time is None else max(float(max_time) - (now - start_time), 0.0)
+            times[C.TIME_NEXT_CHECK] = max(next_check - now, 0.0)
+            times[C.TIME_LIMIT] = (-1.0 if max_time is None
+                                   else max(float(max_time) - (now - start_time), 0.0))
             state[C.STATE_STOP] = int(net._stopped or Network._globally_stopped)
             result = loop(*args)
             if result != C.LOOP_KERNEL_ERROR:  # a failed callback is the kernel's error
@@ -392,14 +370,13 @@ class _Schedule:
             elif result == C.LOOP_TIME_LIMIT:
                 net._stopped = True
             elif result == C.LOOP_KERNEL_ERROR:
-                codeobj = self.codeobjs[int(state[C.STATE_ENTRY])]
-                kernel = codeobj.compiled_code["run"]
-                codeobj.raise_status("run", int(state[C.STATE_KERNEL_STATUS]), kernel.error_info)
+                kernel = self.kernels[int(state[C.STATE_ENTRY])]
+                kernel.raise_error(int(state[C.STATE_KERNEL_STATUS]))
             else:  # pragma: no cover - a bug in the loop
                 raise RuntimeError(f"The network loop returned an unknown result {result}.")
 
     def _run_python_entry(self, entry):
-        call = self.python_calls[int(self.entries[entry, 3])]
+        call = self.python_calls[int(self.entries[entry, contract.values().ENTRY_PYTHON])]
         if self.profile is None:
             call()
             return

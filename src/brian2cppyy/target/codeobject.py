@@ -9,8 +9,9 @@ declarations that read them into the kernel's source (`kernel_source`), has
 Cling compile it (`jit`), and then calls the kernel through a plain C function
 pointer: no argument conversion on the hot path, no copies of the data. What
 is particular to a template (an array it returns, a call to its owner, the C++
-objects it uses) is written in the template (`template_specifiers`); what a
-kernel's error status means is `kernel_status`'s.
+objects it uses) is written in the template (`template_specifiers`); calling
+a kernel and raising its errors is `kernel`'s (the fused loop calls the same
+kernels).
 """
 
 import os
@@ -19,7 +20,6 @@ import numpy as np
 from brian2.codegen.codeobject import CodeObject, check_compiler_kwds, constant_or_scalar
 from brian2.codegen.generators.cpp_generator import c_data_type
 from brian2.codegen.templates import MultiTemplate, Templater
-from brian2.core.base import BrianObjectException
 from brian2.core.functions import Function
 from brian2.core.preferences import prefs
 from brian2.core.variables import ArrayVariable, DynamicArrayVariable
@@ -27,9 +27,10 @@ from brian2.devices.device import get_device
 from brian2.utils.stringtools import get_identifiers
 
 from ..cling import compiler_settings, jit, runtime_support
-from . import faults, kernel_source, kernel_status, random_buffers, template_specifiers, user_code
+from . import kernel_source, random_buffers, template_specifiers, user_code
 from .generator import CppyyCodeGenerator
-from .kernel_arguments import RETURN_BUFFER_SLOT, ArgumentLayout, BoundKernel
+from .kernel import Kernel, KernelSite
+from .kernel_arguments import ArgumentLayout
 
 __all__ = ["CppyyCodeObject", "CppyyCompilationError"]
 
@@ -135,7 +136,9 @@ class CppyyCodeObject(CodeObject):
                 lines=exc.lines,
             ) from None
         slots, keepalive = layout.fill()
-        return BoundKernel(address, slots, keepalive)
+        site = KernelSite(self.name, self.template_name, block, self.owner,
+                          tuple(self.functions_with_code()), self.kernel_exceptions())
+        return Kernel(address, slots, keepalive, site)
 
     def _arrays(self):
         """``(array name, dynamic array name or None)`` of each distinct array
@@ -228,6 +231,12 @@ class CppyyCodeObject(CodeObject):
 
     # -- running -----------------------------------------------------------
 
+    def kernel_exceptions(self):
+        """status -> function(error record, `KernelSite`) -> exception, for
+        the statuses of this code object's templates (`Kernel.raise_error`;
+        those of every kernel are `kernel_status`'s)."""
+        return {}
+
     def run_block(self, block):
         method = self.specifiers.owner_calls.get(block)
         if method is not None:
@@ -236,40 +245,16 @@ class CppyyCodeObject(CodeObject):
         if kernel is None:
             return None
         returns = self.specifiers.returns if block == "run" else None
-        if returns is not None:
-            buffer = returns.buffer(self.variables)
-            kernel.slots[RETURN_BUFFER_SLOT] = buffer.ctypes.data
-        faults.keep_handlers_installed()
+        if returns is None:
+            kernel.run()
+            return None
+        buffer = returns.buffer(self.variables)
+        kernel.set_return_buffer(buffer.ctypes.data)
         try:
-            status = kernel()
-        except KeyboardInterrupt:
-            # the first Ctrl-C (Python's handler) surfaces as soon as the
-            # kernel returns; if a second one left the kernel, say so
-            if kernel.error_info[3] != kernel_status.ERR_KERNEL_INTERRUPTED:
-                raise
-            status = kernel_status.ERR_KERNEL_INTERRUPTED
-        if status < 0:
-            self.raise_status(block, status, kernel.error_info)
-        random_buffers.raise_pending_error()
-        if returns is not None:
-            kernel.slots[RETURN_BUFFER_SLOT] = 0
-            return buffer[:status]
-        return None
-
-    def raise_status(self, block, status, info):
-        """Raise the exception for a kernel's error status, as Brian2 raises
-        a code object's errors (a ``KeyboardInterrupt`` as it is)."""
-        cause = kernel_status.exception(status, info, self, block)
-        if isinstance(cause, KeyboardInterrupt):
-            try:
-                raise cause
-            finally:
-                cause = None  # no cycle exception -> frame -> exception keeping self
-        message = (
-            f"An exception occurred during the execution of the '{block}' block "
-            f"of code object '{self.name}'.\n"
-        )
-        raise BrianObjectException(message, self.owner) from cause
+            size = kernel.run()
+        finally:
+            kernel.set_return_buffer(0)
+        return buffer[:size]
 
     def functions_with_code(self):
         """Names of the functions with C++ code of their own that the code

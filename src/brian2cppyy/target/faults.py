@@ -18,14 +18,13 @@ again in front of it; code that sets the same Python handler object again
 (the fused loop, when it restores Brian2's) calls `sigint_handler_was_set`.
 """
 
-import ctypes
 import signal
 
-from ..cling import runtime
+from ..cling import contract
 
 __all__ = [
     "KernelFault", "fault_exception", "interrupt_exception", "keep_handlers_installed",
-    "sigint_handler_was_set", "guarded_call",
+    "sigint_handler_was_set",
 ]
 
 #: what a fault's ``si_code`` means, by signal (Linux values)
@@ -86,10 +85,10 @@ def describe_signal(signal_number, code, address):
     return f"{name} ({kind}{where}{': ' + detail if detail else ''})"
 
 
-def _where(code_object, block):
-    owner = getattr(code_object.owner, "name", "?")
-    return (f"code object '{code_object.name}' (template '{code_object.template_name}', "
-            f"block '{block}', for '{owner}')")
+def _where(site):
+    owner = getattr(site.owner, "name", "?")
+    return (f"code object '{site.code_object}' (template '{site.template}', "
+            f"block '{site.block}', for '{owner}')")
 
 
 def _calls(functions):
@@ -99,31 +98,27 @@ def _calls(functions):
     return f" It calls the C++ function(s) {names}; the cause is most likely there."
 
 
-def fault_exception(code_object, block, info, functions):
-    """The `KernelFault` for a kernel's error details ``info`` (int64[4]:
-    signal, si_code, address)."""
-    signal_number, code, address = int(info[0]), int(info[1]), int(info[2])
+def fault_exception(site, error):
+    """The `KernelFault` of the kernel at ``site`` (a
+    `brian2cppyy.target.kernel.KernelSite`) for the signal, ``si_code`` and
+    address in its ``error`` record (`contract.ErrorRecord`)."""
+    signal_number, code, address = error.signal_number, error.signal_code, error.address
     message = (
-        f"The compiled code of {_where(code_object, block)} caused a hardware "
+        f"The compiled code of {_where(site)} caused a hardware "
         f"fault: {describe_signal(signal_number, code, address)}."
-        f"{_calls(functions)} {DAMAGE_WARNING}"
+        f"{_calls(site.functions)} {DAMAGE_WARNING}"
     )
-    return KernelFault(message, signal_number, code, address, code_object.name, functions)
+    return KernelFault(message, signal_number, code, address, site.code_object, site.functions)
 
 
-def interrupt_exception(code_object, block, functions):
+def interrupt_exception(site):
     """The ``KeyboardInterrupt`` for a kernel left by a second Ctrl-C."""
     return KeyboardInterrupt(
         f"Interrupted by a second Ctrl-C inside the compiled code of "
-        f"{_where(code_object, block)}.{_calls(functions)} {DAMAGE_WARNING}"
+        f"{_where(site)}.{_calls(site.functions)} {DAMAGE_WARNING}"
     )
 
 
-#: brian2cppyy::install_fault_handlers()
-_INSTALL_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64)
-#: brian2cppyy::guarded_kernel_call(call); call: int64[2], the kernel's
-#: address and its slot array's
-_GUARDED_CALL_TYPE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
 _getsignal, _SIGINT = signal.getsignal, int(signal.SIGINT)
 #: the Python-level SIGINT handler when ours were last installed
 _sigint_handler_seen = object()
@@ -138,7 +133,7 @@ def keep_handlers_installed():
     current = _getsignal(_SIGINT)
     if current is _sigint_handler_seen:
         return
-    runtime.runtime_function("INSTALL_FAULT_HANDLERS", _INSTALL_TYPE)()
+    contract.entry_points().install_fault_handlers()
     _sigint_handler_seen = current
 
 
@@ -148,10 +143,3 @@ def sigint_handler_was_set():
     next kernel call."""
     global _sigint_handler_seen
     _sigint_handler_seen = object()
-
-
-def guarded_call():
-    """``brian2cppyy::guarded_kernel_call`` as a ctypes function: it calls a
-    kernel under the fault guard, given the address of an int64[2] record
-    (the kernel's address, its slot array's)."""
-    return runtime.runtime_function("GUARDED_CALL", _GUARDED_CALL_TYPE)

@@ -17,14 +17,12 @@ registered, and other targets keep Brian2's choice).
 """
 
 import os
-import struct
 
 from brian2.codegen.generators.GSL_generator import GSLCPPCodeGenerator
-from brian2.core.base import BrianObjectException
 from brian2.core.preferences import prefs
 from brian2.units import second
 
-from ..cling import jit
+from ..cling import contract, jit
 from . import kernel_status, user_code
 from .codeobject import CppyyCodeObject
 from .generator import CppyyCodeGenerator
@@ -48,9 +46,6 @@ __all__ = [
 GSL_HEADERS = ("<gsl/gsl_errno.h>", "<gsl/gsl_matrix.h>", "<gsl/gsl_odeiv2.h>")
 #: GSL's libraries, in loading order (libgsl needs the CBLAS symbols)
 GSL_LIBRARIES = ("gslcblas", "gsl")
-
-#: Status of a kernel whose GSL integration failed (not one of runtime.hpp's)
-ERR_GSL_INTEGRATION = -100
 
 INSTALL_HINT = (
     "Install the GSL development package (Debian/Ubuntu: "
@@ -120,7 +115,6 @@ class GSLCppyyCodeObject(CppyyCodeObject):
     templater = CppyyCodeObject.templater.derive(
         "brian2cppyy.target",
         templates_dir="templates_gsl",
-        env_globals={"GSL_FAILURE_STATUS": ERR_GSL_INTEGRATION},
     )
     original_generator_class = CppyyCodeGenerator
     generator_class = CppyyGSLCodeGenerator
@@ -129,33 +123,31 @@ class GSLCppyyCodeObject(CppyyCodeObject):
         load_gsl()
         super()._prepare_compiler_kwds()
 
-    def raise_status(self, block, status, info):
-        if status != ERR_GSL_INTEGRATION:
-            return super().raise_status(block, status, info)
-        index = int(info[0])
-        t = struct.unpack("d", struct.pack("q", int(info[1])))[0]
-        options = getattr(getattr(self.owner, "state_updater", None), "method_options", None)
-        options = options or {}
-        if info[2]:  # GSL's error handler was called
-            detail = f"GSL reports: {kernel_status.last_cpp_exception_message()}."
-        elif options.get("adaptable_timestep", True):
-            detail = (
-                "The desired error cannot be achieved with the given maximum "
-                f"number of steps (max_steps={options.get('max_steps')}): try a "
-                "larger absolute_error or a larger max_steps."
-            )
-        else:
-            detail = (
-                "With a fixed time step (adaptable_timestep=False), the error of "
-                "one step of size dt is larger than absolute_error: try a "
-                "smaller dt or a larger absolute_error."
-            )
-        cause = GSLIntegrationError(
-            "GSL integrator failed to integrate the equations (element "
-            f"{index}, in the time step that starts at t={t * second}). {detail}"
+    def kernel_exceptions(self):
+        return {contract.values().ERR_GSL_INTEGRATION: integration_error}
+
+
+def integration_error(error, site):
+    """The `GSLIntegrationError` of a kernel whose integration failed
+    (``ERR_GSL_INTEGRATION``), from its error record: the element, the start
+    of the step, and whether GSL's error handler left a message."""
+    options = getattr(getattr(site.owner, "state_updater", None), "method_options", None)
+    options = options or {}
+    if error.has_message:
+        detail = f"GSL reports: {kernel_status.last_cpp_exception_message()}."
+    elif options.get("adaptable_timestep", True):
+        detail = (
+            "The desired error cannot be achieved with the given maximum "
+            f"number of steps (max_steps={options.get('max_steps')}): try a "
+            "larger absolute_error or a larger max_steps."
         )
-        raise BrianObjectException(
-            f"An exception occurred during the execution of the '{block}' block "
-            f"of code object '{self.name}'.\n",
-            self.owner,
-        ) from cause
+    else:
+        detail = (
+            "With a fixed time step (adaptable_timestep=False), the error of "
+            "one step of size dt is larger than absolute_error: try a "
+            "smaller dt or a larger absolute_error."
+        )
+    return GSLIntegrationError(
+        "GSL integrator failed to integrate the equations (element "
+        f"{error.value}, in the time step that starts at t={error.time * second}). {detail}"
+    )

@@ -1,5 +1,5 @@
-"""A kernel's arguments: the slot array it reads, the C++ declarations that
-read it back (its prologue), and the kernel bound to its filled slots.
+"""A kernel's arguments: the slot array it reads and the C++ declarations that
+read it back (its prologue).
 
 A kernel is ``int64_t _kernel(brian2cppyy::Slot* _slots)``; each slot is 8
 bytes (a pointer, a double or an int64: runtime.hpp's ``Slot``). The layout is
@@ -9,9 +9,10 @@ reads it (``double* const _array_v = static_cast<double*>(_slots[3].p);``).
 Filling the slots writes the addresses of the arrays themselves: no copies,
 and nothing to convert when the kernel is called.
 
-Slots 0 and 1 are fixed: the buffer of a template that returns an array
-(`template_specifiers`) and the int64[4] where a kernel writes the details of
-an error (`kernel_status`).
+The first slots are fixed (contract.hpp's ``KernelSlot``): the buffer of a
+template that returns an array (`template_specifiers`) and the
+``ErrorRecord`` where a kernel writes the details of an error
+(`kernel_status`).
 """
 
 import ctypes
@@ -27,12 +28,9 @@ from brian2.core.variables import (
     Subexpression,
 )
 
-from . import faults
+from ..cling import contract
 
-__all__ = ["ArgumentLayout", "BoundKernel", "RETURN_BUFFER_SLOT", "ERROR_INFO_SLOT"]
-
-RETURN_BUFFER_SLOT = 0
-ERROR_INFO_SLOT = 1
+__all__ = ["ArgumentLayout"]
 
 
 def cpp_type(dtype):
@@ -147,14 +145,16 @@ class ArgumentLayout:
     def __init__(self, code_object, identifiers):
         self.code_object = code_object
         self.identifiers = identifiers
-        self.slots = [None, None]  # RETURN_BUFFER_SLOT, ERROR_INFO_SLOT
+        self.slots = [None] * contract.values().SLOT_FIRST_ARGUMENT  # the fixed slots
         self.lines = []
         self._declared = set()
         if "_return_buffer" in identifiers:
-            self.lines.append(f"void* const _return_buffer = _slots[{RETURN_BUFFER_SLOT}].p;")
-        if "_error_info" in identifiers:
-            self.lines.append("int64_t* const _error_info = "
-                              f"static_cast<int64_t*>(_slots[{ERROR_INFO_SLOT}].p);")
+            self.lines.append(
+                "void* const _return_buffer = _slots[brian2cppyy::SLOT_RETURN_BUFFER].p;")
+        if "_error_record" in identifiers:
+            self.lines.append(
+                "brian2cppyy::ErrorRecord* const _error_record = "
+                "static_cast<brian2cppyy::ErrorRecord*>(_slots[brian2cppyy::SLOT_ERROR_RECORD].p);")
         for name, var in sorted(code_object.variables.items()):
             self._add_variable(name, var)
 
@@ -290,28 +290,3 @@ class ArgumentLayout:
             self.lines.append(f"{ctype}* const {key} = static_cast<{ctype}*>(_slots[{k}].p);")
         for dep_name, dep in (impl.dependencies or {}).items():
             self._add_function(dep_name, dep)
-
-
-class BoundKernel:
-    """A compiled block bound to its slot array. Calling it runs the kernel
-    under the fault guard (a hardware fault or a second Ctrl-C returns an
-    error status instead of ending the process)."""
-
-    __slots__ = (
-        "function", "function_address", "slots", "slots_address", "keepalive", "error_info",
-        "call_record", "call_record_address",
-    )
-
-    def __init__(self, address, slots, keepalive):
-        self.function = faults.guarded_call()
-        self.function_address = address
-        self.error_info = np.zeros(4, dtype=np.int64)
-        slots[ERROR_INFO_SLOT] = self.error_info.ctypes.data
-        self.slots = slots
-        self.slots_address = slots.ctypes.data
-        self.call_record = np.array([address, self.slots_address], dtype=np.int64)
-        self.call_record_address = self.call_record.ctypes.data
-        self.keepalive = keepalive
-
-    def __call__(self):
-        return self.function(self.call_record_address)

@@ -18,21 +18,16 @@ import threading
 
 import numpy as np
 
-from ..cling import runtime
+from ..cling import contract
 
 __all__ = ["connect", "kernel_prologue", "take_pending_error", "raise_pending_error"]
 
-#: ``int refill(int kind, double* buffer, int size)`` (runtime.hpp's RefillCallback)
-_REFILL_TYPE = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_int)
-#: ``brian2cppyy::fill_uniform(buffer, size, next_double, state)``
-_FILL_UNIFORM_TYPE = ctypes.CFUNCTYPE(
-    None, ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p
-)
 #: the buffers by kind (draw_from_buffer's ``kind``, which C++ passes on to
 #: the refill): the runtime device's ``rand_buffer`` and ``randn_buffer``
 BUFFER_KINDS = ("rand", "randn")
 
 _callback = None  # keeps the ctypes callback alive
+_connecting = threading.Lock()
 #: ``.error``: the exception the callback raised during a kernel, per thread
 _pending = threading.local()
 
@@ -43,7 +38,7 @@ def _refill(kind, address, size):
             generator = np.random.mtrand._rand._bit_generator
             with generator.lock:
                 interface = generator.ctypes
-                runtime.runtime_function("FILL_UNIFORM", _FILL_UNIFORM_TYPE)(
+                contract.entry_points().fill_uniform(
                     address, size,
                     ctypes.cast(interface.next_double, ctypes.c_void_p).value,
                     interface.state_address,
@@ -59,12 +54,18 @@ def _refill(kind, address, size):
         return -1
 
 
-def connect(exchange, slot):
-    """Hand the refill callback to the C++ runtime: ``exchange[slot]`` is
-    ``brian2cppyy::exchange[EXCHANGE_REFILL_CALLBACK]`` (when Cling starts)."""
+def connect():
+    """Hand the refill callback to the C++ runtime
+    (``entry_points.refill_callback``), once; every kernel does so before
+    it can run (`brian2cppyy.target.kernel`)."""
     global _callback
-    _callback = _REFILL_TYPE(_refill)
-    exchange[slot] = ctypes.cast(_callback, ctypes.c_void_p).value
+    if _callback is not None:
+        return
+    with _connecting:
+        if _callback is None:
+            callback = contract.signature("refill_callback")(_refill)
+            contract.entry_points().refill_callback = callback
+            _callback = callback
 
 
 def kernel_prologue(source):

@@ -14,11 +14,11 @@ import ctypes.util
 import hashlib
 import os
 
-from ..cling import runtime
+from ..cling import jit, runtime
 from ..cling.jit import CompilationError, clean_diagnostics
 
 __all__ = ["load", "include_header", "add_include_dir", "load_library",
-           "compile_source_file", "counts"]
+           "compile_source_file", "counts", "cache_info"]
 
 #: each header included into Cling -> (the user's file it resolved to, the
 #: hash of its contents), or (None, None) for a header outside the user's dirs
@@ -53,6 +53,22 @@ def counts():
         "libraries": len(_loaded_libraries),
         "sources": len(_compiled_sources),
     }
+
+
+def cache_info():
+    """The in-process cache of compiled code, as a dict (``brian2cppyy.cache_info()``):
+    ``units`` (C++ units in the cache), ``kernels`` (kernels among them),
+    ``compiled``, ``cache_hits``, ``failed``, ``compile_seconds`` (as in
+    ``jit.stats``), ``headers``, ``libraries``, ``sources`` (user headers,
+    libraries and source files loaded into Cling, `counts`) and ``started``
+    (whether Cling runs). Compiled code stays in Cling until the process
+    ends."""
+    with runtime.lock:
+        info = jit.compiled_units()
+        info.update(counts())
+        info["started"] = runtime.started()
+        info.update(jit.stats())
+    return info
 
 
 def _file_digest(path):

@@ -32,7 +32,7 @@
 // the thread it is delivered to goes on to the handler that was installed
 // before ours (Python's, cppyy's, faulthandler's), as if we were not there.
 //
-// Included by runtime.hpp after the Status enum.
+// Included by runtime.hpp (after contract.hpp).
 #ifndef BRIAN2CPPYY_FAULT_GUARD_HPP
 #define BRIAN2CPPYY_FAULT_GUARD_HPP
 
@@ -45,8 +45,6 @@
 #include <setjmp.h>
 
 namespace brian2cppyy {
-
-typedef int64_t (*KernelFunction)(Slot*);
 
 // The signals a FaultScope handles, in this order
 static const int guarded_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGINT};
@@ -203,7 +201,7 @@ public:
     FaultScope& operator=(const FaultScope&) = delete;
 
     // The kernel's status, or ERR_FAULT / ERR_KERNEL_INTERRUPTED (details
-    // in the kernel's error slot: signal, si_code, address, status).
+    // in the kernel's ErrorRecord: signal, si_code, address, status).
     int64_t call(KernelFunction kernel, Slot* slots) {
         sigjmp_buf jump;
         sigjmp_buf* const outer = context_.jump;
@@ -232,14 +230,14 @@ private:
         release_random_lock_after_fault();
         const int64_t status =
             context_.signal_number == SIGINT ? ERR_KERNEL_INTERRUPTED : ERR_FAULT;
-        int64_t* info = static_cast<int64_t*>(slots[1].p);
-        if (info) {
-            info[0] = context_.signal_number;
-            info[1] = context_.code;
-            info[2] = context_.address;
+        ErrorRecord* error = static_cast<ErrorRecord*>(slots[SLOT_ERROR_RECORD].p);
+        if (error) {
+            error->signal_number = context_.signal_number;
+            error->signal_code = context_.code;
+            error->address = context_.address;
             // also here: Python may see its own KeyboardInterrupt (from the
             // first Ctrl-C) before the status, and then looks for this
-            info[3] = status;
+            error->status = status;
         }
         return status;
     }
@@ -249,13 +247,10 @@ private:
     FaultContext& context_;
 };
 
-// Calls a kernel from Python (ctypes) inside its own scope. call: the
-// kernel's address and its slot array's (one argument: each argument of a
-// ctypes call costs a conversion, about 0.2 us).
-inline int64_t guarded_kernel_call(const intptr_t* call) {
+// Calls a kernel from Python (ctypes) inside its own scope.
+inline int64_t guarded_kernel_call(const KernelCall* call) {
     FaultScope scope;
-    return scope.call(reinterpret_cast<KernelFunction>(call[0]),
-                      reinterpret_cast<Slot*>(call[1]));
+    return scope.call(call->kernel, call->slots);
 }
 
 // Python code called back from a kernel (e.g. refilling the random buffers)

@@ -28,60 +28,32 @@
 
 namespace brian2cppyy {
 
-// Columns of the entry table (one row of int64 per entry)
-enum LoopEntryColumn { ENTRY_KERNEL = 0, ENTRY_SLOTS = 1, ENTRY_CLOCK = 2, ENTRY_PYTHON = 3,
-                       ENTRY_COLUMNS = 4 };
-
-// Slots of the int64 state array shared with Python
-enum LoopStateSlot {
-    STATE_RESUME = 0,      // in/out: entry to resume the current step at (< 0: new step)
-    STATE_STOP = 1,        // in: stop before the next step (Network.stop())
-    STATE_ENTRY = 2,       // out: the entry that returned to Python / failed
-    STATE_KERNEL_STATUS = 3,  // out: the failing kernel's status
-    STATE_CURCLOCKS = 4,   // in/out: bit mask of the clocks of the current step
-    STATE_MINCLOCK = 5,    // out: the clock that determines the current time
-    STATE_SIZE = 6
-};
-
-// STATE_RESUME of a new step that Python has checked (LOOP_CHECK)
-const int64_t RESUME_CHECKED = -2;
-
-// What the loop returns
-enum LoopResult {
-    LOOP_DONE = 0,          // every clock reached the end (or stop was requested)
-    LOOP_PYTHON = 1,        // run Python entry STATE_ENTRY, then resume
-    LOOP_CHECK = 2,         // time for a check in Python (report, Ctrl-C)
-    LOOP_TIME_LIMIT = 3,    // the maximum run time is exceeded (after a step)
-    LOOP_KERNEL_ERROR = 4,  // kernel STATE_ENTRY returned STATE_KERNEL_STATUS < 0
-};
-
-// times: [0] seconds until the next check (< 0: none), [1] seconds until the
-// maximum run time is exceeded (< 0: no limit). profile: seconds per entry,
-// accumulated when non-null.
+// The numbers and layouts shared with Python (the entry table, the state
+// array, the times, the results) are contract.hpp's. profile: seconds per
+// entry, accumulated when non-null.
 inline int64_t run_network_loop(const int64_t* entries, int32_t n_entries,
                                 int64_t* const* timesteps, double* const* times_t,
                                 const double* dts, const int64_t* i_ends, int32_t n_clocks,
                                 int64_t* state, const double* times, double* profile) {
     typedef std::chrono::steady_clock clock_type;
     const clock_type::time_point started = clock_type::now();
-    const bool has_check = times[0] >= 0;
-    const bool has_limit = times[1] >= 0;
-    const clock_type::time_point check_at =
-        started + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(has_check ? times[0] : 0.0));
-    const clock_type::time_point limit_at =
-        started + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(has_limit ? times[1] : 0.0));
+    const bool has_limit = times[TIME_LIMIT] >= 0;
+    const clock_type::time_point check_at = started + std::chrono::duration_cast<clock_type::duration>(
+        std::chrono::duration<double>(times[TIME_NEXT_CHECK]));
+    const clock_type::time_point limit_at = started + std::chrono::duration_cast<clock_type::duration>(
+        std::chrono::duration<double>(has_limit ? times[TIME_LIMIT] : 0.0));
     const double epsilon_dt = 1e-4;  // Brian2's Clock.epsilon_dt
     install_fault_handlers();  // Python's signal.signal() replaces ours for SIGINT
     FaultScope fault_scope;
 
     int64_t entry = state[STATE_RESUME];
-    uint64_t curclocks = (uint64_t)state[STATE_CURCLOCKS];
+    ClockMask curclocks = (ClockMask)state[STATE_CURCLOCKS];
     int32_t minclock = (int32_t)state[STATE_MINCLOCK];
     // STATE_RESUME == RESUME_CHECKED: a new step whose check Python has
     // just made (no second check there, even when one is due at every step)
     bool checked = entry == RESUME_CHECKED;
     if (checked)
-        entry = -1;
+        entry = RESUME_NEW_STEP;
     while (true) {
         if (entry < 0) {
             // a new step: which clocks are due? (Network.run's order: stop,
@@ -94,7 +66,7 @@ inline int64_t run_network_loop(const int64_t* entries, int32_t n_entries,
                     minclock = c;
             if (*timesteps[minclock] >= i_ends[minclock])
                 return LOOP_DONE;
-            if (!checked && has_check && clock_type::now() >= check_at) {
+            if (!checked && clock_type::now() >= check_at) {
                 state[STATE_RESUME] = RESUME_CHECKED;
                 return LOOP_CHECK;
             }
@@ -102,7 +74,7 @@ inline int64_t run_network_loop(const int64_t* entries, int32_t n_entries,
             for (int32_t c = 0; c < n_clocks; c++) {
                 const double dt = std::min(dts[c], dts[minclock]);
                 if (std::fabs(*times_t[c] - *times_t[minclock]) / dt < epsilon_dt)
-                    curclocks |= (uint64_t(1) << c);
+                    curclocks |= (ClockMask(1) << c);
             }
             state[STATE_CURCLOCKS] = (int64_t)curclocks;
             state[STATE_MINCLOCK] = minclock;
@@ -110,9 +82,9 @@ inline int64_t run_network_loop(const int64_t* entries, int32_t n_entries,
         }
         for (; entry < n_entries; entry++) {
             const int64_t* row = entries + entry * ENTRY_COLUMNS;
-            if (!(curclocks & (uint64_t(1) << row[ENTRY_CLOCK])))
+            if (!(curclocks & (ClockMask(1) << row[ENTRY_CLOCK])))
                 continue;
-            if (row[ENTRY_PYTHON] >= 0) {
+            if (row[ENTRY_PYTHON] != KERNEL_ENTRY) {
                 state[STATE_ENTRY] = entry;
                 state[STATE_RESUME] = entry + 1;
                 return LOOP_PYTHON;
@@ -134,29 +106,29 @@ inline int64_t run_network_loop(const int64_t* entries, int32_t n_entries,
         }
         // advance the clocks of this step (Clock.advance: t = timestep * dt)
         for (int32_t c = 0; c < n_clocks; c++) {
-            if (curclocks & (uint64_t(1) << c)) {
+            if (curclocks & (ClockMask(1) << c)) {
                 *timesteps[c] += 1;
                 *times_t[c] = (double)(*timesteps[c]) * dts[c];
             }
         }
-        entry = -1;
-        state[STATE_RESUME] = -1;
+        entry = RESUME_NEW_STEP;
+        state[STATE_RESUME] = RESUME_NEW_STEP;
         checked = false;
         if (has_limit && clock_type::now() >= limit_at)
             return LOOP_TIME_LIMIT;
     }
 }
 
-// The entry points Python calls through brian2cppyy::exchange, registered
-// (and so compiled) here, with optimisation: runtime.hpp, which defines the
-// others, is compiled at -O0 (see there). Our signal handlers are installed
-// when Cling starts (after cppyy's own) and stay: a signal outside an armed
+// The entry points Python calls (contract.hpp's EntryPoints), set (and so
+// compiled) here, with optimisation: runtime.hpp, which defines the others,
+// is compiled at -O0 (see there). Our signal handlers are installed when
+// Cling starts (after cppyy's own) and stay: a signal outside an armed
 // kernel goes on to the handler before.
 static const bool network_loop_registered =
-    (exchange[EXCHANGE_NETWORK_LOOP] = reinterpret_cast<intptr_t>(&run_network_loop),
-     exchange[EXCHANGE_GUARDED_CALL] = reinterpret_cast<intptr_t>(&guarded_kernel_call),
-     exchange[EXCHANGE_INSTALL_FAULT_HANDLERS] = reinterpret_cast<intptr_t>(&install_fault_handlers),
-     exchange[EXCHANGE_FILL_UNIFORM] = reinterpret_cast<intptr_t>(&fill_uniform),
+    (entry_points.run_network_loop = &run_network_loop,
+     entry_points.guarded_kernel_call = &guarded_kernel_call,
+     entry_points.install_fault_handlers = &install_fault_handlers,
+     entry_points.fill_uniform = &fill_uniform,
      install_fault_handlers(), true);
 
 }  // namespace brian2cppyy

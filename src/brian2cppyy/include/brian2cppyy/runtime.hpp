@@ -1,8 +1,8 @@
 // brian2cppyy runtime support, included once into Cling before any kernel.
 //
-// Holds what every generated kernel relies on: the argument slot type through
-// which Python hands values and pointers to a kernel, the arithmetic helpers
-// that Brian2's C++ expression renderer emits (_brian_mod, _brian_floordiv,
+// Holds what every generated kernel relies on: the contract with Python
+// (contract.hpp: argument slots, statuses, the error record), the
+// arithmetic helpers that Brian2's C++ expression renderer emits (_brian_mod, _brian_floordiv,
 // _brian_pow; integer division by zero throws ZeroDivision, which a kernel
 // returns as ERR_ZERO_DIVISION), the fault guard (fault_guard.hpp), and the
 // random-number buffers shared with the runtime device.
@@ -30,6 +30,7 @@
 #include "stdint_compat.h"   // Brian2's int_ (int() in generated code)
 #include "vmath.hpp"        // brian2cppyy::vmath: exp, log, pow, ... (vectorisable)
 #include "powers.hpp"       // ipow, fast_pow_half: constant powers as multiplications
+#include "brian2cppyy/contract.hpp"  // what Python and C++ share
 
 // Not loaded here, to keep Cling's start short: what only some models use is
 // included by the code that uses it, once per process (header guards):
@@ -46,48 +47,9 @@ using namespace std;
 
 namespace brian2cppyy {
 
-// One argument slot: Python writes pointers and scalars into an array of
-// these, the kernel reads them back in its prologue.
-union Slot {
-    void* p;
-    double d;
-    int64_t i;
-};
-static_assert(sizeof(Slot) == 8, "argument slots must be 8 bytes wide");
-
-// Status codes a kernel returns to Python (>= 0 means success; the value is
-// the number of returned elements for the getter templates).
-enum Status : int64_t {
-    OK = 0,
-    ERR_INDEX = -1,            // an index out of range (synapse creation)
-    ERR_SAMPLE_SIZE = -2,      // an invalid sample size
-    ERR_INTERRUPTED = -3,      // stopped by Ctrl-C
-    ERR_CALLBACK = -4,         // a Python callback raised
-    ERR_INVALID_VALUE = -5,    // invalid value (e.g. negative probability)
-    ERR_NEGATIVE_SAMPLE_SIZE = -6,  // a negative sample size
-    ERR_CPP_EXCEPTION = -7,    // a C++ exception (message: last_error_message())
-    ERR_ZERO_DIVISION = -8,    // integer // or % by zero in generated code
-    ERR_FAULT = -9,            // a hardware fault (SIGSEGV, SIGBUS, SIGFPE, SIGILL)
-    ERR_KERNEL_INTERRUPTED = -10,  // left by a second Ctrl-C during the kernel
-};
-
-// Addresses exchanged with Python without a cppyy call (each first cppyy
-// call of a function costs Cling a wrapper compilation): Python finds this
-// array once and reads/writes it through ctypes.
-enum ExchangeSlot {
-    EXCHANGE_LAST_KERNEL = 0,      // the kernel of the unit compiled last
-    EXCHANGE_NETWORK_LOOP = 1,     // run_network_loop
-    EXCHANGE_REFILL_CALLBACK = 2,  // Python's random-buffer refill callback
-    EXCHANGE_GUARDED_CALL = 3,     // guarded_kernel_call (fault_guard.hpp)
-    EXCHANGE_INSTALL_FAULT_HANDLERS = 4,  // install_fault_handlers (fault_guard.hpp)
-    EXCHANGE_FILL_UNIFORM = 5,     // fill_uniform
-    EXCHANGE_SIZE = 6
-};
-intptr_t exchange[EXCHANGE_SIZE] = {0, 0, 0, 0, 0, 0};
-
 // Called by a static initialiser in each compiled unit.
-inline bool register_kernel(intptr_t address) {
-    exchange[EXCHANGE_LAST_KERNEL] = address;
+inline bool register_kernel(KernelFunction kernel) {
+    entry_points.last_kernel = kernel;
     return true;
 }
 
@@ -156,13 +118,9 @@ namespace brian2cppyy {
 // Random numbers: the buffers are owned by Brian2's RuntimeDevice (numpy
 // arrays) so that seed(), get/set_random_state and store/restore behave as
 // with the Cython target. When a buffer index wraps to 0, the buffer is
-// refilled in place from numpy.random through a Python callback installed at
-// start-up. kind: which buffer (random_buffers.BUFFER_KINDS; C++ only passes
-// it on).
-typedef int (*RefillCallback)(int kind, double* buffer, int size);
-inline RefillCallback refill_callback() {
-    return reinterpret_cast<RefillCallback>(exchange[EXCHANGE_REFILL_CALLBACK]);
-}
+// refilled in place from numpy.random through a Python callback
+// (entry_points.refill_callback, set before a kernel runs). kind: which buffer
+// (random_buffers.BUFFER_KINDS; C++ only passes it on).
 
 // Uniform numbers straight from numpy's generator: `next` and `state` are
 // the next_double function and state of the bit generator behind
@@ -170,7 +128,6 @@ inline RefillCallback refill_callback() {
 // the buffer receives exactly what numpy.random.rand(size) returns, without
 // creating a numpy array per refill (the refill of a Poisson input's buffer
 // otherwise costs more than the kernels that draw from it).
-typedef double (*NextDouble)(void* state);
 inline void fill_uniform(double* buffer, int32_t size, NextDouble next, void* state) {
     for (int32_t k = 0; k < size; k++)
         buffer[k] = next(state);
@@ -217,7 +174,7 @@ inline void FaultScope::release_random_lock_after_fault() {
 // so the next draw tries the refill again. Not inline: compiled once, when
 // Cling starts; a kernel inlines only the draw below.
 void refill_buffer(double* buffer, int32_t size, int kind) {
-    RefillCallback cb = refill_callback();
+    RefillCallback cb = entry_points.refill_callback;
     if (cb) {
         int failed;
         {

@@ -11,9 +11,9 @@ if (_u_result < 0 || _u_result >= {{ constant_or_scalar(result_index_size, varia
     {% if skip_if_invalid %}
     continue;
     {% else %}
-    _error_info[0] = _u_result;
-    _error_info[1] = {{ constant_or_scalar(result_index_size, variables[result_index_size]) }} - 1;
-    _error_info[2] = {{ 0 if result_index == 'i' else 1 }};
+    _error_record->value = _u_result;
+    _error_record->limit = {{ constant_or_scalar(result_index_size, variables[result_index_size]) }} - 1;
+    _error_record->index_variable = {{ 0 if result_index == 'i' else 1 }};
     return brian2cppyy::ERR_INDEX;
     {% endif %}
 }

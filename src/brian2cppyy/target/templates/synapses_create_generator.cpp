@@ -15,7 +15,7 @@
     "result index": the index the generator produces; "inner variable": the
     generator's own variable (k). Random numbers are drawn in the same order
     as the Cython target's, so that a seed gives the same connectivity.
-    Errors are reported through _error_info and a status code; the code
+    Errors are reported through _error_record and a status code; the code
     object raises the IndexError Brian2 expects. #}
 {% extends 'common_group.cpp' %}
 {% block template_support_code %}
@@ -97,8 +97,8 @@
             {% if skip_if_invalid %}
             _sample_size = _n_total;
             {% else %}
-            _error_info[0] = _u_iter_size;
-            _error_info[1] = _n_total;
+            _error_record->value = _u_iter_size;
+            _error_record->limit = _n_total;
             return brian2cppyy::ERR_SAMPLE_SIZE;
             {% endif %}
         }
@@ -107,7 +107,7 @@
             {% if skip_if_invalid %}
             continue;
             {% else %}
-            _error_info[0] = _u_iter_size;
+            _error_record->value = _u_iter_size;
             return brian2cppyy::ERR_NEGATIVE_SAMPLE_SIZE;
             {% endif %}
         }

@@ -18,9 +18,9 @@
 
   If GSL cannot integrate an element over the step, the kernel stores the
   element's index, the step's start time and whether GSL reported an error
-  (its message: brian2cppyy::last_error_message()) in _error_info and
-  returns GSL_FAILURE_STATUS, which the code object raises as an integration
-  error.
+  (its message: brian2cppyy::last_error_message()) in _error_record and
+  returns brian2cppyy::ERR_GSL_INTEGRATION, which the code object raises as
+  an integration error.
 #}
 {% extends 'common_group.cpp' %}
 {% block template_support_code %}
@@ -99,10 +99,10 @@ struct _GSLErrorHandlerScope {
         if (gsl_odeiv2_driver_apply_fixed_step(_GSL_driver, &t, dt, 1, _GSL_y) != GSL_SUCCESS)
         {% endif %}
         {
-            _error_info[0] = (int64_t)_idx;
-            std::memcpy(&_error_info[1], &_GSL_t_start, sizeof(double));
-            _error_info[2] = brian2cppyy::last_error_message().empty() ? 0 : 1;
-            return {{ GSL_FAILURE_STATUS }};
+            _error_record->value = (int64_t)_idx;
+            _error_record->time = _GSL_t_start;
+            _error_record->has_message = brian2cppyy::last_error_message().empty() ? 0 : 1;
+            return brian2cppyy::ERR_GSL_INTEGRATION;
         }
         {% if settings['use_last_timestep'] %}
         {{ pointer_last_timestep }} = _GSL_driver->h;

@@ -1,0 +1,125 @@
+"""The contract between Python and the C++ runtime, read from
+``include/brian2cppyy/contract.hpp``: the one place on the Python side for
+every number and layout the two share.
+
+* Numbers: every enumerator of the header's enums (`ENUMS`: statuses, slot
+  indices, the fused loop's entry columns, state slots, times and results,
+  ``MAX_CLOCKS``) is read from the running Cling once, as attributes of
+  `values()` (``values().ERR_FAULT``). Python writes none of them down.
+* Layouts: the structs Python reads and writes through ctypes
+  (`ErrorRecord`, `KernelCall`, `EntryPoints`) are declared here, with the
+  ctypes signature of each entry point next to its name.
+  ``tests/test_contract.py`` compares them with C++: every field's offset
+  and size, every entry point's signature, every enumerator.
+* Entry points: `entry_points()` is the header's one ``EntryPoints``
+  instance, mapped once onto its address; Python calls its C++ functions
+  and sets its callbacks through it (no cppyy call, so no wrapper for Cling
+  to compile).
+
+Reading the contract starts Cling (`runtime.start`).
+"""
+
+import ctypes
+import types
+
+from . import runtime
+
+__all__ = ["ENUMS", "ErrorRecord", "KernelCall", "EntryPoints", "KERNEL_FUNCTION",
+           "values", "entry_points", "signature", "address_of"]
+
+#: the enums of contract.hpp whose enumerators Python reads
+ENUMS = ("KernelSlot", "Status", "LoopLimit", "LoopEntryColumn", "LoopEntryKind",
+         "LoopStateSlot", "LoopResume", "LoopTime", "LoopResult")
+
+_int64, _int32, _int, _double, _pointer = (
+    ctypes.c_int64, ctypes.c_int32, ctypes.c_int, ctypes.c_double, ctypes.c_void_p)
+
+
+class ErrorRecord(ctypes.Structure):
+    """What a kernel tells about its error besides the status (contract.hpp's
+    ``ErrorRecord``, which says which status fills which field)."""
+
+    _fields_ = [
+        ("status", _int64),
+        ("value", _int64),
+        ("limit", _int64),
+        ("index_variable", _int64),
+        ("time", _double),
+        ("has_message", _int64),
+        ("signal_number", _int64),
+        ("signal_code", _int64),
+        ("address", _int64),
+    ]
+
+
+class KernelCall(ctypes.Structure):
+    """One kernel call from Python: the kernel's address, its slot array's."""
+
+    _fields_ = [("kernel", _pointer), ("slots", _pointer)]
+
+
+#: ``int64_t _kernel(Slot*)``
+KERNEL_FUNCTION = ctypes.CFUNCTYPE(_int64, _pointer)
+
+
+class EntryPoints(ctypes.Structure):
+    """contract.hpp's ``EntryPoints``: each member with its ctypes signature."""
+
+    _fields_ = [
+        ("run_network_loop", ctypes.CFUNCTYPE(
+            _int64, _pointer, _int32, _pointer, _pointer, _pointer, _pointer, _int32,
+            _pointer, _pointer, _pointer)),
+        ("guarded_kernel_call", ctypes.CFUNCTYPE(_int64, ctypes.POINTER(KernelCall))),
+        ("install_fault_handlers", ctypes.CFUNCTYPE(_int64)),
+        ("fill_uniform", ctypes.CFUNCTYPE(None, _pointer, _int32, _pointer, _pointer)),
+        ("refill_callback", ctypes.CFUNCTYPE(_int, _int, _pointer, _int)),
+        ("last_kernel", KERNEL_FUNCTION),
+    ]
+
+
+_values = None
+_entry_points = None
+
+
+def values():
+    """Every enumerator of `ENUMS`, read from the running Cling once (a
+    read-only namespace: ``values().ERR_FAULT``)."""
+    global _values
+    if _values is None:
+        cppyy = runtime.start()
+        namespace = cppyy.gbl.brian2cppyy
+        read = {}
+        for enum in ENUMS:
+            members = getattr(namespace, enum).__dict__
+            read.update({name: int(members[name]) for name in _enumerators(members)})
+        _values = types.SimpleNamespace(**read)
+    return _values
+
+
+def _enumerators(members):
+    """The enumerators in a cppyy enum type's ``__dict__``."""
+    return [name for name in members if not name.startswith("_")]
+
+
+def entry_points():
+    """The C++ runtime's ``brian2cppyy::entry_points`` as an `EntryPoints`
+    (ctypes, mapped onto the C++ object once)."""
+    global _entry_points
+    if _entry_points is None:
+        cppyy = runtime.start()
+        import cppyy.ll
+
+        with runtime.lock:
+            address = cppyy.ll.addressof(cppyy.gbl.brian2cppyy.entry_points)
+        _entry_points = EntryPoints.from_address(address)
+    return _entry_points
+
+
+def signature(name):
+    """The ctypes function type of entry point ``name``."""
+    return dict(EntryPoints._fields_)[name]
+
+
+def address_of(function):
+    """The address of a ctypes function pointer (0 for a null one)."""
+    return ctypes.cast(function, ctypes.c_void_p).value or 0
