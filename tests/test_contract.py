@@ -146,3 +146,17 @@ def test_every_status_has_a_message_and_a_distinct_negative_value():
 def test_the_loop_takes_as_many_clocks_as_its_mask_has_bits(cppyy):
     assert contract.values().MAX_CLOCKS == 8 * _cpp(cppyy, "sizeof(brian2cppyy::ClockMask)",
                                                     "long")
+
+
+def test_no_signature_of_the_runtime_is_written_outside_the_contract():
+    """The ctypes function types of the C++ runtime are `contract`'s only."""
+    package = os.path.dirname(os.path.dirname(contract.__file__))
+    elsewhere = []
+    for folder, _, files in os.walk(package):
+        for name in files:
+            path = os.path.join(folder, name)
+            if name.endswith(".py") and path != contract.__file__:
+                with open(path) as f:
+                    if "CFUNCTYPE" in f.read():
+                        elsewhere.append(os.path.relpath(path, package))
+    assert elsewhere == []

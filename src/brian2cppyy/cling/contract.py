@@ -82,8 +82,8 @@ _entry_points = None
 
 
 def values():
-    """Every enumerator of `ENUMS`, read from the running Cling once (a
-    read-only namespace: ``values().ERR_FAULT``)."""
+    """Every enumerator of `ENUMS`, read from the running Cling once, as a
+    namespace (``values().ERR_FAULT``)."""
     global _values
     if _values is None:
         cppyy = runtime.start()

@@ -56,17 +56,15 @@ _OPTIMISER_ON, _REASSOCIATED = 1, 2
 
 def _probe_kernel():
     """Compile and run `_PROBE_KERNEL` with the current settings' pragmas."""
-    import ctypes
-
     import numpy as np
 
-    from ..cling import compiler_settings, jit
+    from ..cling import compiler_settings, contract, jit
 
     address = jit.compile_kernel(
         _PROBE_KERNEL, pragmas=compiler_settings.pragmas(compiler_settings.current())
     )
     slots = np.array([1e-20, 1.0])
-    return int(ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)(address)(slots.ctypes.data))
+    return int(contract.KERNEL_FUNCTION(address)(slots.ctypes.data))
 
 
 def _probe_level(requested):
