@@ -33,6 +33,8 @@ Brian2's entries; the package only adds its own target, its preferences
 object class.
 """
 
+import functools
+
 from brian2.core.preferences import prefs
 from brian2.devices.device import RuntimeDevice, get_device
 from brian2.stateupdaters.base import StateUpdateMethod
@@ -102,6 +104,12 @@ def brian2_original(owner, name):
     return _installed[owner, name].original.__get__(None, owner)
 
 
+def _brian2_apply_stateupdater(*args, **kwds):
+    """Brian2's ``StateUpdateMethod.apply_stateupdater`` (for the analysis
+    cache's hook, which must not import this module: it would be a cycle)."""
+    return brian2_original(StateUpdateMethod, "apply_stateupdater")(*args, **kwds)
+
+
 def _gsl_codeobj_class(container):
     """``GSLContainer.get_codeobj_class`` on the cppyy target."""
     from .target import gsl
@@ -119,5 +127,6 @@ def install():
              staticmethod(clock_guard.guarded(network_loop.network_run)))
     stateupdate.remember_builtin_methods()
     dispatch(StateUpdateMethod, "apply_stateupdater",
-             staticmethod(analysis_hooks.apply_stateupdater))
+             staticmethod(functools.partial(analysis_hooks.apply_stateupdater,
+                                            _brian2_apply_stateupdater)))
     dispatch(GSLContainer, "get_codeobj_class", _gsl_codeobj_class)

@@ -3,8 +3,8 @@
 Brian2 derives a group's state updater in ``StateUpdateMethod.apply_stateupdater``
 (a static method, called from ``NeuronGroup``'s and ``Synapses``' state
 updaters and, once per method, from its own loop over a list of methods).
-`brian2cppyy.brian2_hooks` makes that attribute `apply_stateupdater` below on
-the cppyy target only; on any other target or device the attribute is
+`brian2cppyy.brian2_hooks` makes that attribute `apply_stateupdater` below
+(with Brian2's function bound) on the cppyy target only; on any other target or device the attribute is
 Brian2's own function (no frame of ours on the call stack). With the cache
 switched off (``codegen.runtime.cppyy.analysis_cache``), or for a list of
 methods (Brian2's loop, which logs its choice and calls back here for each
@@ -14,9 +14,7 @@ method), Brian2's function answers.
 from collections.abc import Iterable
 
 from brian2.core.preferences import prefs
-from brian2.stateupdaters.base import StateUpdateMethod
 
-from .. import brian2_hooks
 from . import stateupdate
 from .store import AnalysisStore
 
@@ -39,10 +37,11 @@ def current_store():
     return store
 
 
-def apply_stateupdater(equations, variables, method, method_options=None, group_name=None):
+def apply_stateupdater(brian2_function, equations, variables, method, method_options=None,
+                       group_name=None):
     """Brian2's ``StateUpdateMethod.apply_stateupdater`` on the cppyy target,
-    answered from the analysis cache when one method is asked for."""
-    brian2_function = brian2_hooks.brian2_original(StateUpdateMethod, "apply_stateupdater")
+    answered from the analysis cache when one method is asked for;
+    ``brian2_function`` is Brian2's own (`brian2_hooks` binds it)."""
     method_list = isinstance(method, Iterable) and not isinstance(method, str)
     if method_list or not prefs["codegen.runtime.cppyy.analysis_cache"]:
         return brian2_function(equations, variables, method, method_options=method_options,
