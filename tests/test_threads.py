@@ -167,7 +167,7 @@ _WORKER_FAULT = r"""
 import os, signal, ctypes
 import brian2cppyy
 from brian2 import *
-from brian2cppyy.cling import runtime
+from brian2cppyy.cling import contract, runtime
 from brian2cppyy.loop import threads
 prefs.codegen.target = 'cppyy'
 cppyy = runtime.start()
@@ -175,7 +175,7 @@ cppyy.cppdef('''
 namespace thread_pool_test {
 int64_t faulting_kernel(brian2cppyy::Slot* slots) {
     static brian2cppyy::ParallelSite site;
-    const size_t faulting_part = (size_t)slots[2].i;
+    const size_t faulting_part = (size_t)slots[brian2cppyy::SLOT_FIRST_ARGUMENT].i;
     try {
         brian2cppyy::parallel_parts(site, 1000, [&](size_t part, size_t, size_t) {
             if (part == faulting_part) { volatile double* p = nullptr; *p = 1.0; }
@@ -183,24 +183,23 @@ int64_t faulting_kernel(brian2cppyy::Slot* slots) {
     } BRIAN2CPPYY_CATCH_ALL
     return 0;
 }
-int64_t call(int64_t part, int64_t* info) {
-    brian2cppyy::Slot slots[3];
-    slots[0].p = nullptr; slots[1].p = info; slots[2].i = part;
-    const intptr_t call[2] = {reinterpret_cast<intptr_t>(&faulting_kernel),
-                              reinterpret_cast<intptr_t>(slots)};
-    return brian2cppyy::guarded_kernel_call(call);
+int64_t call(int64_t part, brian2cppyy::ErrorRecord* error) {
+    brian2cppyy::Slot slots[brian2cppyy::SLOT_FIRST_ARGUMENT + 1] = {};
+    slots[brian2cppyy::SLOT_ERROR_RECORD].p = error;
+    slots[brian2cppyy::SLOT_FIRST_ARGUMENT].i = part;
+    const brian2cppyy::KernelCall call = {&faulting_kernel, slots};
+    return brian2cppyy::guarded_kernel_call(&call);
 }
 }
 ''')
 prefs.codegen.runtime.cppyy.threads = 2
 threads.apply()
 threads.set_split_threshold(0)
-import numpy as np
-info = np.zeros(4, dtype=np.int64)
+error = cppyy.gbl.brian2cppyy.ErrorRecord()
 for part in (1, 0, 1):
-    status = cppyy.gbl.thread_pool_test.call(part, info)
-    print('fault', part, status, info[0], flush=True)
-status = cppyy.gbl.thread_pool_test.call(5, info)
+    status = cppyy.gbl.thread_pool_test.call(part, error)
+    print('fault', part, status == contract.values().ERR_FAULT, error.signal_number, flush=True)
+status = cppyy.gbl.thread_pool_test.call(5, error)
 print('healthy', status, threads.split_loop_count(), flush=True)
 print('tasks', len(os.listdir('/proc/self/task')), flush=True)
 """
@@ -215,7 +214,7 @@ def test_fault_on_a_worker_thread_is_a_kernel_fault():
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.split("\n")
     faults = [line.split() for line in lines if line.startswith("fault")]
-    assert faults == [["fault", part, "-9", "11"] for part in ("1", "0", "1")], proc.stdout
+    assert faults == [["fault", part, "True", "11"] for part in ("1", "0", "1")], proc.stdout
     healthy = next(line.split() for line in lines if line.startswith("healthy"))
     assert healthy[1] == "0" and int(healthy[2]) == 4, proc.stdout
     assert "Break" not in proc.stderr

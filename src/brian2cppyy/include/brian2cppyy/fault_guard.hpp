@@ -12,8 +12,7 @@
 // sets a jump point (FaultScope::call: sigsetjmp without saving the signal
 // mask, a few instructions, no system call). A fault in an armed kernel
 // jumps back there and the call returns ERR_FAULT, with the signal, its
-// code and the faulting address in the kernel's error details (slot 1:
-// int64[4], the status in [3]).
+// code and the faulting address in the kernel's ErrorRecord (contract.hpp).
 //
 // Ctrl-C: the first SIGINT during a kernel is passed on to the handler that
 // was in place (Python's, which requests a graceful stop at the next step

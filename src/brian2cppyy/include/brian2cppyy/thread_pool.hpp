@@ -80,7 +80,7 @@ inline size_t part_begin(size_t n, size_t parts, size_t part) {
 // What one part of a split loop did
 struct PartOutcome {
     int64_t status = OK;      // OK or the error status
-    int64_t fault[4] = {0, 0, 0, 0};  // a fault's details (kernel_status's layout)
+    ErrorRecord fault = {};   // a fault's details (contract.hpp)
     std::string message;      // a C++ exception's message
 };
 
@@ -94,8 +94,9 @@ struct ParallelTask {
 };
 
 // Runs one part of a task; a kernel-shaped function, so that a FaultScope
-// can guard it: slots[0] the task, slots[1] the part's fault details,
-// slots[2] the part.
+// can guard it: the part's fault details in its SLOT_ERROR_RECORD, then the
+// task and the part (PART_SLOT_TASK, PART_SLOT_PART).
+enum PartSlot { PART_SLOT_TASK = SLOT_FIRST_ARGUMENT, PART_SLOT_PART, PART_SLOTS };
 int64_t run_part(Slot* slots);
 
 // Counters shared with Python (tests, diagnostics): loops split, parts run
@@ -284,8 +285,8 @@ inline int32_t merge_compacted(int32_t* out, const int32_t* counts, size_t n, si
 // Definitions (compiled once, with network_loop.hpp)
 
 int64_t run_part(Slot* slots) {
-    ParallelTask& task = *static_cast<ParallelTask*>(slots[0].p);
-    const size_t part = (size_t)slots[2].i;
+    ParallelTask& task = *static_cast<ParallelTask*>(slots[PART_SLOT_TASK].p);
+    const size_t part = (size_t)slots[PART_SLOT_PART].i;
     try {
         task.function(task.context, part, task.parts);
     } catch (...) {
@@ -300,10 +301,10 @@ int64_t run_part(Slot* slots) {
 // Runs part `part` of `task` in a FaultScope of the current thread
 inline void run_part_guarded(ParallelTask& task, size_t part) {
     PartOutcome& outcome = task.outcomes[part];
-    Slot slots[3];
-    slots[0].p = &task;
-    slots[1].p = outcome.fault;
-    slots[2].i = (int64_t)part;
+    Slot slots[PART_SLOTS] = {};
+    slots[SLOT_ERROR_RECORD].p = &outcome.fault;
+    slots[PART_SLOT_TASK].p = &task;
+    slots[PART_SLOT_PART].i = (int64_t)part;
     FaultScope scope;
     outcome.status = scope.call(&run_part, slots);
 }
@@ -319,14 +320,14 @@ void report_part_failure(const PartOutcome& outcome) {
         FaultContext& context = fault_context();
         if (context.jump != nullptr) {
             // as if the fault had happened here (FaultScope::recover)
-            context.signal_number = (int)outcome.fault[0];
-            context.code = (int)outcome.fault[1];
-            context.address = (intptr_t)outcome.fault[2];
+            context.signal_number = (int)outcome.fault.signal_number;
+            context.code = (int)outcome.fault.signal_code;
+            context.address = (intptr_t)outcome.fault.address;
             sigjmp_buf* jump = context.jump;
             context.jump = nullptr;
             siglongjmp(*jump, 1);
         }
-        throw std::runtime_error("a hardware fault (signal " + std::to_string(outcome.fault[0]) +
+        throw std::runtime_error("a hardware fault (signal " + std::to_string(outcome.fault.signal_number) +
                                  ") in a worker thread");
     }
     default:
