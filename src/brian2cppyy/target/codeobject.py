@@ -16,7 +16,8 @@ kernel's error status means is `kernel_status`'s.
 import os
 
 import numpy as np
-from brian2.codegen.codeobject import CodeObject, check_compiler_kwds, constant_or_scalar
+import jinja2
+from brian2.codegen.codeobject import CodeObject, check_compiler_kwds
 from brian2.codegen.generators.cpp_generator import c_data_type
 from brian2.codegen.templates import MultiTemplate, Templater
 from brian2.core.base import BrianObjectException
@@ -24,12 +25,11 @@ from brian2.core.functions import Function
 from brian2.core.preferences import prefs
 from brian2.core.variables import ArrayVariable, DynamicArrayVariable
 from brian2.devices.device import get_device
-from brian2.utils.stringtools import get_identifiers
 
 from ..cling import compiler_settings, jit, runtime_support
 from . import faults, kernel_source, kernel_status, random_buffers, template_specifiers, user_code
-from .generator import CppyyCodeGenerator
-from .kernel_arguments import RETURN_BUFFER_SLOT, ArgumentLayout, BoundKernel
+from .generator import CppyyCodeGenerator, argument_layout
+from .kernel_arguments import RETURN_BUFFER_SLOT, BoundKernel
 
 __all__ = ["CppyyCodeObject", "CppyyCompilationError"]
 
@@ -49,6 +49,16 @@ class CppyyCompilationError(jit.CompilationError):
     """The generated C++ code of a code object did not compile."""
 
 
+@jinja2.pass_context
+def _constant_or_scalar(context, varname, variable):
+    """Brian2's ``constant_or_scalar`` for our templates: ``varname`` for a
+    constant, else the first element of the array, named as the code
+    generator names it (``get_array_name``, `array_names`)."""
+    if variable.array:
+        return f"{context['get_array_name'](variable)}[0]"
+    return varname
+
+
 class CppyyCodeObject(CodeObject):
     """Runs Brian2's generated C++ code, JIT-compiled in memory by cppyy."""
 
@@ -57,7 +67,7 @@ class CppyyCodeObject(CodeObject):
         ".cpp",
         env_globals={
             "c_data_type": c_data_type,
-            "constant_or_scalar": constant_or_scalar,
+            "constant_or_scalar": _constant_or_scalar,
             "dtype": np.dtype,
         },
     )
@@ -95,6 +105,7 @@ class CppyyCodeObject(CodeObject):
         self.specifiers = template_specifiers.read(template_source, template_name)
         # Brian2 expects a namespace dict on runtime code objects
         self.namespace = {"_owner": owner}
+        self._argument_layout = None
 
     # -- compilation -------------------------------------------------------
 
@@ -108,9 +119,6 @@ class CppyyCodeObject(CodeObject):
         if not source or "EMPTY_CODE_BLOCK" in source:
             return None
         self._prepare_compiler_kwds()
-        layout = ArgumentLayout(self, get_identifiers(source))
-        prologue = random_buffers.kernel_prologue(source) + layout.lines
-        source = kernel_source.insert_prologue(source, prologue)
         source = kernel_source.inlinable(kernel_source.neutral_names(source, self._arrays()))
         preamble, body, epilogue = kernel_source.split_preprocessor(
             source, self._define_macros()
@@ -134,8 +142,19 @@ class CppyyCodeObject(CodeObject):
                 diagnostics=exc.diagnostics,
                 lines=exc.lines,
             ) from None
-        slots, keepalive = layout.fill()
+        slots, keepalive = self.argument_layout().fill(self.device)
         return BoundKernel(address, slots, keepalive)
+
+    def argument_layout(self):
+        """The slots of the code object's kernels, as the code generator laid
+        them out when it declared them (`generator.argument_layout`: the same
+        variables give the same slots)."""
+        if self._argument_layout is None:
+            self._argument_layout = argument_layout(
+                self.variables, self.owner, type(self), CppyyCodeGenerator.get_array_name,
+                self.name, self.template_name,
+            )
+        return self._argument_layout
 
     def _arrays(self):
         """``(array name, dynamic array name or None)`` of each distinct array

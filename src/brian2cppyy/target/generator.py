@@ -15,6 +15,12 @@ rewrite maths the way gcc's ``-ffast-math`` does.
 * Function names are translated while rendering, not by a text substitution
   before parsing, so that an implementation may be named by a qualified C++
   name (``brian2cppyy::vmath::exp``).
+* The generator emits the kernel's declarations, as Cython's generator
+  emits ``load_namespace``, and the templates place them (`kernel_keywords`):
+  ``load_namespace`` (the lines that read the kernel's arguments from its
+  slots, `kernel_arguments`), ``array_pointers`` (the pointers to the arrays,
+  for a template that takes them as ``__restrict`` parameters) and
+  ``random_lock`` (for a kernel that draws random numbers).
 """
 
 import ast
@@ -24,6 +30,8 @@ from brian2.core.functions import DEFAULT_FUNCTIONS
 from brian2.parsing.rendering import CPPNodeRenderer
 
 from ..cling import compiler_settings
+from . import random_buffers, template_specifiers
+from .kernel_arguments import ArgumentLayout
 
 __all__ = ["CppyyCodeGenerator", "CppyyNodeRenderer"]
 
@@ -122,3 +130,36 @@ class CppyyCodeGenerator(CPPCodeGenerator):
             },
         )
         return renderer.render_expr(expr).strip()
+
+    def determine_keywords(self):
+        """Brian2's keywords (support code, hash defines), with our kernel's
+        declarations instead of Brian2's ``pointers_lines``."""
+        keywords = super().determine_keywords()
+        del keywords["pointers_lines"]  # declared by load_namespace
+        keywords.update(kernel_keywords(self.variables, self.owner, self.codeobj_class,
+                                        self.get_array_name, self.name, self.template_name))
+        return keywords
+
+
+def kernel_keywords(variables, owner, codeobj_class, get_array_name, name, template_name):
+    """The template keywords that declare a kernel's arguments (see the
+    module's docstring); the code object lays out the same slots
+    (`CppyyCodeObject.argument_layout`)."""
+    layout = argument_layout(variables, owner, codeobj_class, get_array_name, name,
+                             template_name)
+    return {
+        "load_namespace": "\n".join(layout.lines),
+        "array_pointers": layout.pointers,
+        "random_lock": random_buffers.RANDOM_LOCK if layout.draws_random_numbers else "",
+    }
+
+
+def argument_layout(variables, owner, codeobj_class, get_array_name, name, template_name):
+    """The `ArgumentLayout` of the code object ``name`` (template
+    ``template_name``), for the generator and for the code object."""
+    template = getattr(codeobj_class.templater, template_name)
+    specifiers = template_specifiers.read(template.template_source, template_name)
+    return ArgumentLayout(
+        variables, owner, codeobj_class, get_array_name, specifiers.cpp_objects,
+        described_as=f"'{name}' (template '{template_name}')",
+    )

@@ -1,12 +1,11 @@
-"""From a rendered template to the source of a Cling unit: the kernel's
-prologue goes in at the marker line, array names become neutral, support
-functions become inlinable, and preprocessor lines are moved where they
-cannot leak into later units.
+"""From a rendered template to the source of a Cling unit: array names
+become neutral, support functions become inlinable, and preprocessor lines
+are moved where they cannot leak into later units.
 """
 
 import re
 
-__all__ = ["insert_prologue", "neutral_names", "inlinable", "split_preprocessor",
+__all__ = ["neutral_names", "inlinable", "split_preprocessor",
            "on_demand_includes"]
 
 #: runtime headers that Cling loads with the first kernel that needs them, not
@@ -17,17 +16,8 @@ ON_DEMAND_HEADERS = {
     ),
 }
 
-#: The marker line in ``common_group.cpp`` that receives the declarations
-LOAD_NAMESPACE_MARKER = "// BRIAN2CPPYY_LOAD_NAMESPACE"
-
 #: ``static inline`` at the start of a declaration
 _STATIC_INLINE = re.compile(r"\bstatic(\s+)inline\b")
-
-
-def insert_prologue(source, lines):
-    """``source`` with ``lines`` (the kernel's argument declarations) at the
-    marker line."""
-    return source.replace(LOAD_NAMESPACE_MARKER, "\n".join(lines), 1)
 
 
 def neutral_names(source, arrays):
