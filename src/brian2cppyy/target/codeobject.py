@@ -23,11 +23,11 @@ from brian2.codegen.templates import MultiTemplate, Templater
 from brian2.core.base import BrianObjectException
 from brian2.core.functions import Function
 from brian2.core.preferences import prefs
-from brian2.core.variables import ArrayVariable, DynamicArrayVariable
 from brian2.devices.device import get_device
 
 from ..cling import compiler_settings, jit, runtime_support
 from . import faults, kernel_source, kernel_status, random_buffers, template_specifiers, user_code
+from .array_names import ArrayNames
 from .generator import CppyyCodeGenerator, argument_layout
 from .kernel_arguments import RETURN_BUFFER_SLOT, BoundKernel
 
@@ -59,6 +59,13 @@ def _constant_or_scalar(context, varname, variable):
     return varname
 
 
+@jinja2.pass_context
+def _array_names(context, variables, access_data=True):
+    """Brian2's ``variables_to_array_names`` for our templates: the names of
+    the variables' arrays, as the code generator names them."""
+    return [context["get_array_name"](var, access_data) for var in variables]
+
+
 class CppyyCodeObject(CodeObject):
     """Runs Brian2's generated C++ code, JIT-compiled in memory by cppyy."""
 
@@ -68,6 +75,7 @@ class CppyyCodeObject(CodeObject):
         env_globals={
             "c_data_type": c_data_type,
             "constant_or_scalar": _constant_or_scalar,
+            "array_names": _array_names,
             "dtype": np.dtype,
         },
     )
@@ -119,7 +127,7 @@ class CppyyCodeObject(CodeObject):
         if not source or "EMPTY_CODE_BLOCK" in source:
             return None
         self._prepare_compiler_kwds()
-        source = kernel_source.inlinable(kernel_source.neutral_names(source, self._arrays()))
+        source = kernel_source.inlinable(source)
         preamble, body, epilogue = kernel_source.split_preprocessor(
             source, self._define_macros()
         )
@@ -151,25 +159,10 @@ class CppyyCodeObject(CodeObject):
         variables give the same slots)."""
         if self._argument_layout is None:
             self._argument_layout = argument_layout(
-                self.variables, self.owner, type(self), CppyyCodeGenerator.get_array_name,
+                self.variables, self.owner, type(self), ArrayNames(self.variables, self.device),
                 self.name, self.template_name,
             )
         return self._argument_layout
-
-    def _arrays(self):
-        """``(array name, dynamic array name or None)`` of each distinct array
-        the code object refers to, in a fixed order (see
-        `kernel_source.neutral_names`)."""
-        arrays = {}
-        for _, var in sorted(self.variables.items()):
-            if isinstance(var, ArrayVariable):
-                array_name = self.device.get_array_name(var)
-                if array_name not in arrays:
-                    dynamic = isinstance(var, DynamicArrayVariable)
-                    arrays[array_name] = (
-                        self.device.get_array_name(var, access_data=False) if dynamic else None
-                    )
-        return list(arrays.items())
 
     def _prepare_compiler_kwds(self):
         """Headers, include dirs, libraries and sources of user functions."""

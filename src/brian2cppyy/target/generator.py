@@ -12,6 +12,9 @@ rewrite maths the way gcc's ``-ffast-math`` does.
   becomes a square root times multiplications and ``exp(a)**b`` becomes
   ``exp(a*b)``. Brian2's Hodgkin-Huxley code is full of ``n**4`` and
   ``exp(v/mV)**0.0555``: gcc turns those into cheap code, Cling does not.
+* Arrays are named after the code object's variables, not after their
+  owners (`array_names`), so that the same model in another network gives
+  the same source and reuses the compiled kernels.
 * Function names are translated while rendering, not by a text substitution
   before parsing, so that an implementation may be named by a qualified C++
   name (``brian2cppyy::vmath::exp``).
@@ -27,10 +30,12 @@ import ast
 
 from brian2.codegen.generators.cpp_generator import CPPCodeGenerator
 from brian2.core.functions import DEFAULT_FUNCTIONS
+from brian2.devices.device import get_device
 from brian2.parsing.rendering import CPPNodeRenderer
 
 from ..cling import compiler_settings
 from . import random_buffers, template_specifiers
+from .array_names import ArrayNames
 from .kernel_arguments import ArgumentLayout
 
 __all__ = ["CppyyCodeGenerator", "CppyyNodeRenderer"]
@@ -117,6 +122,11 @@ class CppyyCodeGenerator(CPPCodeGenerator):
 
     #: provided once by ``brian2cppyy/runtime.hpp``
     universal_support_code = ""
+
+    def __init__(self, *args, **kwds):
+        super().__init__(*args, **kwds)
+        # arrays are named after the code object's variables (`array_names`)
+        self.get_array_name = ArrayNames(self.variables, get_device())
 
     def translate_expression(self, expr):
         renderer = CppyyNodeRenderer(

@@ -1,11 +1,11 @@
-"""From a rendered template to the source of a Cling unit: array names
-become neutral, support functions become inlinable, and preprocessor lines
-are moved where they cannot leak into later units.
+"""From a rendered template to the source of a Cling unit: support
+functions become inlinable, and preprocessor lines are moved where they
+cannot leak into later units.
 """
 
 import re
 
-__all__ = ["neutral_names", "inlinable", "split_preprocessor",
+__all__ = ["inlinable", "split_preprocessor",
            "on_demand_includes"]
 
 #: runtime headers that Cling loads with the first kernel that needs them, not
@@ -18,30 +18,6 @@ ON_DEMAND_HEADERS = {
 
 #: ``static inline`` at the start of a declaration
 _STATIC_INLINE = re.compile(r"\bstatic(\s+)inline\b")
-
-
-def neutral_names(source, arrays):
-    """Replace array names, which contain object names, by neutral ones
-    (``_arr0``, ``_dyn1``, ...), so that the same model structure in another
-    network (other object names) gives the same source and reuses the
-    compiled kernel. ``arrays``: ``(array name, dynamic array name or
-    None)`` of each array, in a fixed order."""
-    replacements = {}
-    for k, (array_name, dyn_name) in enumerate(arrays):
-        replacements[array_name] = f"_arr{k}"
-        replacements[f"_ptr{array_name}"] = f"_ptr_arr{k}"
-        replacements[f"_num{array_name}"] = f"_num_arr{k}"
-        if dyn_name is not None:
-            replacements[dyn_name] = f"_dyn{k}"
-            replacements[f"{dyn_name}_ptr"] = f"_dyn{k}_ptr"
-    if not replacements:
-        return source
-    pattern = re.compile(
-        r"\b("
-        + "|".join(re.escape(n) for n in sorted(replacements, key=len, reverse=True))
-        + r")\b"
-    )
-    return pattern.sub(lambda m: replacements[m.group(0)], source)
 
 
 def inlinable(source):

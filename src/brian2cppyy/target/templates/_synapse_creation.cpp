@@ -22,7 +22,7 @@ if (_u_result < 0 || _u_result >= {{ constant_or_scalar(result_index_size, varia
 {#  After the new synapses are in _pre_data/_post_data: resize every
     registered synaptic variable, set N, number multiple synapses. #}
 {% macro finish_creation() %}
-{% for _dyn in _registered_variables | variables_to_array_names(access_data=False) | sort %}
+{% for _dyn in array_names(_registered_variables, access_data=False) | sort %}
 brian2cppyy::monitor_arrays::resize({{ _dyn }}_ptr, _new_num_synapses);
 {% endfor %}
 {{ N }} = _new_num_synapses;
