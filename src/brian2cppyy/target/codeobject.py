@@ -2,12 +2,14 @@
 runs them.
 
 Every block (``before_run``, ``run``, ``after_run``) of a code object becomes
-one kernel ``int64_t _kernel(brian2cppyy::Slot*)``. The code object lays out
-the kernel's arguments once (`kernel_arguments`: array pointers, Brian2's
-dynamic-array objects, constants, function namespaces), puts the C++
-declarations that read them into the kernel's source (`kernel_source`), has
-Cling compile it (`jit`), and then calls the kernel through a plain C function
-pointer: no argument conversion on the hot path, no copies of the data. What
+one kernel ``int64_t _kernel(brian2cppyy::Slot*)``. The rendered template is
+the kernel's source: the code generator emitted the C++ declarations that
+read the kernel's arguments from its slots (`kernel_arguments`: array
+pointers, Brian2's dynamic-array objects, constants, function namespaces) and
+the template placed them. The code object has Cling compile the source
+(`jit`), fills the slots (laid out as the generator laid them out), and then
+calls the kernel through a plain C function pointer: no argument conversion
+on the hot path, no copies of the data. What
 is particular to a template (an array it returns, a call to its owner, the C++
 objects it uses) is written in the template (`template_specifiers`); what a
 kernel's error status means is `kernel_status`'s.
@@ -26,7 +28,7 @@ from brian2.core.preferences import prefs
 from brian2.devices.device import get_device
 
 from ..cling import compiler_settings, jit, runtime_support
-from . import faults, kernel_source, kernel_status, random_buffers, template_specifiers, user_code
+from . import faults, kernel_status, random_buffers, template_specifiers, user_code
 from .array_names import ArrayNames
 from .generator import CppyyCodeGenerator, argument_layout
 from .kernel_arguments import RETURN_BUFFER_SLOT, BoundKernel
@@ -127,19 +129,16 @@ class CppyyCodeObject(CodeObject):
         if not source or "EMPTY_CODE_BLOCK" in source:
             return None
         self._prepare_compiler_kwds()
-        source = kernel_source.inlinable(source)
-        preamble, body, epilogue = kernel_source.split_preprocessor(
-            source, self._define_macros()
-        )
-        preamble = "\n".join(kernel_source.on_demand_includes(body) + [preamble])
+        preamble, epilogue = self._unit_frame()
         dump_path = None
         dump_dir = prefs["codegen.runtime.cppyy.dump_dir"]
         if dump_dir:
             dump_path = os.path.join(dump_dir, f"{self.name}_{block}.cpp")
         try:
-            runtime_support.prepare_for(body, self.variables)
+            if runtime_support.HEADER in self.specifiers.includes:
+                runtime_support.prepare_for(self.variables)
             address = jit.compile_kernel(
-                body, preamble, epilogue, dump_path,
+                source, preamble, epilogue, dump_path,
                 compiler_settings.pragmas(
                     compiler_settings.current(), self.specifiers.block_runs_once(block)
                 ),
@@ -152,6 +151,24 @@ class CppyyCodeObject(CodeObject):
             ) from None
         slots, keepalive = self.argument_layout().fill(self.device)
         return BoundKernel(address, slots, keepalive)
+
+    def _unit_frame(self):
+        """``(preamble, epilogue)``: what goes before and after the kernel's
+        namespace. Before it, the macros of ``codegen.cpp.define_macros`` and
+        of the functions' ``define_macros``, the template's INCLUDES and
+        its ``preamble``; after it, the template's ``epilogue`` and the
+        ``#undef`` of those macros."""
+        macros = self._define_macros()
+        preamble = "\n".join(
+            [f"#define {name} {value if value is not None else ''}".rstrip()
+             for name, value in macros]
+            + [f'#include "{header}"' for header in self.specifiers.includes]
+            + [getattr(self.code, "preamble", "")]
+        )
+        epilogue = "\n".join(
+            [getattr(self.code, "epilogue", "")] + [f"#undef {name}" for name, _ in macros]
+        )
+        return preamble, epilogue
 
     def argument_layout(self):
         """The slots of the code object's kernels, as the code generator laid

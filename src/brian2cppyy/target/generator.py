@@ -34,7 +34,7 @@ from brian2.devices.device import get_device
 from brian2.parsing.rendering import CPPNodeRenderer
 
 from ..cling import compiler_settings
-from . import random_buffers, template_specifiers
+from . import random_buffers, support_code, template_specifiers
 from .array_names import ArrayNames
 from .kernel_arguments import ArgumentLayout
 
@@ -142,13 +142,35 @@ class CppyyCodeGenerator(CPPCodeGenerator):
         return renderer.render_expr(expr).strip()
 
     def determine_keywords(self):
-        """Brian2's keywords (support code, hash defines), with our kernel's
-        declarations instead of Brian2's ``pointers_lines``."""
+        """Brian2's keywords, with our kernel's declarations instead of
+        Brian2's ``pointers_lines``, and the functions' code made fit for a
+        kernel unit (`support_code`): ``include_lines`` (placed before the
+        unit's namespace) and ``defined_macros`` (undefined after it)."""
         keywords = super().determine_keywords()
         del keywords["pointers_lines"]  # declared by load_namespace
+        includes, support = support_code.split_includes(
+            support_code.inlinable(keywords["support_code_lines"])
+        )
+        keywords["support_code_lines"] = support
+        keywords["include_lines"] = includes
+        keywords["defined_macros"] = support_code.defined_macros(
+            support + keywords["hashdefine_lines"]
+        )
         keywords.update(kernel_keywords(self.variables, self.owner, self.codeobj_class,
                                         self.get_array_name, self.name, self.template_name))
         return keywords
+
+    def denormals_to_zero_code(self):
+        """Brian2's code that flushes denormals to zero, without its macro
+        (which would outlive the unit) and as lines (Brian2 joins the
+        characters of its string with newlines)."""
+        if not self.flush_denormals:
+            return []
+        return [
+            "unsigned csr = __builtin_ia32_stmxcsr();",
+            "csr |= (1 << 15);  // flush to zero",
+            "__builtin_ia32_ldmxcsr(csr);",
+        ]
 
 
 def kernel_keywords(variables, owner, codeobj_class, get_array_name, name, template_name):

@@ -27,7 +27,6 @@ brian2cppyy::monitor_arrays::resize({{ _dyn }}_ptr, _new_num_synapses);
 {% endfor %}
 {{ N }} = _new_num_synapses;
 {% if multisynaptic_index %}
-#include "brian2cppyy/synapse_numbering.hpp"
 {
     int32_t* const _synapse_number = {{ get_array_name(variables[multisynaptic_index], access_data=False) }}_ptr->get_data_ptr();
     brian2cppyy::number_synapse_pairs(_pre_data, _post_data, _new_num_synapses, _synapse_number);

@@ -20,7 +20,23 @@
 
   Child templates fill the blocks `maincode`, `before_code`, `after_code`
   and may add `template_support_code`.
+
+  The unit's namespace is the code object's: before it goes `preamble`
+  (the headers that the functions' code includes, include_lines), after it
+  `epilogue` (#undef of the macros that the functions' code defines,
+  defined_macros), so that nothing leaks into later units. The runtime
+  headers a template uses are its INCLUDES.
 #}
+{% macro preamble() %}
+{{ include_lines | autoindent }}
+{% endmacro %}
+
+{% macro epilogue() %}
+{% for name in defined_macros %}
+#undef {{ name }}
+{% endfor %}
+{% endmacro %}
+
 {% macro _unit_head() %}
 // ---- support code (functions used by this code object)
 {{ support_code_lines | autoindent }}

@@ -1,12 +1,10 @@
+{# INCLUDES { brian2cppyy/spike_queue.hpp } #}
 {# USES_VARIABLES { _queue_capsule } #}
 {# CPP_OBJECTS { _queue_capsule: CSpikeQueue } #}
 {#  Processes the synapses whose events arrive now (on_pre / on_post code of
     a pathway): peeks at the current slot of the pathway's C++ spike queue,
     runs the vector code for each synapse in it, then advances the queue. #}
 {% extends 'common_group.cpp' %}
-{% block template_support_code %}
-#include "brian2cppyy/spike_queue.hpp"
-{% endblock %}
 {% block maincode %}
     std::vector<int32_t>* const _spiking_synapses = _queue_capsule->peek();
     const size_t _num_spiking_synapses = _spiking_synapses->size();
