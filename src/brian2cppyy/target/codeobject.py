@@ -30,8 +30,8 @@ from brian2.devices.device import get_device
 from ..cling import compiler_settings, jit, runtime_support
 from . import faults, kernel_status, random_buffers, template_specifiers, user_code
 from .array_names import ArrayNames
-from .generator import CppyyCodeGenerator, argument_layout
-from .kernel_arguments import RETURN_BUFFER_SLOT, BoundKernel
+from .generator import CppyyCodeGenerator
+from .kernel_arguments import RETURN_BUFFER_SLOT, ArgumentLayout, BoundKernel
 
 __all__ = ["CppyyCodeObject", "CppyyCompilationError"]
 
@@ -159,23 +159,24 @@ class CppyyCodeObject(CodeObject):
         its ``preamble``; after it, the template's ``epilogue`` and the
         ``#undef`` of those macros."""
         macros = self._define_macros()
-        preamble = "\n".join(
+        preamble = (
             [f"#define {name} {value if value is not None else ''}".rstrip()
              for name, value in macros]
             + [f'#include "{header}"' for header in self.specifiers.includes]
-            + [getattr(self.code, "preamble", "")]
+            + [getattr(self.code, "preamble", "").strip()]
         )
-        epilogue = "\n".join(
-            [getattr(self.code, "epilogue", "")] + [f"#undef {name}" for name, _ in macros]
-        )
+        epilogue = [getattr(self.code, "epilogue", "").strip()] + [
+            f"#undef {name}" for name, _ in macros
+        ]
+        preamble, epilogue = ("\n".join(filter(None, lines)) for lines in (preamble, epilogue))
         return preamble, epilogue
 
     def argument_layout(self):
         """The slots of the code object's kernels, as the code generator laid
-        them out when it declared them (`generator.argument_layout`: the same
-        variables give the same slots)."""
+        them out when it declared them (the same variables give the same
+        slots)."""
         if self._argument_layout is None:
-            self._argument_layout = argument_layout(
+            self._argument_layout = ArgumentLayout.of_code_object(
                 self.variables, self.owner, type(self), ArrayNames(self.variables, self.device),
                 self.name, self.template_name,
             )

@@ -19,11 +19,12 @@ rewrite maths the way gcc's ``-ffast-math`` does.
   before parsing, so that an implementation may be named by a qualified C++
   name (``brian2cppyy::vmath::exp``).
 * The generator emits the kernel's declarations, as Cython's generator
-  emits ``load_namespace``, and the templates place them (`kernel_keywords`):
+  emits ``load_namespace``, and the templates place them (`determine_keywords`):
   ``load_namespace`` (the lines that read the kernel's arguments from its
   slots, `kernel_arguments`), ``array_pointers`` (the pointers to the arrays,
   for a template that takes them as ``__restrict`` parameters) and
-  ``random_lock`` (for a kernel that draws random numbers).
+  ``random_lock`` (for a kernel that draws random numbers). It also makes
+  the functions' code fit for a kernel unit (`support_code`).
 """
 
 import ast
@@ -34,7 +35,7 @@ from brian2.devices.device import get_device
 from brian2.parsing.rendering import CPPNodeRenderer
 
 from ..cling import compiler_settings
-from . import random_buffers, support_code, template_specifiers
+from . import random_buffers, support_code
 from .array_names import ArrayNames
 from .kernel_arguments import ArgumentLayout
 
@@ -156,8 +157,13 @@ class CppyyCodeGenerator(CPPCodeGenerator):
         keywords["defined_macros"] = support_code.defined_macros(
             support + keywords["hashdefine_lines"]
         )
-        keywords.update(kernel_keywords(self.variables, self.owner, self.codeobj_class,
-                                        self.get_array_name, self.name, self.template_name))
+        layout = ArgumentLayout.of_code_object(
+            self.variables, self.owner, self.codeobj_class, self.get_array_name,
+            self.name, self.template_name,
+        )  # the code object lays out the same slots (`CppyyCodeObject.argument_layout`)
+        keywords["load_namespace"] = "\n".join(layout.lines)
+        keywords["array_pointers"] = layout.pointers
+        keywords["random_lock"] = random_buffers.RANDOM_LOCK if layout.draws_random_numbers else ""
         return keywords
 
     def denormals_to_zero_code(self):
@@ -171,27 +177,3 @@ class CppyyCodeGenerator(CPPCodeGenerator):
             "csr |= (1 << 15);  // flush to zero",
             "__builtin_ia32_ldmxcsr(csr);",
         ]
-
-
-def kernel_keywords(variables, owner, codeobj_class, get_array_name, name, template_name):
-    """The template keywords that declare a kernel's arguments (see the
-    module's docstring); the code object lays out the same slots
-    (`CppyyCodeObject.argument_layout`)."""
-    layout = argument_layout(variables, owner, codeobj_class, get_array_name, name,
-                             template_name)
-    return {
-        "load_namespace": "\n".join(layout.lines),
-        "array_pointers": layout.pointers,
-        "random_lock": random_buffers.RANDOM_LOCK if layout.draws_random_numbers else "",
-    }
-
-
-def argument_layout(variables, owner, codeobj_class, get_array_name, name, template_name):
-    """The `ArgumentLayout` of the code object ``name`` (template
-    ``template_name``), for the generator and for the code object."""
-    template = getattr(codeobj_class.templater, template_name)
-    specifiers = template_specifiers.read(template.template_source, template_name)
-    return ArgumentLayout(
-        variables, owner, codeobj_class, get_array_name, specifiers.cpp_objects,
-        described_as=f"'{name}' (template '{template_name}')",
-    )

@@ -5,7 +5,7 @@ Cython's ``load_namespace``), and the kernel bound to its filled slots.
 A kernel is ``int64_t _kernel(brian2cppyy::Slot* _slots)``; each slot is 8
 bytes (`kernel_slots`). The layout is made from the code object's variables:
 for each of them, a slot of one kind and the declaration that reads it
-(``double* __restrict _ptr_array_v = static_cast<double*>(_slots[3].p);``).
+(``double* __restrict _ptr_arr_v = static_cast<double*>(_slots[3].p);``).
 Filling the slots writes the addresses of the arrays themselves: no copies,
 and nothing to convert when the kernel is called.
 
@@ -27,7 +27,7 @@ from brian2.core.variables import (
     Subexpression,
 )
 
-from . import faults, random_buffers
+from . import faults, random_buffers, template_specifiers
 from .kernel_slots import (
     CppObjectSlot,
     DeviceArraySlot,
@@ -104,6 +104,17 @@ class ArgumentLayout:
         self._declared = set()
         for name, var in sorted(variables.items()):
             self._add_variable(name, var)
+
+    @classmethod
+    def of_code_object(cls, variables, owner, codeobj_class, get_array_name, name,
+                       template_name):
+        """The layout of the code object ``name`` of template
+        ``template_name`` (whose CPP_OBJECTS it reads), for the generator and
+        for the code object."""
+        template = getattr(codeobj_class.templater, template_name)
+        specifiers = template_specifiers.read(template.template_source, template_name)
+        return cls(variables, owner, codeobj_class, get_array_name, specifiers.cpp_objects,
+                   described_as=f"'{name}' (template '{template_name}')")
 
     def fill(self, device):
         """The slot array (uint64) and the objects it points into."""
