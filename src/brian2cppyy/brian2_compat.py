@@ -17,6 +17,9 @@ written after Brian2's code (none is copied), and says what they rest on:
   and names each function that changed: read the change, follow it here (or
   in the module named in `DIVERGENCES`), then update the hash.
 * `DIVERGENCES`: every deliberate difference from Brian2's loop, with its reason.
+
+The functions follow ``Network.run`` in ``brian2/core/network.py`` unless
+their docstring names another piece of Brian2.
 """
 
 import gc
@@ -35,7 +38,13 @@ from brian2.units.allunits import second
 
 __all__ = [
     "BRIAN2_VERSION", "PRIVATE_ATTRIBUTES", "MIRRORED", "DIVERGENCES", "source_digest",
-    "changed_functions",
+    "changed_functions", "brian2_network_run", "check_duration", "collect_unused_objects",
+    "profile_requested", "set_interval", "report_callback", "globally_running",
+    "stop_requested", "stop", "time_after_stop", "interval_end", "maximum_run_time",
+    "runs_its_code_objects", "code_objects", "call_is_run_block", "record_run",
+    "check_invalid_states", "store_profiling_info", "create_runner_codeobj",
+    "set_create_runner_codeobj", "brian_objects_exist", "cache_irrelevant_attributes",
+    "dimension_exponents",
 ]
 
 #: the Brian2 release whose internals this module follows
@@ -167,12 +176,12 @@ def changed_functions():
     return [name for name, digest in MIRRORED.items() if source_digest(name) != digest]
 
 
-# -- Network.run's prologue -------------------------------------------------
-
-
 def brian2_network_run(net, *args):
     """Brian2's own ``Network.run`` (not the device's override)."""
     return Network.run.original_function(net, *args)
+
+
+# -- Network.run's prologue -------------------------------------------------
 
 
 def check_duration(duration):
