@@ -97,6 +97,16 @@ def test_python_reads_every_enum_of_the_header():
             assert name in values, f"{enum}::{name} is not read by Python"
 
 
+def test_python_reads_every_constant_of_the_header():
+    """`contract.CONSTANTS` is every constant contract.hpp declares, with
+    C++'s value."""
+    declared = re.findall(r"\bconst\s+double\s+(\w+)\s*=", _header_text())
+    assert sorted(contract.CONSTANTS) == sorted(declared)
+    for name in declared:
+        cpp = float(getattr(runtime.start().gbl.brian2cppyy, name))
+        assert getattr(contract.values(), name) == cpp > 0
+
+
 @pytest.mark.parametrize("struct", sorted(STRUCTS))
 def test_struct_layouts_match(cppyy, struct):
     """Each struct Python maps has C++'s size, fields (in order), and each

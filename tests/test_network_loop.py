@@ -416,12 +416,13 @@ def test_an_objects_own_run_method_is_called_like_brians_loop():
 
 
 def test_fused_loop_is_used():
-    """The run goes through the C++ loop (not Brian2's Python loop)."""
+    """The run goes through the C++ loop (not Brian2's Python loop), with
+    every code object as a kernel (no entry returns to Python)."""
     entered = []
     original = network_loop._Schedule.run
 
     def spy(self, *args, **kwds):
-        entered.append(len(self.entries))
+        entered.append((len(self.entries), len(self.python_calls)))
         return original(self, *args, **kwds)
 
     network_loop._Schedule.run = spy
@@ -430,4 +431,4 @@ def test_fused_loop_is_used():
         Network(G).run(1 * ms)
     finally:
         network_loop._Schedule.run = original
-    assert entered == [3]
+    assert entered == [(3, 0)]

@@ -7,6 +7,7 @@ import os
 import pytest
 
 import brian2cppyy
+from brian2cppyy.cling import runtime_support
 from brian2cppyy.target import template_specifiers
 
 TEMPLATES = sorted(glob.glob(os.path.join(os.path.dirname(brian2cppyy.__file__), "target",
@@ -18,8 +19,10 @@ def test_specifiers_are_read_from_jinja_comments():
 {# RETURNS_ARRAY { N int32 } #}
 {# OWNER_CALLS { before_run: initialise_queue, after_run: tidy } #}
 {# CPP_OBJECTS { _queue_capsule: CSpikeQueue } #}
+{# INCLUDES { brian2cppyy/spike_queue.hpp, brian2cppyy/monitor_arrays.hpp } #}
 """
     specifiers = template_specifiers.read(source, "example")
+    assert specifiers.includes == ("brian2cppyy/spike_queue.hpp", "brian2cppyy/monitor_arrays.hpp")
     assert specifiers.returns == template_specifiers.ReturnedArray("N", "int32")
     assert specifiers.owner_calls == {"before_run": "initialise_queue", "after_run": "tidy"}
     assert specifiers.cpp_objects == {"_queue_capsule": "CSpikeQueue"}
@@ -29,6 +32,7 @@ def test_a_template_without_specifiers_has_none():
     specifiers = template_specifiers.read("{# USES_VARIABLES { N } #}", "plain")
     assert specifiers.returns is None
     assert specifiers.owner_calls == {} and specifiers.cpp_objects == {}
+    assert specifiers.includes == ()
 
 
 @pytest.mark.parametrize("source", [
@@ -46,13 +50,20 @@ def test_malformed_specifiers_name_the_template(source):
 def test_each_template_declares_what_its_code_needs(path):
     """A template whose code writes ``_return_buffer`` declares RETURNS_ARRAY;
     one that uses a capsule variable declares its C++ type (and nothing else
-    declares them)."""
+    declares them); one that grows dynamic arrays or uses a spike queue
+    names the runtime header (INCLUDES, which also has the overloads of
+    runtime_support compiled), and none includes a header in its code (it
+    would be parsed inside the kernel's namespace)."""
     with open(path) as f:
         source = f.read()
     specifiers = template_specifiers.read(source, os.path.basename(path))
     code = source.split("#}")[-1] if "{% block" not in source else source[source.index("{% block"):]
     assert ("_return_buffer" in code) == (specifiers.returns is not None)
     assert ("_queue_capsule" in code) == ("_queue_capsule" in specifiers.cpp_objects)
+    assert "#include" not in code
+    if not os.path.basename(path).startswith("_"):  # not a piece imported by others
+        assert ("monitor_arrays::" in code) == (runtime_support.HEADER in specifiers.includes)
+        assert ("_queue_capsule" in code) == ("brian2cppyy/spike_queue.hpp" in specifiers.includes)
 
 
 def test_runs_once_names_blocks_and_before_and_after_run_always_do():

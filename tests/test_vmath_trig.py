@@ -304,7 +304,7 @@ def test_loops_are_vectorised(addresses, name):
 _RELAXED_INCLUSION = r"""
 import sys
 import numpy as np
-from brian2cppyy import cling
+from brian2cppyy.cling import runtime
 cppyy = runtime.start()
 # the header itself is parsed under relaxed floating-point rules
 cppyy.cppdef('#pragma float_control(precise, off)\n#include "brian2cppyy/vmath_trig.hpp"')

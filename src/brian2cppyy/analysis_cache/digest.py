@@ -94,7 +94,9 @@ def _numpy_scalar(value, depth):
 
 
 def _dimension(value, depth):
-    return ["dim", [repr(float(x)) for x in value._dims]]
+    from ..brian2_compat import dimension_exponents
+
+    return ["dim", [repr(float(x)) for x in dimension_exponents(value)]]
 
 
 def _dtype(value, depth):
@@ -143,7 +145,9 @@ def _state(value, depth):
     cls = type(value)
     if not _trusted(cls):
         raise Undigestible(f"an object of class {_qualified_name(cls)} defined outside Brian2")
-    ignored = value._cache_irrelevant_attributes
+    from ..brian2_compat import cache_irrelevant_attributes
+
+    ignored = cache_irrelevant_attributes(value)
     attributes = [
         [name, canonical(attribute, depth)]
         for name, attribute in sorted(vars(value).items())

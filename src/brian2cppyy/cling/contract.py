@@ -4,8 +4,9 @@ every number and layout the two share.
 
 * Numbers: every enumerator of the header's enums (`ENUMS`: statuses, slot
   indices, the fused loop's entry columns, state slots, times and results,
-  ``MAX_CLOCKS``) is read from the running Cling once, as attributes of
-  `values()` (``values().ERR_FAULT``). Python writes none of them down.
+  ``MAX_CLOCKS``) and every constant (`CONSTANTS`: ``CLOCK_EPSILON_DT``) is
+  read from the running Cling once, as attributes of `values()`
+  (``values().ERR_FAULT``). Python writes none of them down.
 * Layouts: the structs Python reads and writes through ctypes
   (`ErrorRecord`, `KernelCall`, `EntryPoints`) are declared here, with the
   ctypes signature of each entry point next to its name.
@@ -24,12 +25,14 @@ import types
 
 from . import runtime
 
-__all__ = ["ENUMS", "ErrorRecord", "KernelCall", "EntryPoints", "KERNEL_FUNCTION",
+__all__ = ["ENUMS", "CONSTANTS", "ErrorRecord", "KernelCall", "EntryPoints", "KERNEL_FUNCTION",
            "values", "entry_points", "signature", "address_of"]
 
 #: the enums of contract.hpp whose enumerators Python reads
 ENUMS = ("KernelSlot", "Status", "LoopLimit", "LoopEntryColumn", "LoopEntryKind",
          "LoopStateSlot", "LoopResume", "LoopTime", "LoopResult")
+#: the (double) constants of contract.hpp Python reads
+CONSTANTS = ("CLOCK_EPSILON_DT",)
 
 _int64, _int32, _int, _double, _pointer = (
     ctypes.c_int64, ctypes.c_int32, ctypes.c_int, ctypes.c_double, ctypes.c_void_p)
@@ -82,8 +85,8 @@ _entry_points = None
 
 
 def values():
-    """Every enumerator of `ENUMS`, read from the running Cling once, as a
-    namespace (``values().ERR_FAULT``)."""
+    """Every enumerator of `ENUMS` and every one of `CONSTANTS`, read from
+    the running Cling once, as a namespace (``values().ERR_FAULT``)."""
     global _values
     if _values is None:
         cppyy = runtime.start()
@@ -92,6 +95,7 @@ def values():
         for enum in ENUMS:
             members = getattr(namespace, enum).__dict__
             read.update({name: int(members[name]) for name in _enumerators(members)})
+        read.update({name: float(getattr(namespace, name)) for name in CONSTANTS})
         _values = types.SimpleNamespace(**read)
     return _values
 

@@ -30,15 +30,16 @@ from brian2.core.variables import DynamicArrayVariable
 
 from . import compiler_settings, jit
 
-__all__ = ["prepare_for", "USED_THROUGH"]
+__all__ = ["prepare_for", "HEADER"]
 
 #: (C++ element type, number of dimensions) of the overloads compiled
 _compiled = set()
 
-#: what a kernel's source calls when it grows dynamic arrays
-USED_THROUGH = "brian2cppyy::monitor_arrays::"
+#: the header of what a kernel calls when it grows dynamic arrays (the
+#: templates that do name it in their INCLUDES)
+HEADER = "brian2cppyy/monitor_arrays.hpp"
 
-_HEAD = '#include "brian2cppyy/monitor_arrays.hpp"\nnamespace brian2cppyy {\nnamespace monitor_arrays {\n'
+_HEAD = f'#include "{HEADER}"\nnamespace brian2cppyy {{\nnamespace monitor_arrays {{\n'
 _TAIL = "}  // namespace monitor_arrays\n}  // namespace brian2cppyy\n"
 
 #: the overloads for one element type ``T``, by number of dimensions
@@ -74,11 +75,9 @@ def array_kinds(variables):
     }
 
 
-def prepare_for(source, variables):
-    """Compile (once per process) the overloads that a kernel with this
-    ``source`` and these ``variables`` calls, before the kernel compiles."""
-    if USED_THROUGH not in source:
-        return
+def prepare_for(variables):
+    """Compile (once per process) the overloads that a kernel growing the
+    dynamic arrays of these ``variables`` calls, before the kernel compiles."""
     for kind in sorted(array_kinds(variables) - _compiled):
         jit.compile_runtime_unit(overloads_source(*kind, compiler_settings.current()))
         _compiled.add(kind)

@@ -42,7 +42,8 @@ completely (queues, unit checks, the ``before_run`` blocks of the code objects).
 The previous code object is kept on its `CodeRunner` (attribute
 ``_brian2cppyy_reuse``), so it lives exactly as long as the runner.
 
-Brian2 internals this module relies on (none is a documented hook):
+Brian2 internals this module relies on (none is a documented hook; the
+private ones are reached through `brian2cppyy.brian2_compat`, which lists them):
 ``brian2.groups.group.create_runner_codeobj`` (the module global that
 ``CodeRunner.create_default_code_object`` calls, replaced inside `reusing`), the
 name ``f"{runner.name}_codeobject*"`` that the runner passes it,
@@ -55,7 +56,6 @@ import functools
 import inspect
 import threading
 
-import brian2.groups.group as brian2_group
 import numpy as np
 from brian2.codegen.translation import analyse_identifiers
 from brian2.core.functions import Function
@@ -63,6 +63,7 @@ from brian2.core.preferences import prefs
 from brian2.core.variables import ArrayVariable, Constant, DynamicArrayVariable
 from brian2.devices.device import get_device
 
+from .. import brian2_compat
 from ..target.codeobject import CppyyCodeObject
 from ..log import get_logger
 from .snapshots import Identity, snapshot
@@ -102,7 +103,7 @@ class reusing:
 
 _wrapper_lock = threading.Lock()
 _wrapper_users = 0  # `reusing` blocks active in any thread
-_brian2_create_runner_codeobj = brian2_group.create_runner_codeobj
+_brian2_create_runner_codeobj = brian2_compat.create_runner_codeobj()
 
 
 def _wrapper_in_place(entering):
@@ -112,7 +113,7 @@ def _wrapper_in_place(entering):
     global _wrapper_users
     with _wrapper_lock:
         _wrapper_users += 1 if entering else -1
-        brian2_group.create_runner_codeobj = (
+        brian2_compat.set_create_runner_codeobj(
             _create_runner_codeobj if _wrapper_users else _brian2_create_runner_codeobj)
 
 

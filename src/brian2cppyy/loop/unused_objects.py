@@ -33,14 +33,14 @@ interpreter's, so collections on Brian2's other targets skip those objects
 too: they run the same code and give the same results and warnings, only
 the collections are shorter.
 
-Brian2 internals used: ``BrianObject.__instances__()`` (its instance tracker).
+Brian2 internals used: ``BrianObject.__instances__()`` (its instance tracker,
+through `brian2cppyy.brian2_compat`).
 """
 
 import gc
 import threading
 
-from brian2.core.base import BrianObject
-
+from .. import brian2_compat
 from ..log import get_logger
 
 __all__ = ["freeze_imports"]
@@ -86,7 +86,7 @@ def _refuse_to_freeze():
         logger.debug("Not freezing the imported objects: the process has frozen "
                      "objects already.", "freeze")
         return "someone else's freeze"
-    if any(ref() is not None for ref in BrianObject.__instances__()):
+    if brian2_compat.brian_objects_exist():
         logger.debug("Not freezing the imported objects: Brian objects were created "
                      "before brian2cppyy was imported.", "freeze")
         return "Brian objects exist"

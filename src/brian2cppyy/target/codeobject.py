@@ -2,12 +2,14 @@
 runs them.
 
 Every block (``before_run``, ``run``, ``after_run``) of a code object becomes
-one kernel ``int64_t _kernel(brian2cppyy::Slot*)``. The code object lays out
-the kernel's arguments once (`kernel_arguments`: array pointers, Brian2's
-dynamic-array objects, constants, function namespaces), puts the C++
-declarations that read them into the kernel's source (`kernel_source`), has
-Cling compile it (`jit`), and then calls the kernel through a plain C function
-pointer: no argument conversion on the hot path, no copies of the data. What
+one kernel ``int64_t _kernel(brian2cppyy::Slot*)``. The rendered template is
+the kernel's source: the code generator emitted the C++ declarations that
+read the kernel's arguments from its slots (`kernel_arguments`: array
+pointers, Brian2's dynamic-array objects, constants, function namespaces) and
+the template placed them. The code object has Cling compile the source
+(`jit`), fills the slots (laid out as the generator laid them out), and then
+calls the kernel through a plain C function pointer: no argument conversion
+on the hot path, no copies of the data. What
 is particular to a template (an array it returns, a call to its owner, the C++
 objects it uses) is written in the template (`template_specifiers`); calling
 a kernel and raising its errors is `kernel`'s (the fused loop calls the same
@@ -17,17 +19,17 @@ kernels).
 import os
 
 import numpy as np
-from brian2.codegen.codeobject import CodeObject, check_compiler_kwds, constant_or_scalar
+import jinja2
+from brian2.codegen.codeobject import CodeObject, check_compiler_kwds
 from brian2.codegen.generators.cpp_generator import c_data_type
 from brian2.codegen.templates import MultiTemplate, Templater
 from brian2.core.functions import Function
 from brian2.core.preferences import prefs
-from brian2.core.variables import ArrayVariable, DynamicArrayVariable
 from brian2.devices.device import get_device
-from brian2.utils.stringtools import get_identifiers
 
 from ..cling import compiler_settings, jit, runtime_support
-from . import kernel_source, random_buffers, template_specifiers, user_code
+from . import random_buffers, template_specifiers, user_code
+from .array_names import ArrayNames
 from .generator import CppyyCodeGenerator
 from .kernel import Kernel, KernelSite
 from .kernel_arguments import ArgumentLayout
@@ -50,6 +52,23 @@ class CppyyCompilationError(jit.CompilationError):
     """The generated C++ code of a code object did not compile."""
 
 
+@jinja2.pass_context
+def _constant_or_scalar(context, varname, variable):
+    """Brian2's ``constant_or_scalar`` for our templates: ``varname`` for a
+    constant, else the first element of the array, named as the code
+    generator names it (``get_array_name``, `array_names`)."""
+    if variable.array:
+        return f"{context['get_array_name'](variable)}[0]"
+    return varname
+
+
+@jinja2.pass_context
+def _array_names(context, variables, access_data=True):
+    """Brian2's ``variables_to_array_names`` for our templates: the names of
+    the variables' arrays, as the code generator names them."""
+    return [context["get_array_name"](var, access_data) for var in variables]
+
+
 class CppyyCodeObject(CodeObject):
     """Runs Brian2's generated C++ code, JIT-compiled in memory by cppyy."""
 
@@ -58,7 +77,8 @@ class CppyyCodeObject(CodeObject):
         ".cpp",
         env_globals={
             "c_data_type": c_data_type,
-            "constant_or_scalar": constant_or_scalar,
+            "constant_or_scalar": _constant_or_scalar,
+            "array_names": _array_names,
             "dtype": np.dtype,
         },
     )
@@ -96,6 +116,7 @@ class CppyyCodeObject(CodeObject):
         self.specifiers = template_specifiers.read(template_source, template_name)
         # Brian2 expects a namespace dict on runtime code objects
         self.namespace = {"_owner": owner}
+        self._argument_layout = None
 
     # -- compilation -------------------------------------------------------
 
@@ -109,22 +130,16 @@ class CppyyCodeObject(CodeObject):
         if not source or "EMPTY_CODE_BLOCK" in source:
             return None
         self._prepare_compiler_kwds()
-        layout = ArgumentLayout(self, get_identifiers(source))
-        prologue = random_buffers.kernel_prologue(source) + layout.lines
-        source = kernel_source.insert_prologue(source, prologue)
-        source = kernel_source.inlinable(kernel_source.neutral_names(source, self._arrays()))
-        preamble, body, epilogue = kernel_source.split_preprocessor(
-            source, self._define_macros()
-        )
-        preamble = "\n".join(kernel_source.on_demand_includes(body) + [preamble])
+        preamble, epilogue = self._unit_frame()
         dump_path = None
         dump_dir = prefs["codegen.runtime.cppyy.dump_dir"]
         if dump_dir:
             dump_path = os.path.join(dump_dir, f"{self.name}_{block}.cpp")
         try:
-            runtime_support.prepare_for(body, self.variables)
+            if runtime_support.HEADER in self.specifiers.includes:
+                runtime_support.prepare_for(self.variables)
             address = jit.compile_kernel(
-                body, preamble, epilogue, dump_path,
+                source, preamble, epilogue, dump_path,
                 compiler_settings.pragmas(
                     compiler_settings.current(), self.specifiers.block_runs_once(block)
                 ),
@@ -135,25 +150,40 @@ class CppyyCodeObject(CodeObject):
                 diagnostics=exc.diagnostics,
                 lines=exc.lines,
             ) from None
-        slots, keepalive = layout.fill()
+        slots, keepalive = self.argument_layout().fill(self.device)
         site = KernelSite(self.name, self.template_name, block, self.owner,
                           tuple(self.functions_with_code()), self.kernel_exceptions())
         return Kernel(address, slots, keepalive, site)
 
-    def _arrays(self):
-        """``(array name, dynamic array name or None)`` of each distinct array
-        the code object refers to, in a fixed order (see
-        `kernel_source.neutral_names`)."""
-        arrays = {}
-        for _, var in sorted(self.variables.items()):
-            if isinstance(var, ArrayVariable):
-                array_name = self.device.get_array_name(var)
-                if array_name not in arrays:
-                    dynamic = isinstance(var, DynamicArrayVariable)
-                    arrays[array_name] = (
-                        self.device.get_array_name(var, access_data=False) if dynamic else None
-                    )
-        return list(arrays.items())
+    def _unit_frame(self):
+        """``(preamble, epilogue)``: what goes before and after the kernel's
+        namespace. Before it, the macros of ``codegen.cpp.define_macros`` and
+        of the functions' ``define_macros``, the template's INCLUDES and
+        its ``preamble``; after it, the template's ``epilogue`` and the
+        ``#undef`` of those macros."""
+        macros = self._define_macros()
+        preamble = (
+            [f"#define {name} {value if value is not None else ''}".rstrip()
+             for name, value in macros]
+            + [f'#include "{header}"' for header in self.specifiers.includes]
+            + [getattr(self.code, "preamble", "").strip()]
+        )
+        epilogue = [getattr(self.code, "epilogue", "").strip()] + [
+            f"#undef {name}" for name, _ in macros
+        ]
+        preamble, epilogue = ("\n".join(filter(None, lines)) for lines in (preamble, epilogue))
+        return preamble, epilogue
+
+    def argument_layout(self):
+        """The slots of the code object's kernels, as the code generator laid
+        them out when it declared them (the same variables give the same
+        slots)."""
+        if self._argument_layout is None:
+            self._argument_layout = ArgumentLayout.of_code_object(
+                self.variables, self.owner, type(self), ArrayNames(self.variables, self.device),
+                self.name, self.template_name,
+            )
+        return self._argument_layout
 
     def _prepare_compiler_kwds(self):
         """Headers, include dirs, libraries and sources of user functions."""

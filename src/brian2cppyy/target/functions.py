@@ -58,12 +58,18 @@ def _register_random_functions():
 
 #: Brian2's default functions that kernels compute with brian2cppyy::vmath
 VECTOR_MATH_FUNCTIONS = ["exp", "expm1", "exprel", "log", "log1p", "tanh", "sin", "cos", "sqrt"]
+#: the header of those not in what Cling loads when it starts (runtime.hpp):
+#: Cling loads it with the first code object that calls one of them, as a
+#: function's header (Brian2's ``compiler_kwds``, `user_code.include_header`)
+ON_DEMAND_HEADERS = {"sin": "brian2cppyy/vmath_trig.hpp", "cos": "brian2cppyy/vmath_trig.hpp"}
 
 
 def _register_math_functions():
     for name in VECTOR_MATH_FUNCTIONS:
+        header = ON_DEMAND_HEADERS.get(name)
         DEFAULT_FUNCTIONS[name].implementations.add_implementation(
-            CppyyCodeObject, code=None, name=f"brian2cppyy::vmath::{name}"
+            CppyyCodeObject, code=None, name=f"brian2cppyy::vmath::{name}",
+            compiler_kwds={"headers": [f'"{header}"']} if header else None,
         )
 
 

@@ -14,19 +14,33 @@ rewrite maths the way gcc's ``-ffast-math`` does.
   ``exp(v/mV)**0.0555``: gcc turns those into cheap code, Cling does not.
 * The template learns what the vector code does (``_traits``, a
   `kernel_traits.KernelTraits`): whether its loop may be split over threads.
+* Arrays are named after the code object's variables, not after their
+  owners (`array_names`), so that the same model in another network gives
+  the same source and reuses the compiled kernels.
 * Function names are translated while rendering, not by a text substitution
   before parsing, so that an implementation may be named by a qualified C++
   name (``brian2cppyy::vmath::exp``).
+* The generator emits the kernel's declarations, as Cython's generator
+  emits ``load_namespace``, and the templates place them (`determine_keywords`):
+  ``load_namespace`` (the lines that read the kernel's arguments from its
+  slots, `kernel_arguments`), ``array_pointers`` (the pointers to the arrays,
+  for a template that takes them as ``__restrict`` parameters) and
+  ``random_lock`` (for a kernel that draws random numbers). It also makes
+  the functions' code fit for a kernel unit (`support_code`).
 """
 
 import ast
 
 from brian2.codegen.generators.cpp_generator import CPPCodeGenerator
 from brian2.core.functions import DEFAULT_FUNCTIONS
+from brian2.devices.device import get_device
 from brian2.parsing.rendering import CPPNodeRenderer
 
 from ..cling import compiler_settings
 from . import kernel_traits
+from . import random_buffers, support_code
+from .array_names import ArrayNames
+from .kernel_arguments import ArgumentLayout
 
 __all__ = ["CppyyCodeGenerator", "CppyyNodeRenderer"]
 
@@ -113,6 +127,11 @@ class CppyyCodeGenerator(CPPCodeGenerator):
     #: provided once by ``brian2cppyy/runtime.hpp``
     universal_support_code = ""
 
+    def __init__(self, *args, **kwds):
+        super().__init__(*args, **kwds)
+        # arrays are named after the code object's variables (`array_names`)
+        self.get_array_name = ArrayNames(self.variables, get_device())
+
     def translate_expression(self, expr):
         renderer = CppyyNodeRenderer(
             self.func_name_replacements,
@@ -136,3 +155,39 @@ class CppyyCodeGenerator(CPPCodeGenerator):
             write |= block_write
         kwds["_traits"] = kernel_traits.traits(self.variables, self.variable_indices, read, write)
         return scalar_code, vector_code, kwds
+
+    def determine_keywords(self):
+        """Brian2's keywords, with our kernel's declarations instead of
+        Brian2's ``pointers_lines``, and the functions' code made fit for a
+        kernel unit (`support_code`): ``include_lines`` (placed before the
+        unit's namespace) and ``defined_macros`` (undefined after it)."""
+        keywords = super().determine_keywords()
+        del keywords["pointers_lines"]  # declared by load_namespace
+        includes, support = support_code.split_includes(
+            support_code.inlinable(keywords["support_code_lines"])
+        )
+        keywords["support_code_lines"] = support
+        keywords["include_lines"] = includes
+        keywords["defined_macros"] = support_code.defined_macros(
+            support + keywords["hashdefine_lines"]
+        )
+        layout = ArgumentLayout.of_code_object(
+            self.variables, self.owner, self.codeobj_class, self.get_array_name,
+            self.name, self.template_name,
+        )  # the code object lays out the same slots (`CppyyCodeObject.argument_layout`)
+        keywords["load_namespace"] = "\n".join(layout.lines)
+        keywords["array_pointers"] = layout.pointers
+        keywords["random_lock"] = random_buffers.RANDOM_LOCK if layout.draws_random_numbers else ""
+        return keywords
+
+    def denormals_to_zero_code(self):
+        """Brian2's code that flushes denormals to zero, without its macro
+        (which would outlive the unit) and as lines (Brian2 joins the
+        characters of its string with newlines)."""
+        if not self.flush_denormals:
+            return []
+        return [
+            "unsigned csr = __builtin_ia32_stmxcsr();",
+            "csr |= (1 << 15);  // flush to zero",
+            "__builtin_ia32_ldmxcsr(csr);",
+        ]

@@ -17,10 +17,11 @@ import ctypes
 import threading
 
 import numpy as np
+from brian2.devices.device import all_devices
 
 from ..cling import contract
 
-__all__ = ["connect", "kernel_prologue", "take_pending_error", "raise_pending_error"]
+__all__ = ["connect", "RANDOM_LOCK", "is_shared_buffer", "take_pending_error", "raise_pending_error"]
 
 #: the buffers by kind (draw_from_buffer's ``kind``, which C++ passes on to
 #: the refill): the runtime device's ``rand_buffer`` and ``randn_buffer``
@@ -68,11 +69,17 @@ def connect():
             _callback = callback
 
 
-def kernel_prologue(source):
-    """The lines a kernel's source needs first: a kernel that draws from the
-    shared buffers holds ``random_mutex`` (runtime.hpp) while it runs, since
-    kernels of several threads may run at once."""
-    return ["brian2cppyy::RandomLock _random_lock;"] if "draw_from_buffer" in source else []
+#: the declaration that holds ``random_mutex`` (runtime.hpp) while a kernel
+#: that draws from the shared buffers runs (kernels of several threads may
+#: run at once)
+RANDOM_LOCK = "brian2cppyy::RandomLock _random_lock;"
+
+
+def is_shared_buffer(array):
+    """Whether ``array`` is one of the runtime device's random-number buffers
+    (a function with it in its namespace draws from it)."""
+    device = all_devices["runtime"]
+    return any(array is getattr(device, f"{kind}_buffer") for kind in BUFFER_KINDS)
 
 
 def take_pending_error():

@@ -14,6 +14,10 @@ template is written in the template.
 ``CPP_OBJECTS { name: Type }``
     The variable ``name`` is a PyCapsule holding a C++ object of type ``Type``
     (the capsule's name); the kernel gets a ``Type*``.
+``INCLUDES { header, ... }``
+    The runtime headers (``brian2cppyy/spike_queue.hpp``) the template's code
+    uses: the code object includes them before the kernel's namespace (a
+    header's guard keeps it from being parsed twice in a process).
 ``RUNS_ONCE { block, ... }``
     The blocks run once per call from Python (creating synapses, getting or
     setting a variable), not at every time step: they are compiled at the
@@ -61,6 +65,7 @@ class TemplateSpecifiers:
     owner_calls: dict = field(default_factory=dict)  #: block -> owner's method name
     cpp_objects: dict = field(default_factory=dict)  #: variable -> C++ type
     runs_once: frozenset = frozenset()  #: ``RUNS_ONCE``: blocks run once per call
+    includes: tuple = ()  #: ``INCLUDES``: runtime headers, in order
 
     def block_runs_once(self, block):
         """Whether ``block`` runs once per call rather than every time step
@@ -90,17 +95,23 @@ def _pairs(keyword, source, template_name):
 BLOCKS = ("before_run", "run", "after_run")
 
 
+def _names(keyword, source):
+    """``(a, b)`` from ``KEYWORD { a, b }``, in order."""
+    return tuple(
+        name for block in _blocks(keyword, source)
+        for name in filter(None, (part.strip() for part in block.split(",")))
+    )
+
+
 def _block_names(keyword, source, template_name):
     """``{a, b}`` from ``KEYWORD { a, b }``, each one of `BLOCKS`."""
-    names = set()
-    for block in _blocks(keyword, source):
-        for name in filter(None, (part.strip() for part in block.split(","))):
-            if name not in BLOCKS:
-                raise ValueError(
-                    f"Template '{template_name}': '{name}' in {keyword} is not a block "
-                    f"({', '.join(BLOCKS)})."
-                )
-            names.add(name)
+    names = _names(keyword, source)
+    for name in names:
+        if name not in BLOCKS:
+            raise ValueError(
+                f"Template '{template_name}': '{name}' in {keyword} is not a block "
+                f"({', '.join(BLOCKS)})."
+            )
     return frozenset(names)
 
 
@@ -122,4 +133,5 @@ def read(template_source, template_name="?"):
         owner_calls=_pairs("OWNER_CALLS", source, template_name),
         cpp_objects=_pairs("CPP_OBJECTS", source, template_name),
         runs_once=_block_names("RUNS_ONCE", source, template_name),
+        includes=_names("INCLUDES", source),
     )

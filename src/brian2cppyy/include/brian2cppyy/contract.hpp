@@ -84,6 +84,11 @@ struct ErrorRecord {
 typedef uint64_t ClockMask;
 enum LoopLimit { MAX_CLOCKS = 8 * sizeof(ClockMask) };
 
+// Clock.epsilon_dt: the tolerance of the same-time test, in units of the
+// smaller dt of the two clocks (Brian2's Clock.same_time; a run with a clock
+// whose epsilon_dt differs is left to Brian2's loop, see network_loop.py)
+const double CLOCK_EPSILON_DT = 1e-4;
+
 // Columns of the entry table (one row of int64 per entry)
 enum LoopEntryColumn {
     ENTRY_KERNEL = 0,   // the kernel's address (0 for a Python entry)

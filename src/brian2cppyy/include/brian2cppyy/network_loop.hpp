@@ -1,7 +1,7 @@
 // brian2cppyy: the fused network loop.
 //
 // Runs a Network's time steps in C++: for each step, the clocks due now
-// (those at the earliest time, within Brian2's tolerance of 1e-4 dt) run
+// (those at the earliest time, by Brian2's Clock.same_time) run
 // their entries in schedule order, then advance. An entry is either a
 // compiled kernel with its slot array, or a "Python entry" (a
 // NetworkOperation, a code object of another target, ...) for which the loop
@@ -42,7 +42,6 @@ inline int64_t run_network_loop(const int64_t* entries, int32_t n_entries,
         std::chrono::duration<double>(times[TIME_NEXT_CHECK]));
     const clock_type::time_point limit_at = started + std::chrono::duration_cast<clock_type::duration>(
         std::chrono::duration<double>(has_limit ? times[TIME_LIMIT] : 0.0));
-    const double epsilon_dt = 1e-4;  // Brian2's Clock.epsilon_dt
     install_fault_handlers();  // Python's signal.signal() replaces ours for SIGINT
     FaultScope fault_scope;
 
@@ -70,10 +69,11 @@ inline int64_t run_network_loop(const int64_t* entries, int32_t n_entries,
                 state[STATE_RESUME] = RESUME_CHECKED;
                 return LOOP_CHECK;
             }
+            // Network._nextclocks: the clocks c with c.same_time(minclock)
             curclocks = 0;
             for (int32_t c = 0; c < n_clocks; c++) {
                 const double dt = std::min(dts[c], dts[minclock]);
-                if (std::fabs(*times_t[c] - *times_t[minclock]) / dt < epsilon_dt)
+                if (std::fabs(*times_t[c] - *times_t[minclock]) / dt < CLOCK_EPSILON_DT)
                     curclocks |= (ClockMask(1) << c);
             }
             state[STATE_CURCLOCKS] = (int64_t)curclocks;

@@ -11,14 +11,27 @@
 #ifndef BRIAN2CPPYY_POWERS_HPP
 #define BRIAN2CPPYY_POWERS_HPP
 
-namespace brian2cppyy {
+#include <cmath>
 
-// vmath::sqrt (a vectorisable square root) is in vmath_trig.hpp, which Cling
-// loads with the first kernel that calls fast_pow_half, sin, cos or sqrt
-// (kernel_source.on_demand_includes), not when it starts.
+namespace brian2cppyy {
 namespace vmath {
-static inline __attribute__((always_inline)) double sqrt(double x);
+
+// sqrt(x), correctly rounded (the hardware instruction), vectorisable; on
+// other than x86 std::sqrt. `std::sqrt` sets errno for x < 0, which keeps
+// the loop vectoriser away; the `__builtin_ia32_sqrtsd` intrinsic has no
+// errno semantics and the vectoriser widens it to vsqrtpd. (Here, not in
+// vmath_trig.hpp, because fast_pow_half uses it: every kernel may.)
+static inline __attribute__((always_inline)) double sqrt(double x) {
+#if defined(__SSE2__)
+    typedef double v2df __attribute__((vector_size(16)));
+    v2df v = {x, 0.0};
+    return __builtin_ia32_sqrtsd(v)[0];
+#else
+    return std::sqrt(x);
+#endif
 }
+
+}  // namespace vmath
 
 // x**N by binary powering: x**(2m) = (x**m)**2, x**(2m+1) = x * (x**m)**2.
 // N < 0 is 1 / x**(-N): 1/0 gives inf, as pow(0, N) does.

@@ -35,9 +35,9 @@
 // Not loaded here, to keep Cling's start short: what only some models use is
 // included by the code that uses it, once per process (header guards):
 // spike_queue.hpp (Brian2's CSpikeQueue, by the synaptic templates: 80 ms
-// of parsing), vmath_trig.hpp (sin, cos, sqrt and their tables: by the
-// kernels that call them, kernel_source.on_demand_includes) and
-// synapse_numbering.hpp (by synapse creation with a multisynaptic index).
+// of parsing), vmath_trig.hpp (sin, cos and their tables: as the header of
+// those functions, functions.ON_DEMAND_HEADERS) and synapse_numbering.hpp
+// (by synapse creation).
 //
 // Generated code and users' functions have always seen the standard library
 // without "std::" (Brian2's spikequeue.h says "using namespace std" at global

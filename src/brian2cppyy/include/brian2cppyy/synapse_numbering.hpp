@@ -1,9 +1,11 @@
 // brian2cppyy: the multisynaptic index of new synapses.
 //
-// Included by the synapse-creation templates when the Synapses object has a
-// multisynaptic index (connect(..., n=...) with multisynaptic_index set), not
-// when Cling starts: instantiating std::map for it is compile time that other
-// models do not need.
+// Included by the synapse-creation templates (their INCLUDES), not when
+// Cling starts. A function template, so that including it costs nothing
+// (1 ms): std::map is instantiated only by the kernels that call it, those
+// of a Synapses object with a multisynaptic index (connect(..., n=...) with
+// multisynaptic_index set); as a plain inline function, including it cost
+// 70 ms.
 #ifndef BRIAN2CPPYY_SYNAPSE_NUMBERING_HPP
 #define BRIAN2CPPYY_SYNAPSE_NUMBERING_HPP
 
@@ -16,9 +18,9 @@ namespace brian2cppyy {
 
 // Numbers the synapses of each (source, target) pair 0, 1, 2, ... in the
 // order of their synapse indices.
-inline void number_synapse_pairs(const int32_t* pre, const int32_t* post, size_t n,
-                                 int32_t* number) {
-    std::map<std::pair<int32_t, int32_t>, int32_t> seen;
+template <typename Index>
+void number_synapse_pairs(const Index* pre, const Index* post, size_t n, Index* number) {
+    std::map<std::pair<Index, Index>, Index> seen;
     for (size_t k = 0; k < n; k++)
         number[k] = seen[std::make_pair(pre[k], post[k])]++;
 }

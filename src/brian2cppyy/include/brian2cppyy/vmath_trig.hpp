@@ -1,4 +1,5 @@
-// Vectorisable sin, cos and sqrt for Cling-compiled kernels.
+// Vectorisable sin and cos for Cling-compiled kernels (and, from powers.hpp,
+// sqrt).
 //
 // Cling (cppyy) compiles `std::sin(a[i])` in a loop to a call of glibc's
 // scalar sin per element; the loop vectoriser cannot widen such calls. The
@@ -44,10 +45,7 @@
 //   tools/vmath_trig_gen.py with mpmath); rl enters through the first-order
 //   terms sin(rh+rl) ~ sin rh + rl cos rh, cos(rh+rl) ~ cos rh - rl sin rh,
 //   and 1 - z/2 is summed with its rounding error (Knuth's TwoSum).
-// * sqrt: the SSE2 sqrtsd instruction (correctly rounded). `std::sqrt`
-//   compiles to a libm call guarded for errno, which blocks vectorisation;
-//   the `__builtin_ia32_sqrtsd` intrinsic has no errno semantics and the
-//   loop vectoriser widens it to vsqrtpd.
+// * sqrt: the SSE2 sqrtsd instruction (correctly rounded), in powers.hpp.
 //
 // Needs FMA (x86 with __FMA__, e.g. -march=native on any AVX2 machine, or
 // AArch64); without it sin/cos fall back to std::sin/std::cos (correct, but
@@ -63,6 +61,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "powers.hpp"  // vmath::sqrt
 #include "vmath_trig_data.hpp"
 
 #if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
@@ -264,18 +263,6 @@ BRIAN2CPPYY_VMATH_TRIG_INLINE double cos(double x) {
     return ax <= __DBL_MAX__ ? v : x - x;  // NaN for inf and NaN
 #else
     return std::cos(x);
-#endif
-}
-
-// sqrt(x), correctly rounded (the hardware instruction), vectorisable; on
-// other than x86 std::sqrt.
-BRIAN2CPPYY_VMATH_TRIG_INLINE double sqrt(double x) {
-#if defined(__SSE2__)
-    typedef double v2df __attribute__((vector_size(16)));
-    v2df v = {x, 0.0};
-    return __builtin_ia32_sqrtsd(v)[0];
-#else
-    return std::sqrt(x);
 #endif
 }
 

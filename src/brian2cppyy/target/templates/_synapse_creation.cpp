@@ -22,12 +22,11 @@ if (_u_result < 0 || _u_result >= {{ constant_or_scalar(result_index_size, varia
 {#  After the new synapses are in _pre_data/_post_data: resize every
     registered synaptic variable, set N, number multiple synapses. #}
 {% macro finish_creation() %}
-{% for _dyn in _registered_variables | variables_to_array_names(access_data=False) | sort %}
+{% for _dyn in array_names(_registered_variables, access_data=False) | sort %}
 brian2cppyy::monitor_arrays::resize({{ _dyn }}_ptr, _new_num_synapses);
 {% endfor %}
 {{ N }} = _new_num_synapses;
 {% if multisynaptic_index %}
-#include "brian2cppyy/synapse_numbering.hpp"
 {
     int32_t* const _synapse_number = {{ get_array_name(variables[multisynaptic_index], access_data=False) }}_ptr->get_data_ptr();
     brian2cppyy::number_synapse_pairs(_pre_data, _post_data, _new_num_synapses, _synapse_number);

@@ -1,12 +1,10 @@
+{# INCLUDES { brian2cppyy/monitor_arrays.hpp } #}
 {# USES_VARIABLES { N, t, rate, _clock_t, _clock_dt, _spikespace,
                     _num_source_neurons, _source_start, _source_stop } #}
 {#  Appends the time and the population rate of the source's spikes in
     [_source_start, _source_stop) to the monitor's dynamic arrays (appends of
     monitor_arrays.hpp: cost per step independent of the recorded length). #}
 {% extends 'common_group.cpp' %}
-{% block template_support_code %}
-#include "brian2cppyy/monitor_arrays.hpp"
-{% endblock %}
 {% block maincode %}
     const int32_t* const _events = {{ _spikespace }};
     const int32_t _num_all_spikes = _events[_num_spikespace - 1];

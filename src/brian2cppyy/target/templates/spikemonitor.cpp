@@ -1,3 +1,4 @@
+{# INCLUDES { brian2cppyy/monitor_arrays.hpp } #}
 {# USES_VARIABLES { N, _clock_t, count, _source_start, _source_stop } #}
 {#  Records the events of the source (spikes or custom events) that fall in
     [_source_start, _source_stop): appends the recorded variables to their
@@ -6,9 +7,6 @@
     arrays grow by the appends of monitor_arrays.hpp (cost per event
     independent of the recorded length). #}
 {% extends 'common_group.cpp' %}
-{% block template_support_code %}
-#include "brian2cppyy/monitor_arrays.hpp"
-{% endblock %}
 {% block maincode %}
     {% set _eventspace = get_array_name(eventspace_variable) %}
     const int32_t* const _events = {{ _eventspace }};

@@ -1,12 +1,10 @@
+{# INCLUDES { brian2cppyy/monitor_arrays.hpp } #}
 {# USES_VARIABLES { t, _clock_t, _indices, N } #}
 {#  Appends one time step: the time to t, and for each recorded variable one
     row (one column per recorded index) to its 2-D dynamic array. The arrays
     grow here, in C++, through Brian2's dynamic array objects, by the appends
     of monitor_arrays.hpp (cost per step independent of the recorded length). #}
 {% extends 'common_group.cpp' %}
-{% block template_support_code %}
-#include "brian2cppyy/monitor_arrays.hpp"
-{% endblock %}
 {% block maincode %}
     *brian2cppyy::monitor_arrays::append({{ _dynamic_t }}_ptr, 1) = {{ _clock_t }};
     // scalar code

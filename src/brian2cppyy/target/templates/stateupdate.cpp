@@ -7,41 +7,37 @@
   threads (thread_pool.hpp); the others run it on one thread.
 
   The loop runs inside a lambda that takes the array pointers as parameters,
-  declared exactly as Brian2 declares them (the lines of pointers_lines that
-  declare a pointer, `double* __restrict _ptr_... = ...;`; the others assign
-  user functions' namespace pointers). Clang ignores __restrict on local variables
+  declared as Brian2 declares them (array_pointers, from the code generator:
+  `double* __restrict _ptr_...`). Clang ignores __restrict on local variables
   but honours it on parameters, also after inlining the lambda (as scoped
   no-alias metadata). Without it, the loop vectoriser has to prove with
   runtime checks that the arrays do not overlap, which it cannot do for a
   data-dependent read -- e.g. the Payne-Hanek table lookup of
   brian2cppyy::vmath::sin/cos -- and then leaves the loop scalar.
 #}
-{% set _declarations = [] %}
-{% set _pointers = [] %}
-{% for line in pointers_lines if '*' in line.split('=')[0] %}
-{% set _declaration = line.split('=')[0].strip() %}
-{% set _ = _declarations.append(_declaration) %}
-{% set _ = _pointers.append(_declaration.split()[-1]) %}
-{% endfor %}
 {% extends 'common_group.cpp' %}
 {% block maincode %}
     const size_t _N = {{ constant_or_scalar('N', variables['N']) }};
     // scalar code
     const size_t _vectorisation_idx = 1;
     {{ scalar_code | autoindent }}
-    auto _loop = [&]({{ (['size_t _begin', 'size_t _end'] + _declarations) | join(', ') }}) __attribute__((always_inline)) {
+    auto _loop = [&]({{ (['size_t _begin', 'size_t _end'] + (array_pointers | map(attribute='parameter') | list)) | join(', ') }}) __attribute__((always_inline)) {
         for (size_t _idx = _begin; _idx < _end; _idx++)
         {
             const size_t _vectorisation_idx = _idx;
             {{ vector_code | autoindent }}
         }
     };
+    {% set _pointers = array_pointers | map(attribute='name') | list %}
     {% if _traits is defined and _traits.per_index %}
     // each index on its own: the range may be split over threads
     static brian2cppyy::ParallelSite _site;
-    brian2cppyy::parallel_parts(_site, _N, [&](size_t, size_t _begin, size_t _end) {
-        _loop({{ (['_begin', '_end'] + _pointers) | join(', ') }});
-    });
+    if (brian2cppyy::threads_on())
+        brian2cppyy::parallel_parts(_site, _N, [&](size_t, size_t _begin, size_t _end) {
+            _loop({{ (['_begin', '_end'] + _pointers) | join(', ') }});
+        });
+    else
+        _loop({{ (['0', '_N'] + _pointers) | join(', ') }});
     {% else %}
     _loop({{ (['0', '_N'] + _pointers) | join(', ') }});
     {% endif %}

@@ -1,3 +1,4 @@
+{# INCLUDES { brian2cppyy/spike_queue.hpp } #}
 {# USES_VARIABLES { _queue_capsule } #}
 {# CPP_OBJECTS { _queue_capsule: CSpikeQueue } #}
 {#  Processes the synapses whose events arrive now (on_pre / on_post code of
@@ -8,9 +9,6 @@
     variables), or that writes only synaptic variables (_traits.per_index),
     may be split over threads (thread_pool.hpp). #}
 {% extends 'common_group.cpp' %}
-{% block template_support_code %}
-#include "brian2cppyy/spike_queue.hpp"
-{% endblock %}
 {% block maincode %}
     std::vector<int32_t>* const _spiking_synapses = _queue_capsule->peek();
     const size_t _num_spiking_synapses = _spiking_synapses->size();

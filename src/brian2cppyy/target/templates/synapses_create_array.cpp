@@ -1,3 +1,4 @@
+{# INCLUDES { brian2cppyy/monitor_arrays.hpp, brian2cppyy/synapse_numbering.hpp } #}
 {# USES_VARIABLES { _synaptic_pre, _synaptic_post, sources, targets, N,
                     N_incoming, N_outgoing, N_pre, N_post, _source_offset, _target_offset } #}
 {# WRITES_TO_READ_ONLY_VARIABLES { _synaptic_pre, _synaptic_post, N, N_incoming, N_outgoing } #}
@@ -7,9 +8,6 @@
     registered synaptic variable and, with a multisynaptic index, numbers the
     synapses of each (source, target) pair. #}
 {% extends 'common_group.cpp' %}
-{% block template_support_code %}
-#include "brian2cppyy/monitor_arrays.hpp"
-{% endblock %}
 {% block maincode %}
     {% import '_synapse_creation.cpp' as _creation with context %}
     const size_t _old_num_synapses = {{ N }};

@@ -1,3 +1,4 @@
+{# INCLUDES { brian2cppyy/index_buffer.hpp, brian2cppyy/monitor_arrays.hpp, brian2cppyy/synapse_numbering.hpp } #}
 {# USES_VARIABLES { _synaptic_pre, _synaptic_post, rand, N,
                     N_incoming, N_outgoing, N_pre, N_post, _source_offset, _target_offset } #}
 {# WRITES_TO_READ_ONLY_VARIABLES { _synaptic_pre, _synaptic_post, N, N_incoming, N_outgoing } #}
@@ -18,10 +19,6 @@
     Errors are reported through _error_record and a status code; the code
     object raises the IndexError Brian2 expects. #}
 {% extends 'common_group.cpp' %}
-{% block template_support_code %}
-#include "brian2cppyy/index_buffer.hpp"
-#include "brian2cppyy/monitor_arrays.hpp"
-{% endblock %}
 {% block maincode %}
     {% import '_synapse_creation.cpp' as _creation with context %}
     DynamicArray1D<int32_t>* const _pre_array = {{ _dynamic__synaptic_pre_ptr }};

@@ -1,3 +1,4 @@
+{# INCLUDES { brian2cppyy/spike_queue.hpp } #}
 {# USES_VARIABLES { _queue_capsule } #}
 {# CPP_OBJECTS { _queue_capsule: CSpikeQueue } #}
 {# OWNER_CALLS { before_run: initialise_queue } #}
@@ -5,9 +6,6 @@
     run, the pathway (re)initialises its queue (delays, dt) in Python
     (OWNER_CALLS: the code object calls it). #}
 {% extends 'common_group.cpp' %}
-{% block template_support_code %}
-#include "brian2cppyy/spike_queue.hpp"
-{% endblock %}
 {% block maincode %}
     {% set _eventspace = get_array_name(eventspace_variable) %}
     int32_t* const _events = {{ _eventspace }};
