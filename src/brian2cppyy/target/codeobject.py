@@ -28,7 +28,7 @@ from brian2.core.preferences import prefs
 from brian2.devices.device import get_device
 
 from ..cling import compiler_settings, jit, runtime_support
-from . import random_buffers, template_specifiers, user_code
+from . import template_specifiers, user_code
 from .array_names import ArrayNames
 from .generator import CppyyCodeGenerator
 from .kernel import Kernel, KernelSite
