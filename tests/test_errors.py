@@ -2,23 +2,14 @@
 
 import numpy as np
 import pytest
-import uuid
 
 from brian2 import Network, NeuronGroup, StateMonitor, check_units, implementation, ms, run
 from brian2.core.base import BrianObjectException
 
 import brian2cppyy
 from brian2cppyy import CppyyCompilationError
-from helpers import exception_chain, full_message
+from helpers import exception_chain, full_message, valid_model_runs
 
-
-def _valid_model_runs():
-    """A model with new code (a fresh literal) compiles and runs correctly."""
-    rate = 1.0 + uuid.uuid4().int % 1000 / 10000.0
-    G = NeuronGroup(4, f"dv/dt = -{rate!r}*v/(2.5*ms) : 1", method="exact")
-    G.v = "1 + i"
-    Network(G).run(1 * ms)
-    np.testing.assert_allclose(G.v[:], (1 + np.arange(4)) * np.exp(-rate / 2.5), rtol=1e-12)
 
 
 def _broken_function():
@@ -142,7 +133,7 @@ def test_missing_header_names_function_and_object():
         assert fact in str(ours[0]), fact
     assert "file not found" in ours[0].diagnostics  # Clang's reason is kept
     np.testing.assert_array_equal(G.v[:], 1.5)
-    _valid_model_runs()
+    valid_model_runs()
 
 
 def test_missing_source_file(tmp_path):
@@ -182,7 +173,7 @@ def test_missing_library_names_function_and_object():
     assert ours, repr(excinfo.value)
     for fact in ("'no_such_library_xyz'", "'needs_lib'", "'library_group'"):
         assert fact in str(ours[0]), fact
-    _valid_model_runs()
+    valid_model_runs()
 
 
 def test_unknown_implementation_keyword_names_keyword_function_and_object():
@@ -199,4 +190,4 @@ def test_unknown_implementation_keyword_names_keyword_function_and_object():
     assert ours, repr(excinfo.value)
     for fact in ("'extra_compile_args'", "'odd_kwd'", "'kwd_group'"):
         assert fact in str(ours[0]), fact
-    _valid_model_runs()
+    valid_model_runs()
