@@ -16,6 +16,13 @@ def exception_chain(exc):
     return seen
 
 
+def cause_of_type(exc, cls):
+    """The first exception of type ``cls`` in ``exc``'s chain (asserts there is one)."""
+    matches = [e for e in exception_chain(exc) if isinstance(e, cls)]
+    assert matches, f"no {cls.__name__} in {exception_chain(exc)!r}"
+    return matches[0]
+
+
 def full_message(exc):
     """The messages of the whole exception chain, one per line."""
     return "\n".join(str(e) for e in exception_chain(exc))
