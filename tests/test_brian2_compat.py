@@ -16,13 +16,14 @@ import brian2
 import numpy as np
 import pytest
 from brian2 import (
-    Clock, Network, NetworkOperation, NeuronGroup, ms, network_operation, prefs, start_scope,
+    Clock, Network, NetworkOperation, NeuronGroup, ms, network_operation, prefs,
     volt,
 )
 from brian2.devices.device import get_device
 from brian2.utils.logger import catch_logs
 
 import brian2cppyy
+from helpers import both_loops
 from brian2cppyy import brian2_compat
 from brian2cppyy.target import template_specifiers
 from brian2cppyy.target.codeobject import CppyyCodeObject
@@ -104,14 +105,6 @@ def test_every_divergence_has_a_reason():
         assert difference.strip() and reason.strip()
 
 
-def _both_loops(build):
-    results = []
-    for fused in (True, False):
-        start_scope()
-        prefs.codegen.runtime.cppyy.fused_loop = fused
-        results.append(build())
-    return results
-
 
 def test_clocks_of_a_step_are_clock_same_times():
     """Drifting clocks (dt 0.1 ms and 0.100003 ms: the same time for the first
@@ -135,7 +128,7 @@ def test_clocks_of_a_step_are_clock_same_times():
         net.run(3 * ms)
         return calls, float(net.t)
 
-    fused, python = _both_loops(build)
+    fused, python = both_loops(build)
     assert fused == python
     calls = fused[0]
     assert calls[:3] == ["b", "c", "a"]  # together at t=0
@@ -162,9 +155,9 @@ def test_an_empty_network_does_what_brians_does():
         with catch_logs(log_level=logging.DEBUG) as logs:
             net.run(1 * ms)
         return float(net.t), [msg.replace(net.name, "NET") for _, name, msg in logs
-                              if name.startswith("brian2.core")]
+                              if name.startswith("brian2.core.network")]
 
-    fused, python = _both_loops(build)
+    fused, python = both_loops(build)
     assert fused == python
     assert fused[0] == 0.0 and any("0 objects" in msg for msg in fused[1])
 
@@ -209,7 +202,7 @@ def test_a_run_block_that_asks_more_than_its_kernel_runs_like_run_block(
         Network(G, check).run(0.3 * ms)
         return len(run_blocks), owner_calls, list(G.v[:])
 
-    fused, python = _both_loops(build)
+    fused, python = both_loops(build)
     assert fused == python
     assert fused[0] == 3
     assert fused[1] == (pytest.approx([0, 0.0001, 0.0002]) if specifier == "owner_calls"

@@ -31,7 +31,7 @@ from brian2.core.base import BrianObjectException
 from brian2.stateupdaters.base import StateUpdateMethod
 
 from brian2cppyy.target import gsl
-from helpers import exception_chain
+from helpers import cause_of_type
 
 
 #: set (e.g. by ``make test``, which installs GSL) to make a missing GSL a failure
@@ -75,12 +75,6 @@ needs_gsl = pytest.mark.usefixtures("gsl_installed")
 TAUS = np.array([5.0, 10.0, 20.0]) * 1e-3  # seconds
 
 
-
-
-def _cause(exc, cls):
-    matches = [e for e in exception_chain(exc) if isinstance(e, cls)]
-    assert matches, f"no {cls.__name__} in {exception_chain(exc)!r}"
-    return matches[0]
 
 
 def _decay_model(method="gsl", method_options=None, duration=10 * ms):
@@ -281,7 +275,7 @@ def test_fixed_step_failure_raises_integration_error():
     G.v = 1
     with pytest.raises(BrianObjectException) as info:
         run(2 * ms)
-    error = _cause(info.value, gsl.GSLIntegrationError)
+    error = cause_of_type(info.value, gsl.GSLIntegrationError)
     assert isinstance(error, IntegrationError)  # what the Cython target raises
     assert isinstance(error, RuntimeError)
     message = str(error)
@@ -297,7 +291,7 @@ def test_max_steps_failure_and_recovery():
     G.v = 1
     with pytest.raises(BrianObjectException) as info:
         run(1 * ms)
-    message = str(_cause(info.value, gsl.GSLIntegrationError))
+    message = str(cause_of_type(info.value, gsl.GSLIntegrationError))
     assert "element 1" in message and "max_steps=2" in message
     # the process goes on working
     start_scope()
@@ -315,7 +309,7 @@ def test_gsl_error_handler_does_not_abort():
     G._last_timestep = [1e-4, -1e-4]
     with pytest.raises(BrianObjectException) as info:
         run(1 * ms)
-    message = str(_cause(info.value, gsl.GSLIntegrationError))
+    message = str(cause_of_type(info.value, gsl.GSLIntegrationError))
     assert "element 1" in message
     assert "GSL reports: integration limits and/or step direction not consistent" in message
     G._last_timestep = [1e-4, 1e-4]
@@ -394,7 +388,7 @@ def test_missing_gsl_gives_clear_error(gsl_missing):
     G = NeuronGroup(2, "dv/dt = -v/(10*ms) : 1", method="gsl")
     with pytest.raises(BrianObjectException) as info:
         run(1 * ms)
-    message = str(_cause(info.value, gsl.GSLUnavailableError))
+    message = str(cause_of_type(info.value, gsl.GSLUnavailableError))
     assert "brian2cppyy_no_such_gsl" in message and gsl.INSTALL_HINT in message
 
 

@@ -29,16 +29,8 @@ import brian2cppyy
 from brian2cppyy import log
 from brian2cppyy.cling import precompiled_header, runtime
 from brian2cppyy.target.codeobject import CppyyCodeObject
-from helpers import full_message
+from helpers import full_message, valid_model_runs
 
-
-def _valid_model_runs():
-    """A model with new code (a fresh literal) compiles and runs correctly."""
-    rate = 1.0 + uuid.uuid4().int % 1000 / 10000.0
-    G = NeuronGroup(4, f"dv/dt = -{rate!r}*v/(2.5*ms) : 1", method="exact")
-    G.v = "1 + i"
-    Network(G).run(1 * ms)
-    np.testing.assert_allclose(G.v[:], (1 + np.arange(4)) * np.exp(-rate / 2.5), rtol=1e-12)
 
 
 def _thrower():
@@ -94,7 +86,7 @@ def test_cpp_exception_in_user_function_during_run(fused):
     net.run(0.2 * ms)
     np.testing.assert_allclose(G.v[:], 0.2)
     assert float(net.t) == pytest.approx(0.0007)
-    _valid_model_runs()
+    valid_model_runs()
 
 
 def test_cpp_exception_in_synapses_inside_fused_loop():
@@ -117,7 +109,7 @@ def test_cpp_exception_in_synapses_inside_fused_loop():
     net.run(1 * ms)
     assert float(net.t) == pytest.approx(0.002)
     assert np.all(np.isfinite(target.x[:])) and target.x[1] >= 0.25
-    _valid_model_runs()
+    valid_model_runs()
 
 
 def test_non_standard_cpp_exception_and_setter():
@@ -137,12 +129,12 @@ def test_non_standard_cpp_exception_and_setter():
 
 
 def test_flags_changed_after_cling_started_are_reported():
-    _valid_model_runs()  # Cling runs
+    valid_model_runs()  # Cling runs
     define = f"-DB2C_{uuid.uuid4().hex}"
     prefs.codegen.runtime.cppyy.extra_cling_args = ["-march=native", define]
     with catch_logs(only_from=("brian2cppyy",)) as logs:
-        _valid_model_runs()
-        _valid_model_runs()
+        valid_model_runs()
+        valid_model_runs()
     messages = [m for _, name, m in logs if name.endswith("flags_fixed")]
     assert len(messages) == 1  # once per flag set
     # the flags asked for, and those Cling runs with

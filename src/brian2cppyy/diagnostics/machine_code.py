@@ -80,10 +80,33 @@ class KernelCode:
     scalar: int  #: scalar double-precision instructions (``...sd``)
     calls: list  #: calls on the main path (functions that were not inlined)
     opcodes: Counter  #: count per mnemonic
+    #: packed instructions of the functions it calls directly (a loop the
+    #: compiler kept out of line, e.g. the body a thread-pool dispatch calls)
+    called_packed: int = 0
 
     @property
     def vectorised(self):
-        return self.packed > 0
+        return self.packed + self.called_packed > 0
+
+
+def _packed(instructions):
+    return sum("ymm" in i and i.split()[0].endswith("pd") for i in instructions)
+
+
+def _call_targets(instructions):
+    """The addresses of the calls among ``instructions`` that Cling's code
+    makes through a register loaded with an absolute address
+    (``movabs $0x...,%rax`` ... ``call *%rax``)."""
+    loaded, targets = {}, []
+    for instruction in instructions:
+        mnemonic, _, operands = instruction.partition(" ")
+        operands = operands.strip()
+        if mnemonic == "movabs" and operands.startswith("$0x") and ",%" in operands:
+            value, register = operands[1:].split(",", 1)
+            loaded[register] = int(value, 16)
+        elif mnemonic == "call" and operands.startswith("*%") and operands[1:] in loaded:
+            targets.append(loaded[operands[1:]])
+    return targets
 
 
 def kernel_code(code_object, block="run"):
@@ -96,10 +119,17 @@ def kernel_code(code_object, block="run"):
     # the main path ends at the first ret; the C++ exception handlers
     # (landing pads, with their calls into the C++ runtime) follow it
     main_path = instructions[: mnemonics.index("ret") + 1] if "ret" in mnemonics else instructions
+    called_packed = 0
+    for target in set(_call_targets(main_path)):
+        try:
+            called_packed += _packed(disassemble(target))
+        except ValueError:  # not mapped: not code of this process
+            pass
     return KernelCode(
         instructions=len(instructions),
-        packed=sum("ymm" in i and i.split()[0].endswith("pd") for i in instructions),
+        packed=_packed(instructions),
         scalar=sum(m.endswith("sd") for m in mnemonics),
         calls=[i for i in main_path if i.startswith("call")],
         opcodes=Counter(mnemonics),
+        called_packed=called_packed,
     )

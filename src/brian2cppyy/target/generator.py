@@ -37,8 +37,7 @@ from brian2.devices.device import get_device
 from brian2.parsing.rendering import CPPNodeRenderer
 
 from ..cling import compiler_settings
-from . import kernel_traits
-from . import random_buffers, support_code
+from . import kernel_traits, random_buffers, support_code
 from .array_names import ArrayNames
 from .kernel_arguments import ArgumentLayout
 

@@ -152,10 +152,6 @@ ThreadPool& thread_pool();
 // Whether the pool exists in this process, without creating it
 bool thread_pool_exists();
 
-// Whether loops may be split (the pool has more than one thread). A kernel
-// runs its loop inline, as without threads, when they may not.
-bool threads_on();
-
 // Estimated work (ns) above which a loop is split
 inline std::atomic<int64_t>& split_threshold_ns() {
     static std::atomic<int64_t> threshold{20000};
@@ -234,26 +230,31 @@ void report_part_failure(const PartOutcome& outcome);
 template <typename Body>
 size_t parallel_split(ParallelSite& site, size_t n, Body&& body) {
     const int32_t threads = thread_pool_exists() ? thread_pool().threads() : 1;
-    bool timed = false, split = false;
-    if (threads > 1 && n >= (size_t)threads)
-        split = site.choose_split(n, &timed);
-    const auto t0 = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
-    size_t parts = 1;
-    if (split) {
-        typedef typename std::remove_reference<Body>::type BodyType;
-        ParallelTask task{&call_part<BodyType>, static_cast<void*>(&body), (size_t)threads,
-                          nullptr};
-        if (thread_pool().run(task))
-            parts = (size_t)threads;
+    if (threads > 1 && n >= (size_t)threads) {
+        bool timed;
+        const bool split = site.choose_split(n, &timed);
+        const auto t0 = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+        size_t parts = 1;
+        if (split) {
+            typedef typename std::remove_reference<Body>::type BodyType;
+            ParallelTask task{&call_part<BodyType>, static_cast<void*>(&body), (size_t)threads,
+                              nullptr};
+            if (thread_pool().run(task))
+                parts = (size_t)threads;
+            else
+                body((size_t)0, (size_t)1);
+        } else {
+            body((size_t)0, (size_t)1);
+        }
+        if (timed) {
+            const double ns = std::chrono::duration<double, std::nano>(
+                std::chrono::steady_clock::now() - t0).count();
+            (parts > 1 ? site.split : site.serial).record(n, ns);
+        }
+        return parts;
     }
-    if (parts == 1)
-        body((size_t)0, (size_t)1);
-    if (timed) {
-        const double ns = std::chrono::duration<double, std::nano>(
-            std::chrono::steady_clock::now() - t0).count();
-        (parts > 1 ? site.split : site.serial).record(n, ns);
-    }
-    return parts;
+    body((size_t)0, (size_t)1);
+    return 1;
 }
 
 // Runs body(part, begin, end) over [0, n) cut into contiguous parts
@@ -478,10 +479,6 @@ ThreadPool& thread_pool() {
 bool thread_pool_exists() {
     const PoolHolder& holder = pool_holder();
     return holder.pool != nullptr && holder.owner == getpid();
-}
-
-bool threads_on() {
-    return thread_pool_exists() && thread_pool().threads() > 1;
 }
 
 // Entry points for Python (cppyy calls, rare: a change of the preference)

@@ -32,12 +32,9 @@
     {% if _traits is defined and _traits.per_index %}
     // each index on its own: the range may be split over threads
     static brian2cppyy::ParallelSite _site;
-    if (brian2cppyy::threads_on())
-        brian2cppyy::parallel_parts(_site, _N, [&](size_t, size_t _begin, size_t _end) {
-            _loop({{ (['_begin', '_end'] + _pointers) | join(', ') }});
-        });
-    else
-        _loop({{ (['0', '_N'] + _pointers) | join(', ') }});
+    brian2cppyy::parallel_parts(_site, _N, [&](size_t, size_t _begin, size_t _end) {
+        _loop({{ (['_begin', '_end'] + _pointers) | join(', ') }});
+    });
     {% else %}
     _loop({{ (['0', '_N'] + _pointers) | join(', ') }});
     {% endif %}
