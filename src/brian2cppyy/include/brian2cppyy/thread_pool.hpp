@@ -13,8 +13,10 @@
 // thread, the others on the pool's workers, and the call returns when all
 // are done. Results equal the serial loop's bit for bit, because every index
 // is computed by the same code from the same inputs, whichever thread runs
-// it; a template that compacts (thresholds) merges the parts in index order
-// (merge_compacted).
+// it: on the same path of the vectorised loop (parts begin at whole blocks,
+// PART_ALIGNMENT) and in the calling thread's floating-point environment
+// (ParallelTask::environment); a template that compacts (thresholds) merges
+// the parts in index order (merge_compacted).
 //
 // Whether a loop is split is decided per call site (ParallelSite, a static
 // in the kernel): while it runs serially with threads on, its first calls
@@ -56,6 +58,7 @@
 #define BRIAN2CPPYY_THREAD_POOL_HPP
 
 #include <atomic>
+#include <cfenv>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -71,10 +74,23 @@ namespace brian2cppyy {
 // At most this many threads (parts of one loop)
 const int32_t MAX_THREADS = 256;
 
+// Parts begin at multiples of this many indices. The vectorised loop of a
+// kernel computes blocks of (vector width x interleave) indices, at most 64
+// with AVX-512 and floats, and leaves the remainder to a scalar loop whose
+// fast-math rounding may differ from the vector code's by an ulp. A part that
+// begins at a multiple of the block computes each index on the same path as
+// the serial loop from 0 does: the bit-identity of split loops rests on it.
+// (It also keeps parts of a double array off each other's cache lines.)
+const size_t PART_ALIGNMENT = 128;
+
 // The first index of part `part` of [0, n) cut into `parts` contiguous
-// parts whose sizes differ by at most one (part_begin(n, parts, parts) == n).
+// parts, each a whole number of PART_ALIGNMENT blocks (but the last, which
+// ends at n), their block counts differing by at most one
+// (part_begin(n, parts, parts) == n; parts may be empty when n is small).
 inline size_t part_begin(size_t n, size_t parts, size_t part) {
-    return part * (n / parts) + std::min(part, n % parts);
+    const size_t blocks = (n + PART_ALIGNMENT - 1) / PART_ALIGNMENT;
+    const size_t block = part * (blocks / parts) + std::min(part, blocks % parts);
+    return std::min(n, block * PART_ALIGNMENT);
 }
 
 // What one part of a split loop did
@@ -91,6 +107,11 @@ struct ParallelTask {
     void* context;
     size_t parts;
     PartOutcome* outcomes;  // one per part (the pool's)
+    // The calling thread's floating-point environment (rounding, flushing
+    // denormals to zero: Brian2's flush_denormals sets it on the thread that
+    // runs the kernel), set on each worker before its part, so that a part
+    // computes as the calling thread would.
+    std::fenv_t environment;
 };
 
 // Runs one part of a task; a kernel-shaped function, so that a FaultScope
@@ -359,6 +380,7 @@ void ThreadPool::worker_main(size_t part) {
         seen = generation_.load(std::memory_order_acquire);
         ParallelTask* task = task_;
         if (part < task->parts) {
+            std::fesetenv(&task->environment);
             run_part_guarded(*task, part);
             counters.worker_parts.fetch_add(1, std::memory_order_relaxed);
         }
@@ -426,6 +448,7 @@ bool ThreadPool::run(ParallelTask& task) {
     for (PartOutcome& outcome : outcomes_)
         outcome.status = OK;
     task.outcomes = outcomes_.data();
+    std::fegetenv(&task.environment);
     task_ = &task;
     pending_.store((int32_t)workers_.size(), std::memory_order_release);
     {
