@@ -301,3 +301,48 @@ def test_workers_compute_in_the_calling_threads_floating_point_environment():
     flushed = lines["flushed"].split()
     assert int(flushed[0]) > 0 and int(flushed[-1]) > 0, proc.stdout
     assert lines["identical"] == "True", proc.stdout
+
+
+def test_a_site_splits_only_while_splitting_is_faster():
+    """ParallelSite's decisions for given call times (fed to it, not
+    measured): probe serial, probe split, use the faster; a split loop whose
+    calls become slower than serial ones (a busy core) goes back to serial
+    after SITE_CHECK_CALLS calls; after SITE_USE_CALLS calls it probes again;
+    a loop whose calls are cheaper than the threshold is never split."""
+    import cppyy
+
+    from brian2cppyy.cling import runtime
+
+    runtime.start()
+    ns = cppyy.gbl.brian2cppyy
+    probe, check, use = int(ns.SITE_PROBE_CALLS), int(ns.SITE_CHECK_CALLS), int(ns.SITE_USE_CALLS)
+    threads.set_split_threshold(20000)
+    n = 4000
+    timed = cppyy.ll.array_new[bool](1)
+    try:
+        def call(site, ns_if_serial, ns_if_split):
+            split = bool(site.choose_split(n, timed))
+            if timed[0]:
+                site.record(split, n, ns_if_split if split else ns_if_serial)
+            return split
+
+        site = ns.ParallelSite()
+        assert [call(site, 100e3, 60e3) for _ in range(2 * probe)] == [False] * probe + [True] * probe
+        used = 0
+        assert all(call(site, 100e3, 60e3) for _ in range(100))  # split is faster
+        used += 100
+        # the split calls get slower: split until the check that sees it
+        to_check = check - used % check
+        assert all(call(site, 100e3, 150e3) for _ in range(to_check))
+        used += to_check
+        assert not any(call(site, 100e3, 150e3) for _ in range(100))
+        used += 100
+        for _ in range(use - 1 - used):  # the rest of the period
+            call(site, 100e3, 60e3)
+        assert [call(site, 100e3, 60e3) for _ in range(2 * probe)] == [False] * probe + [True] * probe
+
+        cheap = ns.ParallelSite()
+        assert not any(call(cheap, 10e3, 1e3) for _ in range(use + 2 * probe))
+    finally:
+        cppyy.ll.array_delete(timed)
+        threads.set_split_threshold(20000)
