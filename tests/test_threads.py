@@ -70,16 +70,7 @@ def _workloads():
     return WORKLOADS
 
 
-#: workloads that differed from one thread by an ulp in a full run of our suite (after other
-#: tests in the same process) and not when run alone: an open defect of issue 17, to find
-ORDER_DEPENDENT = {"fhn_euler", "poly_rk4"}
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(
-        name in ORDER_DEPENDENT, strict=False,
-        reason="open defect: not bit-identical after other tests in the same process"))
-    for name in sorted(_workloads())])
+@pytest.mark.parametrize("name", sorted(_workloads()))
 def test_benchmark_workloads_identical_with_threads(name, split_everything):
     """Each benchmark workload, with 2 threads and with more threads than
     cores (3 here): every state variable and every monitor equal to one
@@ -245,3 +236,112 @@ def test_pool_threads_end_with_the_count(split_everything):
     prefs["codegen.runtime.cppyy.threads"] = 1
     Network(NeuronGroup(100, "dv/dt = -v/ms : 1", method="exact")).run(0.2 * ms)
     assert _task_count() == base
+
+
+def test_parts_begin_at_whole_blocks_of_the_vectorised_loop():
+    """Every part of a split loop begins at a multiple of PART_ALIGNMENT (the
+    vectorised loop's blocks: an index is computed by the vector code or the
+    scalar remainder as in the serial loop), the parts cover [0, n) in order,
+    and their block counts differ by at most one."""
+    import cppyy
+
+    from brian2cppyy.cling import runtime
+
+    runtime.start()
+    pool = cppyy.gbl.brian2cppyy
+    alignment = int(pool.PART_ALIGNMENT)
+    assert alignment >= 64
+    for n in (0, 1, 5, alignment - 1, alignment, alignment + 1, 1000, 4000, 4001, 65537):
+        for parts in (1, 2, 3, 7):
+            begins = [int(pool.part_begin(n, parts, k)) for k in range(parts + 1)]
+            assert begins[0] == 0 and begins[-1] == n, (n, parts, begins)
+            assert begins == sorted(begins), (n, parts, begins)
+            assert all(b % alignment == 0 for b, e in zip(begins, begins[1:]) if e > b), (n, parts, begins)
+            blocks = [-(-(end - begin) // alignment) for begin, end in zip(begins, begins[1:])]
+            assert max(blocks) - min(blocks) <= 1, (n, parts, begins)
+
+
+_DENORMALS_ON_WORKERS = """
+import numpy as np, brian2cppyy
+from brian2 import Network, NeuronGroup, ms, prefs, start_scope
+from brian2cppyy.loop import threads
+prefs.codegen.target = 'cppyy'
+prefs.codegen.runtime.cppyy.threads = 2
+
+def decay(split):
+    start_scope()
+    threads.set_split_threshold(0 if split else 10**15)
+    group = NeuronGroup(1000, "dg/dt = -g/ms : 1", method="euler", name="decay")
+    group.g = "1e-300 * (1 + (i % 50))"  # below the smallest normal double after ~18 ms
+    Network(group).run(20 * ms)
+    return group.g[:].copy()
+
+decay(split=True)  # the pool's workers start, nothing flushed
+prefs.codegen.generators.cpp.flush_denormals = True
+reference = decay(split=False)  # the calling thread now flushes
+before = threads.split_loop_count()
+result = decay(split=True)
+print("split", threads.split_loop_count() > before)
+print("flushed", int(np.sum(reference == 0)), "in the second half", int(np.sum(reference[500:] == 0)))
+print("identical", np.array_equal(result, reference))
+"""
+
+
+def test_workers_compute_in_the_calling_threads_floating_point_environment():
+    """Brian2's flush_denormals sets flushing to zero on the thread that runs
+    the kernel, here after the pool's workers started: their parts flush
+    as well, the results equal the serial loop's. (In a process of its own:
+    the flag stays set on the thread.)"""
+    proc = subprocess.run([sys.executable, "-c", _DENORMALS_ON_WORKERS],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = dict(line.split(" ", 1) for line in proc.stdout.strip().split("\n"))
+    assert lines["split"] == "True", proc.stdout
+    flushed = lines["flushed"].split()
+    assert int(flushed[0]) > 0 and int(flushed[-1]) > 0, proc.stdout
+    assert lines["identical"] == "True", proc.stdout
+
+
+def test_a_site_splits_only_while_splitting_is_faster():
+    """ParallelSite's decisions for given call times (fed to it, not
+    measured): probe serial, probe split, use the faster; a split loop whose
+    calls become slower than serial ones (a busy core) goes back to serial
+    after SITE_CHECK_CALLS calls; after SITE_USE_CALLS calls it probes again;
+    a loop whose calls are cheaper than the threshold is never split."""
+    import cppyy
+
+    from brian2cppyy.cling import runtime
+
+    runtime.start()
+    ns = cppyy.gbl.brian2cppyy
+    probe, check, use = int(ns.SITE_PROBE_CALLS), int(ns.SITE_CHECK_CALLS), int(ns.SITE_USE_CALLS)
+    threads.set_split_threshold(20000)
+    n = 4000
+    timed = cppyy.ll.array_new[bool](1)
+    try:
+        def call(site, ns_if_serial, ns_if_split):
+            split = bool(site.choose_split(n, timed))
+            if timed[0]:
+                site.record(split, n, ns_if_split if split else ns_if_serial)
+            return split
+
+        site = ns.ParallelSite()
+        assert [call(site, 100e3, 60e3) for _ in range(2 * probe)] == [False] * probe + [True] * probe
+        used = 0
+        assert all(call(site, 100e3, 60e3) for _ in range(100))  # split is faster
+        used += 100
+        # the split calls get slower: split until the check that sees it
+        to_check = check - used % check
+        assert all(call(site, 100e3, 150e3) for _ in range(to_check))
+        used += to_check
+        assert not any(call(site, 100e3, 150e3) for _ in range(100))
+        used += 100
+        for _ in range(use - 1 - used):  # the rest of the period
+            call(site, 100e3, 60e3)
+        assert [call(site, 100e3, 60e3) for _ in range(2 * probe)] == [False] * probe + [True] * probe
+
+        cheap = ns.ParallelSite()
+        assert not any(call(cheap, 10e3, 1e3) for _ in range(use + 2 * probe))
+    finally:
+        cppyy.ll.array_delete(timed)
+        threads.set_split_threshold(20000)

@@ -69,12 +69,6 @@ def test_hodgkin_huxley_state_update_is_vectorised(method):
     _assert_state_update_vectorised(group)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "regression of the threads merge (issue 17): a refractory state update's loop, run "
-    "through thread_pool.hpp's parallel_parts, is compiled scalar; running it inline when "
-    "the pool has one thread vectorises it but makes a second copy of the loop whose "
-    "fast-math rounding differs by 1 ulp from the split one (threads=2 no longer "
-    "bit-identical). To fix with one vectorised copy of the loop."))
 def test_maths_functions_and_refractoriness_are_vectorised():
     group = NeuronGroup(
         64,

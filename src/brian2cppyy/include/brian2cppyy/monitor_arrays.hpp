@@ -131,6 +131,29 @@ inline void resize(DynamicArray1D<T>* array, size_t size) {
     array->resize(size);
 }
 
+// The positions [begin, end) of the events in [start, stop) among the
+// num_events sorted events of an event space (the source of a monitor that
+// records a subgroup)
+struct EventRange {
+    int32_t begin, end;
+};
+
+inline EventRange events_in(const int32_t* events, int32_t num_events, int32_t start,
+                            int32_t stop) {
+    EventRange range{num_events, num_events};
+    for (int32_t j = 0; j < num_events; j++)
+        if (events[j] >= start) {
+            range.begin = j;
+            break;
+        }
+    for (int32_t j = range.begin; j < num_events; j++)
+        if (events[j] >= stop) {
+            range.end = j;
+            break;
+        }
+    return range;
+}
+
 }  // namespace monitor_arrays
 }  // namespace brian2cppyy
 

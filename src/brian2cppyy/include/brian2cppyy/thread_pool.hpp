@@ -13,16 +13,18 @@
 // thread, the others on the pool's workers, and the call returns when all
 // are done. Results equal the serial loop's bit for bit, because every index
 // is computed by the same code from the same inputs, whichever thread runs
-// it; a template that compacts (thresholds) merges the parts in index order
-// (merge_compacted).
+// it: on the same path of the vectorised loop (parts begin at whole blocks,
+// PART_ALIGNMENT) and in the calling thread's floating-point environment
+// (ParallelTask::environment); a template that compacts (thresholds) merges
+// the parts in index order (merge_compacted).
 //
 // Whether a loop is split is decided per call site (ParallelSite, a static
-// in the kernel): while it runs serially with threads on, its first calls
-// are timed; when the estimated work of a call (time per index times n)
-// exceeds split_threshold_ns (waking the workers and waiting for the
-// slowest costs a few microseconds), its next calls are split and timed,
-// and it stays split only if that was faster; it measures again every
-// SITE_RELEARN_CALLS calls. A small network does not get slower with
+// in the kernel): its first calls run serially and are timed; when the
+// estimated work of a call exceeds split_threshold_ns (waking the workers
+// and waiting for the slowest costs a few microseconds), its next calls are
+// split and timed, and it stays split only while that is faster, also when
+// another process takes a core; it measures again every SITE_USE_CALLS
+// calls. A small network, or one on a busy machine, does not get slower with
 // threads on. parallel_split is the general form (body(part,
 // parts), e.g. a synaptic pathway split by targets: part k takes the
 // synapses whose target is k modulo parts).
@@ -56,6 +58,7 @@
 #define BRIAN2CPPYY_THREAD_POOL_HPP
 
 #include <atomic>
+#include <cfenv>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -71,10 +74,23 @@ namespace brian2cppyy {
 // At most this many threads (parts of one loop)
 const int32_t MAX_THREADS = 256;
 
+// Parts begin at multiples of this many indices. The vectorised loop of a
+// kernel computes blocks of (vector width x interleave) indices, at most 64
+// with AVX-512 and floats, and leaves the remainder to a scalar loop whose
+// fast-math rounding may differ from the vector code's by an ulp. A part that
+// begins at a multiple of the block computes each index on the same path as
+// the serial loop from 0 does: the bit-identity of split loops rests on it.
+// (It also keeps parts of a double array off each other's cache lines.)
+const size_t PART_ALIGNMENT = 128;
+
 // The first index of part `part` of [0, n) cut into `parts` contiguous
-// parts whose sizes differ by at most one (part_begin(n, parts, parts) == n).
+// parts, each a whole number of PART_ALIGNMENT blocks (but the last, which
+// ends at n), their block counts differing by at most one
+// (part_begin(n, parts, parts) == n; parts may be empty when n is small).
 inline size_t part_begin(size_t n, size_t parts, size_t part) {
-    return part * (n / parts) + std::min(part, n % parts);
+    const size_t blocks = (n + PART_ALIGNMENT - 1) / PART_ALIGNMENT;
+    const size_t block = part * (blocks / parts) + std::min(part, blocks % parts);
+    return std::min(n, block * PART_ALIGNMENT);
 }
 
 // What one part of a split loop did
@@ -91,6 +107,11 @@ struct ParallelTask {
     void* context;
     size_t parts;
     PartOutcome* outcomes;  // one per part (the pool's)
+    // The calling thread's floating-point environment (rounding, flushing
+    // denormals to zero: Brian2's flush_denormals sets it on the thread that
+    // runs the kernel), set on each worker before its part, so that a part
+    // computes as the calling thread would.
+    std::fenv_t environment;
 };
 
 // Runs one part of a task; a kernel-shaped function, so that a FaultScope
@@ -158,60 +179,98 @@ inline std::atomic<int64_t>& split_threshold_ns() {
     return threshold;
 }
 
-// One split loop in a kernel (a static there): what its calls cost. Its
-// first calls run serially and are timed; if a call's estimated work
-// (least time per index times n) exceeds split_threshold_ns, the next calls
-// are split and timed; from then on the loop is split only if that was
-// faster per index (a loop whose parts each scan the whole input, like a
-// synaptic pathway split by targets, may not gain).
-const int32_t SITE_SAMPLES = 3;
+// One split loop in a kernel (a static there), and whether to split its
+// next call. A site alternates between probing and using:
+//
+// * probing: its next SITE_PROBE_CALLS calls run serially and are timed;
+//   if a call's estimated work (mean time per index times n) is below
+//   split_threshold_ns, the site stays serial; otherwise the next
+//   SITE_PROBE_CALLS calls are split and timed, and the site uses the mode
+//   with the lower mean time per index (a loop whose parts each scan the
+//   whole input, like a synaptic pathway split by targets, may not gain);
+// * using: for SITE_USE_CALLS calls, then it probes again (the network's
+//   activity and the machine's load change). While it splits, it keeps
+//   timing its split calls, and goes back to serial for the rest of the
+//   period as soon as SITE_CHECK_CALLS of them took longer per index than
+//   the serial calls did: a split call waits for its slowest part, and a
+//   worker whose core another process took makes it slower than one thread.
+//
+// Means, not minima: what a run costs is what its calls take on average
+// on the machine as it is (a minimum under load is the lucky call).
+const int32_t SITE_PROBE_CALLS = 8;
+const int32_t SITE_CHECK_CALLS = 32;
+const int64_t SITE_USE_CALLS = 4096;
+
+// Timed calls of one mode: their total time and indices
 struct SiteTimes {
-    double ns_per_index = -1.0;  // the least time per index measured (< 0: none)
-    int32_t samples = 0;
+    double ns = 0.0, indices = 0.0;
+    int32_t calls = 0;
 
-    bool complete() const { return samples >= SITE_SAMPLES; }
-
-    void record(size_t n, double ns) {
-        if (n == 0)
-            return;
-        const double per_index = ns / (double)n;
-        if (ns_per_index < 0 || per_index < ns_per_index)
-            ns_per_index = per_index;
-        samples++;
+    void add(size_t n, double call_ns) {
+        ns += call_ns;
+        indices += (double)n;
+        calls++;
     }
+    double ns_per_index() const { return indices > 0 ? ns / indices : 0.0; }
 };
 
-// Calls after which a site measures again (the machine's load, the network's
-// activity may have changed)
-const int64_t SITE_RELEARN_CALLS = 8192;
-
 struct ParallelSite {
-    SiteTimes serial, split;
-    int64_t calls = 0;
+    enum Phase { PROBE_SERIAL, PROBE_SPLIT, USE };
+    Phase phase = PROBE_SERIAL;
+    SiteTimes serial, split, recent;  // recent: split calls since the last check
+    bool use_split = false;
+    int64_t used = 0;  // calls since the site began using its choice
 
     // Whether this call of n indices should be split; *timed: whether to
-    // time it (a sample)
+    // time it (and report it to record())
     bool choose_split(size_t n, bool* timed) {
         const int64_t threshold = split_threshold_ns().load(std::memory_order_relaxed);
         *timed = false;
         if (threshold == 0)
             return true;  // every call (tests)
-        if (++calls == SITE_RELEARN_CALLS) {
-            calls = 0;
-            serial = SiteTimes();
-            split = SiteTimes();
-        }
-        if (!serial.complete()) {
+        if (phase == USE && ++used >= SITE_USE_CALLS)
+            probe_again();
+        if (phase != USE) {
             *timed = true;
-            return false;
+            return phase == PROBE_SPLIT;
         }
-        if (serial.ns_per_index * (double)n < (double)threshold)
+        if (!use_split || serial.ns_per_index() * (double)n < (double)threshold)
             return false;
-        if (!split.complete()) {
-            *timed = true;
-            return true;
+        *timed = true;
+        return true;
+    }
+
+    // A timed call: n indices in ns, split or not
+    void record(bool was_split, size_t n, double ns) {
+        if (n == 0)
+            return;
+        const double threshold = (double)split_threshold_ns().load(std::memory_order_relaxed);
+        if (phase == PROBE_SERIAL && !was_split) {
+            serial.add(n, ns);
+            if (serial.calls == SITE_PROBE_CALLS)
+                phase = serial.ns < threshold * SITE_PROBE_CALLS ? USE : PROBE_SPLIT;
+        } else if (phase == PROBE_SPLIT && was_split) {
+            split.add(n, ns);
+            if (split.calls == SITE_PROBE_CALLS) {
+                phase = USE;
+                use_split = split.ns_per_index() < serial.ns_per_index();
+            }
+        } else if (phase == USE && was_split) {
+            recent.add(n, ns);
+            if (recent.calls == SITE_CHECK_CALLS) {
+                if (recent.ns_per_index() > serial.ns_per_index())
+                    use_split = false;
+                recent = SiteTimes();
+            }
         }
-        return split.ns_per_index < serial.ns_per_index;
+    }
+
+  private:
+    void probe_again() {
+        phase = PROBE_SERIAL;
+        serial = split = recent = SiteTimes();
+        use_split = false;
+        used = 0;
     }
 };
 
@@ -249,7 +308,7 @@ size_t parallel_split(ParallelSite& site, size_t n, Body&& body) {
         if (timed) {
             const double ns = std::chrono::duration<double, std::nano>(
                 std::chrono::steady_clock::now() - t0).count();
-            (parts > 1 ? site.split : site.serial).record(n, ns);
+            site.record(parts > 1, n, ns);
         }
         return parts;
     }
@@ -360,6 +419,7 @@ void ThreadPool::worker_main(size_t part) {
         seen = generation_.load(std::memory_order_acquire);
         ParallelTask* task = task_;
         if (part < task->parts) {
+            std::fesetenv(&task->environment);
             run_part_guarded(*task, part);
             counters.worker_parts.fetch_add(1, std::memory_order_relaxed);
         }
@@ -427,6 +487,7 @@ bool ThreadPool::run(ParallelTask& task) {
     for (PartOutcome& outcome : outcomes_)
         outcome.status = OK;
     task.outcomes = outcomes_.data();
+    std::fegetenv(&task.environment);
     task_ = &task;
     pending_.store((int32_t)workers_.size(), std::memory_order_release);
     {

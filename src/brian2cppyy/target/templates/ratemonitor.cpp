@@ -8,17 +8,9 @@
 {% block maincode %}
     const int32_t* const _events = {{ _spikespace }};
     const int32_t _num_all_spikes = _events[_num_spikespace - 1];
-    int32_t _start_idx = _num_all_spikes;
-    for (int32_t _j = 0; _j < _num_all_spikes; _j++)
-    {
-        if (_events[_j] >= _source_start) { _start_idx = _j; break; }
-    }
-    int32_t _end_idx = _num_all_spikes;
-    for (int32_t _j = _start_idx; _j < _num_all_spikes; _j++)
-    {
-        if (_events[_j] >= _source_stop) { _end_idx = _j; break; }
-    }
-    const int32_t _num_spikes = _end_idx - _start_idx;
+    const brian2cppyy::monitor_arrays::EventRange _range = brian2cppyy::monitor_arrays::events_in(
+        _events, _num_all_spikes, _source_start, _source_stop);
+    const int32_t _num_spikes = _range.end - _range.begin;
     *brian2cppyy::monitor_arrays::append({{ _dynamic_t }}_ptr, 1) = {{ _clock_t }};
     *brian2cppyy::monitor_arrays::append({{ _dynamic_rate }}_ptr, 1) =
         1.0 * _num_spikes / {{ _clock_dt }} / _num_source_neurons;

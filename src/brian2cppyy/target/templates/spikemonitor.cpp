@@ -11,16 +11,9 @@
     {% set _eventspace = get_array_name(eventspace_variable) %}
     const int32_t* const _events = {{ _eventspace }};
     const int32_t _num_all_events = _events[_num{{ eventspace_variable.name }} - 1];
-    int32_t _start_idx = _num_all_events;
-    for (int32_t _j = 0; _j < _num_all_events; _j++)
-    {
-        if (_events[_j] >= _source_start) { _start_idx = _j; break; }
-    }
-    int32_t _end_idx = _num_all_events;
-    for (int32_t _j = _start_idx; _j < _num_all_events; _j++)
-    {
-        if (_events[_j] >= _source_stop) { _end_idx = _j; break; }
-    }
+    const brian2cppyy::monitor_arrays::EventRange _range = brian2cppyy::monitor_arrays::events_in(
+        _events, _num_all_events, _source_start, _source_stop);
+    const int32_t _start_idx = _range.begin, _end_idx = _range.end;
     const int32_t _num_events = _end_idx - _start_idx;
     if (_num_events > 0)
     {

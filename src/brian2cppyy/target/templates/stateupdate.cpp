@@ -14,6 +14,13 @@
   runtime checks that the arrays do not overlap, which it cannot do for a
   data-dependent read -- e.g. the Payne-Hanek table lookup of
   brian2cppyy::vmath::sin/cos -- and then leaves the loop scalar.
+
+  The lambda captures the scalar code's values by copy, and each part runs
+  its own local copy of it: a copy that stays in registers. Captured by
+  reference, the values would be loads through a closure that escapes to the
+  pool, and a store to a char array (not_refractory) may alias them, so the
+  vectoriser would leave a refractory model's loop scalar. Vector code that
+  wrote to a captured value would not compile (the copies are const).
 #}
 {% extends 'common_group.cpp' %}
 {% block maincode %}
@@ -21,7 +28,7 @@
     // scalar code
     const size_t _vectorisation_idx = 1;
     {{ scalar_code | autoindent }}
-    auto _loop = [&]({{ (['size_t _begin', 'size_t _end'] + (array_pointers | map(attribute='parameter') | list)) | join(', ') }}) __attribute__((always_inline)) {
+    auto _loop = [=]({{ (['size_t _begin', 'size_t _end'] + (array_pointers | map(attribute='parameter') | list)) | join(', ') }}) __attribute__((always_inline)) {
         for (size_t _idx = _begin; _idx < _end; _idx++)
         {
             const size_t _vectorisation_idx = _idx;
@@ -33,7 +40,8 @@
     // each index on its own: the range may be split over threads
     static brian2cppyy::ParallelSite _site;
     brian2cppyy::parallel_parts(_site, _N, [&](size_t, size_t _begin, size_t _end) {
-        _loop({{ (['_begin', '_end'] + _pointers) | join(', ') }});
+        auto _part_loop = _loop;
+        _part_loop({{ (['_begin', '_end'] + _pointers) | join(', ') }});
     });
     {% else %}
     _loop({{ (['0', '_N'] + _pointers) | join(', ') }});
