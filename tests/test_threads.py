@@ -306,7 +306,8 @@ def test_a_site_splits_only_while_splitting_is_faster():
     """ParallelSite's decisions for given call times (fed to it, not
     measured): probe serial, probe split, use the faster; a split loop whose
     calls become slower than serial ones (a busy core) goes back to serial
-    after SITE_CHECK_CALLS calls; after SITE_USE_CALLS calls it probes again;
+    after SITE_CHECK_CALLS calls and probes again SITE_RETRY_CALLS calls later;
+    while splitting pays, it probes again every SITE_USE_CALLS calls;
     a loop whose calls are cheaper than the threshold is never split."""
     import cppyy
 
@@ -314,7 +315,8 @@ def test_a_site_splits_only_while_splitting_is_faster():
 
     runtime.start()
     ns = cppyy.gbl.brian2cppyy
-    probe, check, use = int(ns.SITE_PROBE_CALLS), int(ns.SITE_CHECK_CALLS), int(ns.SITE_USE_CALLS)
+    probe, check = int(ns.SITE_PROBE_CALLS), int(ns.SITE_CHECK_CALLS)
+    use, retry = int(ns.SITE_USE_CALLS), int(ns.SITE_RETRY_CALLS)
     threads.set_split_threshold(20000)
     n = 4000
     timed = cppyy.ll.array_new[bool](1)
@@ -327,17 +329,15 @@ def test_a_site_splits_only_while_splitting_is_faster():
 
         site = ns.ParallelSite()
         assert [call(site, 100e3, 60e3) for _ in range(2 * probe)] == [False] * probe + [True] * probe
-        used = 0
         assert all(call(site, 100e3, 60e3) for _ in range(100))  # split is faster
-        used += 100
         # the split calls get slower: split until the check that sees it
-        to_check = check - used % check
+        to_check = check - 100 % check
         assert all(call(site, 100e3, 150e3) for _ in range(to_check))
-        used += to_check
-        assert not any(call(site, 100e3, 150e3) for _ in range(100))
-        used += 100
-        for _ in range(use - 1 - used):  # the rest of the period
-            call(site, 100e3, 60e3)
+        # serial, until it probes again, SITE_RETRY_CALLS calls later
+        assert not any(call(site, 100e3, 150e3) for _ in range(retry - 1))
+        assert [call(site, 100e3, 60e3) for _ in range(2 * probe)] == [False] * probe + [True] * probe
+        # split is faster again: split for a whole period, then probes
+        assert all(call(site, 100e3, 60e3) for _ in range(use - 1))
         assert [call(site, 100e3, 60e3) for _ in range(2 * probe)] == [False] * probe + [True] * probe
 
         cheap = ns.ParallelSite()

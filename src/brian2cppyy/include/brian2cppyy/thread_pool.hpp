@@ -57,6 +57,7 @@
 #ifndef BRIAN2CPPYY_THREAD_POOL_HPP
 #define BRIAN2CPPYY_THREAD_POOL_HPP
 
+#include <algorithm>
 #include <atomic>
 #include <cfenv>
 #include <chrono>
@@ -183,41 +184,57 @@ inline std::atomic<int64_t>& split_threshold_ns() {
 // next call. A site alternates between probing and using:
 //
 // * probing: its next SITE_PROBE_CALLS calls run serially and are timed;
-//   if a call's estimated work (mean time per index times n) is below
+//   if a call's estimated work (median time per index times n) is below
 //   split_threshold_ns, the site stays serial; otherwise the next
 //   SITE_PROBE_CALLS calls are split and timed, and the site uses the mode
-//   with the lower mean time per index (a loop whose parts each scan the
+//   with the lower median time per index (a loop whose parts each scan the
 //   whole input, like a synaptic pathway split by targets, may not gain);
 // * using: for SITE_USE_CALLS calls, then it probes again (the network's
 //   activity and the machine's load change). While it splits, it keeps
 //   timing its split calls, and goes back to serial for the rest of the
 //   period as soon as SITE_CHECK_CALLS of them took longer per index than
-//   the serial calls did: a split call waits for its slowest part, and a
-//   worker whose core another process took makes it slower than one thread.
+//   the serial calls did (a split call waits for its slowest part, and a
+//   worker whose core another process took makes it slower than one
+//   thread); it then probes again after SITE_RETRY_CALLS calls.
 //
-// Means, not minima: what a run costs is what its calls take on average
-// on the machine as it is (a minimum under load is the lucky call).
+// Medians, not means or minima: a core that another process (or the host
+// of a virtual machine) takes delays
+// most split calls (the median sees it), a rare preemption of one thread
+// delays one call (it does not), and the least time is the lucky call.
 const int32_t SITE_PROBE_CALLS = 8;
 const int32_t SITE_CHECK_CALLS = 32;
 const int64_t SITE_USE_CALLS = 4096;
+const int64_t SITE_RETRY_CALLS = 512;  // after going back to serial
 
-// Timed calls of one mode: their total time and indices
+// Timed calls of one mode (at most SITE_CHECK_CALLS): time per index of each
 struct SiteTimes {
-    double ns = 0.0, indices = 0.0;
+    double per_index[SITE_CHECK_CALLS];
+    double indices = 0.0;
     int32_t calls = 0;
 
     void add(size_t n, double call_ns) {
-        ns += call_ns;
+        if (calls < SITE_CHECK_CALLS)
+            per_index[calls] = call_ns / (double)n;
         indices += (double)n;
         calls++;
     }
-    double ns_per_index() const { return indices > 0 ? ns / indices : 0.0; }
+    double median_ns_per_index() const {
+        const int32_t count = std::min(calls, SITE_CHECK_CALLS);
+        if (count == 0)
+            return 0.0;
+        double sorted[SITE_CHECK_CALLS];
+        std::copy(per_index, per_index + count, sorted);
+        std::nth_element(sorted, sorted + count / 2, sorted + count);
+        return sorted[count / 2];
+    }
+    double mean_indices() const { return calls > 0 ? indices / calls : 0.0; }
 };
 
 struct ParallelSite {
     enum Phase { PROBE_SERIAL, PROBE_SPLIT, USE };
     Phase phase = PROBE_SERIAL;
     SiteTimes serial, split, recent;  // recent: split calls since the last check
+    double serial_ns_per_index = 0.0;  // the serial probe's median
     bool use_split = false;
     int64_t used = 0;  // calls since the site began using its choice
 
@@ -234,7 +251,7 @@ struct ParallelSite {
             *timed = true;
             return phase == PROBE_SPLIT;
         }
-        if (!use_split || serial.ns_per_index() * (double)n < (double)threshold)
+        if (!use_split || serial_ns_per_index * (double)n < (double)threshold)
             return false;
         *timed = true;
         return true;
@@ -247,19 +264,24 @@ struct ParallelSite {
         const double threshold = (double)split_threshold_ns().load(std::memory_order_relaxed);
         if (phase == PROBE_SERIAL && !was_split) {
             serial.add(n, ns);
-            if (serial.calls == SITE_PROBE_CALLS)
-                phase = serial.ns < threshold * SITE_PROBE_CALLS ? USE : PROBE_SPLIT;
+            if (serial.calls == SITE_PROBE_CALLS) {
+                serial_ns_per_index = serial.median_ns_per_index();
+                phase = serial_ns_per_index * serial.mean_indices() < threshold ? USE
+                                                                               : PROBE_SPLIT;
+            }
         } else if (phase == PROBE_SPLIT && was_split) {
             split.add(n, ns);
             if (split.calls == SITE_PROBE_CALLS) {
                 phase = USE;
-                use_split = split.ns_per_index() < serial.ns_per_index();
+                use_split = split.median_ns_per_index() < serial_ns_per_index;
             }
         } else if (phase == USE && was_split) {
             recent.add(n, ns);
             if (recent.calls == SITE_CHECK_CALLS) {
-                if (recent.ns_per_index() > serial.ns_per_index())
-                    use_split = false;
+                if (recent.median_ns_per_index() > serial_ns_per_index) {
+                    use_split = false;  // and probe again sooner than usual
+                    used = std::max<int64_t>(used, SITE_USE_CALLS - SITE_RETRY_CALLS);
+                }
                 recent = SiteTimes();
             }
         }
@@ -269,6 +291,7 @@ struct ParallelSite {
     void probe_again() {
         phase = PROBE_SERIAL;
         serial = split = recent = SiteTimes();
+        serial_ns_per_index = 0.0;
         use_split = false;
         used = 0;
     }
