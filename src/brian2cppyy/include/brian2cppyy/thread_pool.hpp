@@ -197,10 +197,10 @@ inline std::atomic<int64_t>& split_threshold_ns() {
 //   worker whose core another process took makes it slower than one
 //   thread); it then probes again after SITE_RETRY_CALLS calls.
 //
-// Medians, not means or minima: a core that another process (or the host
-// of a virtual machine) takes delays
-// most split calls (the median sees it), a rare preemption of one thread
-// delays one call (it does not), and the least time is the lucky call.
+// Medians, not means or minima: a core that another process (or the host of
+// a virtual machine) takes delays most split calls (the median sees it), a
+// rare preemption of one thread delays one call (it does not), and the least
+// time is the lucky call.
 const int32_t SITE_PROBE_CALLS = 8;
 const int32_t SITE_CHECK_CALLS = 32;
 const int64_t SITE_USE_CALLS = 4096;
