@@ -219,7 +219,7 @@ def _thread_model(kind, tag, literal):
         G.x = "i"
         objects = [G]
     else:
-        G = NeuronGroup(25, f"dv/dt = (2 - v)/(10*ms) : 1\nc : integer", threshold="v > 1",
+        G = NeuronGroup(25, "dv/dt = (2 - v)/(10*ms) : 1\nc : integer", threshold="v > 1",
                         reset=f"v = {literal!r}\nc += 1", method="exact", clock=clock,
                         name=f"count_{tag}")
         objects = [G]

@@ -174,6 +174,16 @@ ThreadPool& thread_pool();
 // Whether the pool exists in this process, without creating it
 bool thread_pool_exists();
 
+// The threads a loop may be split over: the pool's count as last set in
+// this process (set_thread_count). Read on every call of a split site,
+// without a system call; the pool itself (thread_pool(), which checks the
+// process id: a forked child does not have its parent's workers) is only
+// reached when a loop is split.
+inline std::atomic<int32_t>& loop_threads() {
+    static std::atomic<int32_t> threads{1};
+    return threads;
+}
+
 // Estimated work (ns) above which a loop is split
 inline std::atomic<int64_t>& split_threshold_ns() {
     static std::atomic<int64_t> threshold{20000};
@@ -311,7 +321,7 @@ void report_part_failure(const PartOutcome& outcome);
 // else body(0, 1) on the calling thread. Returns the number of parts.
 template <typename Body>
 size_t parallel_split(ParallelSite& site, size_t n, Body&& body) {
-    const int32_t threads = thread_pool_exists() ? thread_pool().threads() : 1;
+    const int32_t threads = loop_threads().load(std::memory_order_relaxed);
     if (threads > 1 && n >= (size_t)threads) {
         bool timed;
         const bool split = site.choose_split(n, &timed);
@@ -321,10 +331,14 @@ size_t parallel_split(ParallelSite& site, size_t n, Body&& body) {
             typedef typename std::remove_reference<Body>::type BodyType;
             ParallelTask task{&call_part<BodyType>, static_cast<void*>(&body), (size_t)threads,
                               nullptr};
-            if (thread_pool().run(task))
+            ThreadPool& pool = thread_pool();
+            if (pool.run(task)) {
                 parts = (size_t)threads;
-            else
-                body((size_t)0, (size_t)1);
+            } else {
+                body((size_t)0, (size_t)1);  // busy, or a forked child's pool:
+                if (pool.threads() == 1)     // one thread until set again
+                    loop_threads().store(1, std::memory_order_relaxed);
+            }
         } else {
             body((size_t)0, (size_t)1);
         }
@@ -567,13 +581,17 @@ bool thread_pool_exists() {
 
 // Entry points for Python (cppyy calls, rare: a change of the preference)
 int32_t set_thread_count(int32_t threads) {
-    if (threads <= 1 && !thread_pool_exists())
+    if (threads <= 1 && !thread_pool_exists()) {
+        loop_threads().store(1);
         return 1;
+    }
     thread_pool().set_threads(threads);
+    loop_threads().store(thread_pool().threads());
     return thread_pool().threads();
 }
 
 void stop_thread_pool() {
+    loop_threads().store(1);
     if (thread_pool_exists())
         thread_pool().set_threads(1);
 }
