@@ -31,21 +31,27 @@
         }
         {% else %}
         // split by {{ _partition }} modulo the parts: the synapses of one
-        // target stay on one thread, in the serial order
-        static brian2cppyy::ParallelSite _site;
-        brian2cppyy::parallel_split(_site, _num_spiking_synapses, [&](size_t _part, size_t _parts) {
+        // target stay on one thread, in the serial order (one part, the
+        // serial loop: no load of the target, no division per synapse)
+        // captured by copy, each part running its own copy (see threshold.cpp)
+        auto _pathway = [=](size_t _part, size_t _parts) __attribute__((always_inline)) {
             for (size_t _k = 0; _k < _num_spiking_synapses; _k++)
             {
                 const size_t _idx = _synapse_ids[_k];
                 {% if _partition == '_idx' %}
-                if (_idx % _parts != _part)
+                if (_parts > 1 && _idx % _parts != _part)
                 {% else %}
-                if ((size_t){{ get_array_name(variables[_partition]) }}[_idx] % _parts != _part)
+                if (_parts > 1 && (size_t){{ get_array_name(variables[_partition]) }}[_idx] % _parts != _part)
                 {% endif %}
                     continue;
                 const size_t _vectorisation_idx = _idx;
                 {{ vector_code | autoindent }}
             }
+        };
+        static brian2cppyy::ParallelSite _site;
+        brian2cppyy::parallel_split(_site, _num_spiking_synapses, [&](size_t _part, size_t _parts) {
+            auto _part_pathway = _pathway;
+            _part_pathway(_part, _parts);
         });
         {% endif %}
     }

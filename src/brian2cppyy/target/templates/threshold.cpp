@@ -15,8 +15,10 @@
     {{ scalar_code | autoindent }}
     // part k of the range writes its events from its first index on, the
     // parts are then moved together in index order (the serial list)
-    int32_t _counts[brian2cppyy::MAX_THREADS];
-    auto _part_loop = [&](size_t _part, size_t _begin, size_t _end) {
+    // the loop captures by copy and returns its count: captured by reference,
+    // every value it reads would be reloaded after each store to the event
+    // space (an int32 array that may alias them), as in stateupdate.cpp
+    auto _range_loop = [=](size_t _begin, size_t _end) __attribute__((always_inline)) -> int32_t {
         int32_t _count = 0;
         for (size_t _idx = _begin; _idx < _end; _idx++)
         {
@@ -31,14 +33,18 @@
                 {% endif %}
             }
         }
-        _counts[_part] = _count;
+        return _count;
     };
+    int32_t _counts[brian2cppyy::MAX_THREADS];
     {% if _traits is defined and _traits.per_index %}
     static brian2cppyy::ParallelSite _site;
-    const size_t _parts = brian2cppyy::parallel_parts(_site, _N, _part_loop);
+    const size_t _parts = brian2cppyy::parallel_parts(_site, _N, [&](size_t _part, size_t _begin, size_t _end) {
+        auto _part_loop = _range_loop;
+        _counts[_part] = _part_loop(_begin, _end);
+    });
     {% else %}
     const size_t _parts = 1;
-    _part_loop(0, 0, _N);
+    _counts[0] = _range_loop(0, _N);
     {% endif %}
     const int32_t _num_events = brian2cppyy::merge_compacted({{ _eventspace }}, _counts, _N, _parts);
     {{ _eventspace }}[_N] = _num_events;
