@@ -314,8 +314,11 @@ def test_run_and_profiling_messages_like_brians_loop():
     logger names, including the profiling summary."""
 
     def build():
-        G = NeuronGroup(10, "dv/dt = -v/(10*ms) : 1", threshold="v>1", reset="v=0")
-        net = Network(G, SpikeMonitor(G), name="profiled")
+        # named: a group left over by an earlier test would make an automatic
+        # name differ between the two runs (neurongroup_1)
+        G = NeuronGroup(10, "dv/dt = -v/(10*ms) : 1", threshold="v>1", reset="v=0",
+                        name="profiled_group")
+        net = Network(G, SpikeMonitor(G, name="profiled_spikes"), name="profiled")
         with catch_logs(log_level=logging.DEBUG, only_from=("brian2.core.network",)) as logs:
             net.run(1 * ms, profile=True)
         return [(level, name, msg.split(" (took")[0].split("\n")[1 if msg.startswith("\n") else 0])
