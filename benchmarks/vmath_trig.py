@@ -169,7 +169,7 @@ def measure(loops, data, rounds):
 
 
 def disassembly_summary(address, nbytes=12000):
-    """'ymm, no calls' style summary of the loop function at ``address``."""
+    """'ymm/zmm, no calls' style summary of the loop function at ``address``."""
     objdump = shutil.which("objdump")
     if objdump is None:
         return "objdump not found"
@@ -179,7 +179,8 @@ def disassembly_summary(address, nbytes=12000):
         text = subprocess.run([objdump, "-D", "-b", "binary", "-m", "i386:x86-64", handle.name],
                               capture_output=True, text=True).stdout
     body = text[: text.find("\tret") if "\tret" in text else len(text)]
-    return (f"{body.count('ymm')} ymm operands, {body.count('call')} calls, "
+    return (f"{body.count('ymm')} ymm and {body.count('zmm')} zmm operands, "
+            f"{body.count('call')} calls, "
             f"{body.count('vsqrtpd')} vsqrtpd")
 
 

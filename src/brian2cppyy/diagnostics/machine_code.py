@@ -3,7 +3,8 @@ and tests: is a kernel's loop vectorised, and what does it still call?
 
 Cling (cppyy 3.5) prints no optimisation remarks, so the only first-hand
 evidence of vectorisation is the code itself: packed double instructions on
-256-bit registers (``vmulpd %ymm...``) mean the loop vectoriser ran; a
+256-bit or 512-bit registers (``vmulpd %ymm...``, ``%zmm`` with AVX-512) mean
+the loop vectoriser ran; a
 ``call`` inside a kernel is a function that was not inlined (a libm call, a
 ``static`` helper), which stops it. x86-64 only; needs GNU objdump.
 """
@@ -16,7 +17,7 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass
 
-__all__ = ["available", "has_avx2", "disassemble", "KernelCode", "kernel_code"]
+__all__ = ["available", "has_avx2", "disassemble", "packed_count", "KernelCode", "kernel_code"]
 
 #: how many bytes of a function are read at most
 MAX_FUNCTION_BYTES = 1 << 17
@@ -76,7 +77,7 @@ class KernelCode:
     """What a kernel's machine code contains."""
 
     instructions: int  #: instructions in all
-    packed: int  #: packed double-precision instructions on ymm registers
+    packed: int  #: packed double-precision instructions on ymm or zmm registers
     scalar: int  #: scalar double-precision instructions (``...sd``)
     calls: list  #: calls on the main path (functions that were not inlined)
     opcodes: Counter  #: count per mnemonic
@@ -89,8 +90,12 @@ class KernelCode:
         return self.packed + self.called_packed > 0
 
 
-def _packed(instructions):
-    return sum("ymm" in i and i.split()[0].endswith("pd") for i in instructions)
+def packed_count(instructions):
+    """How many of ``instructions`` compute on packed doubles in 256-bit or
+    512-bit registers (the vector loop's; 128-bit ``xmm`` code is also what
+    scalar code and constants use)."""
+    return sum(("ymm" in i or "zmm" in i) and i.split()[0].endswith("pd")
+               for i in instructions)
 
 
 def _call_targets(instructions):
@@ -122,12 +127,12 @@ def kernel_code(code_object, block="run"):
     called_packed = 0
     for target in set(_call_targets(main_path)):
         try:
-            called_packed += _packed(disassemble(target))
+            called_packed += packed_count(disassemble(target))
         except ValueError:  # not mapped: not code of this process
             pass
     return KernelCode(
         instructions=len(instructions),
-        packed=_packed(instructions),
+        packed=packed_count(instructions),
         scalar=sum(m.endswith("sd") for m in mnemonics),
         calls=[i for i in main_path if i.startswith("call")],
         opcodes=Counter(mnemonics),

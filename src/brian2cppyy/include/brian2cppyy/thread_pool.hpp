@@ -307,9 +307,23 @@ struct ParallelSite {
     }
 };
 
+// Runs part `part` of a split loop on a copy of its body. A body is a
+// closure that captures by copy (the scalar code's values, the array
+// pointers); the original's address goes to the pool, so the compiler must
+// assume that a store through an array pointer may change what it captured,
+// and reloads those values after every store (a store to a char array,
+// not_refractory, keeps a refractory model's loop scalar). The copy's address
+// does not escape: its values stay in registers. Copying costs a few words
+// per part and call.
+template <typename Body>
+inline void run_body_copy(const Body& body, size_t part, size_t parts) {
+    Body part_body = body;
+    part_body(part, parts);
+}
+
 template <typename Body>
 void call_part(void* context, size_t part, size_t parts) {
-    (*static_cast<Body*>(context))(part, parts);
+    run_body_copy(*static_cast<const Body*>(context), part, parts);
 }
 
 // Throws the failure of a part on the calling thread (see the top); does not
@@ -318,9 +332,10 @@ void report_part_failure(const PartOutcome& outcome);
 
 // Runs body(part, parts) for part = 0 .. parts - 1, one part per thread of
 // the pool, when a loop over n indices is worth splitting (ParallelSite),
-// else body(0, 1) on the calling thread. Returns the number of parts.
+// else body(0, 1) on the calling thread; each part on its own copy of body
+// (run_body_copy). Returns the number of parts.
 template <typename Body>
-size_t parallel_split(ParallelSite& site, size_t n, Body&& body) {
+size_t parallel_split(ParallelSite& site, size_t n, const Body& body) {
     const int32_t threads = loop_threads().load(std::memory_order_relaxed);
     if (threads > 1 && n >= (size_t)threads) {
         bool timed;
@@ -328,19 +343,18 @@ size_t parallel_split(ParallelSite& site, size_t n, Body&& body) {
         const auto t0 = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
         size_t parts = 1;
         if (split) {
-            typedef typename std::remove_reference<Body>::type BodyType;
-            ParallelTask task{&call_part<BodyType>, static_cast<void*>(&body), (size_t)threads,
-                              nullptr};
+            ParallelTask task{&call_part<Body>, const_cast<void*>(static_cast<const void*>(&body)),
+                              (size_t)threads, nullptr};
             ThreadPool& pool = thread_pool();
             if (pool.run(task)) {
                 parts = (size_t)threads;
             } else {
-                body((size_t)0, (size_t)1);  // busy, or a forked child's pool:
-                if (pool.threads() == 1)     // one thread until set again
+                run_body_copy(body, 0, 1);  // busy, or a forked child's pool:
+                if (pool.threads() == 1)    // one thread until set again
                     loop_threads().store(1, std::memory_order_relaxed);
             }
         } else {
-            body((size_t)0, (size_t)1);
+            run_body_copy(body, 0, 1);
         }
         if (timed) {
             const double ns = std::chrono::duration<double, std::nano>(
@@ -349,16 +363,16 @@ size_t parallel_split(ParallelSite& site, size_t n, Body&& body) {
         }
         return parts;
     }
-    body((size_t)0, (size_t)1);
+    run_body_copy(body, 0, 1);
     return 1;
 }
 
 // Runs body(part, begin, end) over [0, n) cut into contiguous parts
-// [part_begin(n, parts, k), part_begin(n, parts, k + 1)) (parallel_split).
-// Returns the number of parts.
+// [part_begin(n, parts, k), part_begin(n, parts, k + 1)) (parallel_split;
+// each part on its own copy of body). Returns the number of parts.
 template <typename Body>
-size_t parallel_parts(ParallelSite& site, size_t n, Body&& body) {
-    return parallel_split(site, n, [&](size_t part, size_t parts) {
+size_t parallel_parts(ParallelSite& site, size_t n, const Body& body) {
+    return parallel_split(site, n, [body, n](size_t part, size_t parts) __attribute__((always_inline)) {
         body(part, part_begin(n, parts, part), part_begin(n, parts, part + 1));
     });
 }

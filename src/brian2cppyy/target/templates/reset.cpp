@@ -10,7 +10,8 @@
     // scalar code
     const size_t _vectorisation_idx = 1;
     {{ scalar_code | autoindent }}
-    auto _loop = [&](size_t _begin, size_t _end) {
+    // captured by copy (see stateupdate.cpp)
+    auto _loop = [=](size_t, size_t _begin, size_t _end) __attribute__((always_inline)) {
         for (size_t _index_events = _begin; _index_events < _end; _index_events++)
         {
             const size_t _idx = _events[_index_events];
@@ -20,9 +21,8 @@
     };
     {% if _traits is defined and _traits.per_index %}
     static brian2cppyy::ParallelSite _site;
-    brian2cppyy::parallel_parts(_site, (size_t)_num_events,
-                                [&](size_t, size_t _begin, size_t _end) { _loop(_begin, _end); });
+    brian2cppyy::parallel_parts(_site, (size_t)_num_events, _loop);
     {% else %}
-    _loop(0, (size_t)_num_events);
+    _loop(0, 0, (size_t)_num_events);
     {% endif %}
 {% endblock %}

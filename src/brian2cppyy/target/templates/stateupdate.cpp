@@ -16,11 +16,12 @@
   brian2cppyy::vmath::sin/cos -- and then leaves the loop scalar.
 
   The lambda captures the scalar code's values by copy, and each part runs
-  its own local copy of it: a copy that stays in registers. Captured by
-  reference, the values would be loads through a closure that escapes to the
-  pool, and a store to a char array (not_refractory) may alias them, so the
-  vectoriser would leave a refractory model's loop scalar. Vector code that
-  wrote to a captured value would not compile (the copies are const).
+  its own copy of it (parallel_split: a copy that stays in registers;
+  captured by reference, or read through a closure that escapes to the pool,
+  the values would be reloaded after each store to an array that may alias
+  them, and a store to a char array, not_refractory, would leave a
+  refractory model's loop scalar). Vector code that wrote to a captured value
+  would not compile (the copies are const).
 #}
 {% extends 'common_group.cpp' %}
 {% block maincode %}
@@ -39,9 +40,8 @@
     {% if _traits is defined and _traits.per_index %}
     // each index on its own: the range may be split over threads
     static brian2cppyy::ParallelSite _site;
-    brian2cppyy::parallel_parts(_site, _N, [&](size_t, size_t _begin, size_t _end) {
-        auto _part_loop = _loop;
-        _part_loop({{ (['_begin', '_end'] + _pointers) | join(', ') }});
+    brian2cppyy::parallel_parts(_site, _N, [=](size_t, size_t _begin, size_t _end) __attribute__((always_inline)) {
+        _loop({{ (['_begin', '_end'] + _pointers) | join(', ') }});
     });
     {% else %}
     _loop({{ (['0', '_N'] + _pointers) | join(', ') }});

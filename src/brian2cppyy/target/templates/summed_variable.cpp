@@ -18,7 +18,8 @@
     // synapses of its targets (the serial sums, bit for bit)
     static brian2cppyy::ParallelSite _site;
     const size_t _target_size = (size_t)({{ constant_or_scalar(_target_size_name, variables[_target_size_name]) }});
-    brian2cppyy::parallel_parts(_site, _target_size, [&](size_t, size_t _lo, size_t _hi) {
+    // (captured by copy: see stateupdate.cpp)
+    brian2cppyy::parallel_parts(_site, _target_size, [=](size_t, size_t _lo, size_t _hi) __attribute__((always_inline)) {
         const size_t _first = _lo + {{ _target_start }}, _stop = _hi + {{ _target_start }};
         for (size_t _idx = 0; _idx < _num_synapses; _idx++)
         {

@@ -32,8 +32,8 @@
         {% else %}
         // split by {{ _partition }} modulo the parts: the synapses of one
         // target stay on one thread, in the serial order (one part, the
-        // serial loop: no load of the target, no division per synapse)
-        // captured by copy, each part running its own copy (see threshold.cpp)
+        // serial loop: no load of the target, no division per synapse); the
+        // loop captures by copy (see stateupdate.cpp)
         auto _pathway = [=](size_t _part, size_t _parts) __attribute__((always_inline)) {
             for (size_t _k = 0; _k < _num_spiking_synapses; _k++)
             {
@@ -49,10 +49,7 @@
             }
         };
         static brian2cppyy::ParallelSite _site;
-        brian2cppyy::parallel_split(_site, _num_spiking_synapses, [&](size_t _part, size_t _parts) {
-            auto _part_pathway = _pathway;
-            _part_pathway(_part, _parts);
-        });
+        brian2cppyy::parallel_split(_site, _num_spiking_synapses, _pathway);
         {% endif %}
     }
     _queue_capsule->advance();

@@ -13,12 +13,12 @@
     // scalar code
     const size_t _vectorisation_idx = 1;
     {{ scalar_code | autoindent }}
-    // part k of the range writes its events from its first index on, the
-    // parts are then moved together in index order (the serial list)
-    // the loop captures by copy and returns its count: captured by reference,
-    // every value it reads would be reloaded after each store to the event
-    // space (an int32 array that may alias them), as in stateupdate.cpp
-    auto _range_loop = [=](size_t _begin, size_t _end) __attribute__((always_inline)) -> int32_t {
+    // part k of the range writes its events from its first index on and its
+    // count to _part_counts[k]; the parts are then moved together in index
+    // order (the serial list). The loop captures by copy (see stateupdate.cpp).
+    int32_t _counts[brian2cppyy::MAX_THREADS];
+    int32_t* const _part_counts = _counts;
+    auto _range_loop = [=](size_t _part, size_t _begin, size_t _end) __attribute__((always_inline)) {
         int32_t _count = 0;
         for (size_t _idx = _begin; _idx < _end; _idx++)
         {
@@ -33,18 +33,14 @@
                 {% endif %}
             }
         }
-        return _count;
+        _part_counts[_part] = _count;
     };
-    int32_t _counts[brian2cppyy::MAX_THREADS];
     {% if _traits is defined and _traits.per_index %}
     static brian2cppyy::ParallelSite _site;
-    const size_t _parts = brian2cppyy::parallel_parts(_site, _N, [&](size_t _part, size_t _begin, size_t _end) {
-        auto _part_loop = _range_loop;
-        _counts[_part] = _part_loop(_begin, _end);
-    });
+    const size_t _parts = brian2cppyy::parallel_parts(_site, _N, _range_loop);
     {% else %}
     const size_t _parts = 1;
-    _counts[0] = _range_loop(0, _N);
+    _range_loop(0, 0, _N);
     {% endif %}
     const int32_t _num_events = brian2cppyy::merge_compacted({{ _eventspace }}, _counts, _N, _parts);
     {{ _eventspace }}[_N] = _num_events;
