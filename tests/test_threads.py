@@ -1,4 +1,4 @@
-"""Threads (``codegen.runtime.cppyy.threads``, ``thread_pool.hpp``): results
+"""Threads (``codegen.runtime.cppyy.threads``, ``parallel_loops.hpp``, ``thread_pool.hpp``): results
 bit for bit those of one thread, errors on worker threads reported as on the
 calling thread, the pool's threads ending with the count and the process.
 
@@ -218,6 +218,35 @@ def test_fault_on_a_worker_thread_is_a_kernel_fault():
     healthy = next(line.split() for line in lines if line.startswith("healthy"))
     assert healthy[1] == "0" and int(healthy[2]) == 4, proc.stdout
     assert "Break" not in proc.stderr
+
+
+_ONE_THREAD_PROCESS = r"""
+import brian2cppyy
+from brian2 import *
+from brian2cppyy.cling import runtime
+from brian2cppyy.loop import threads
+prefs.codegen.target = 'cppyy'
+group = NeuronGroup(1000, 'dv/dt = (1 - v) / (10*ms) : 1', threshold='v > 0.9', reset='v = 0',
+                    method='exact')
+run(1 * ms)
+print('pool on one thread', hasattr(runtime.start().gbl.brian2cppyy, 'ThreadPool'), flush=True)
+threads.set_split_threshold(0)
+prefs.codegen.runtime.cppyy.threads = 2
+run(1 * ms)
+print('pool on two threads', hasattr(runtime.start().gbl.brian2cppyy, 'ThreadPool'),
+      threads.split_loop_count() > 0, flush=True)
+"""
+
+
+def test_the_pool_is_compiled_only_for_more_than_one_thread():
+    """A process that runs on one thread never compiles the pool's code (it
+    would cost Cling's start); setting two threads later compiles it, and the
+    kernels compiled before then split their loops."""
+    proc = subprocess.run([sys.executable, "-c", _ONE_THREAD_PROCESS],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "pool on one thread False" in proc.stdout, proc.stdout
+    assert "pool on two threads True True" in proc.stdout, proc.stdout
 
 
 def _task_count():

@@ -25,7 +25,7 @@ is not a `Clock`, a clock whose ``epsilon_dt`` is not the loop's
 both of ``contract.hpp``; info, once).
 The thread count of ``codegen.runtime.cppyy.threads`` is handed to the C++
 thread pool when a run starts (`brian2cppyy.loop.threads`); kernels split
-their loops over it (``thread_pool.hpp``) with results equal to one thread.
+their loops over it (``parallel_loops.hpp``, ``thread_pool.hpp``) with results equal to one thread.
 """
 
 import time

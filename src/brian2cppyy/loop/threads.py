@@ -2,16 +2,19 @@
 preference ``codegen.runtime.cppyy.threads`` resolved to a number and handed
 to C++ when a run starts, and the pool's shutdown at exit.
 
-The pool's threads are started when the count first exceeds 1 and joined
-when it goes back to 1 and at exit (Python's ``atexit``, which runs before
-Cling is torn down: no worker may outlive the JIT code it runs)."""
+The pool's code is compiled when the count first exceeds 1 (a process that
+runs on one thread never pays for it; kernels split their loops through
+``parallel_loops.hpp``, which Cling has from its start). Its threads are
+started then and joined when the count goes back to 1 and at exit (Python's
+``atexit``, which runs before Cling is torn down: no worker may outlive the
+JIT code it runs)."""
 
 import atexit
 import os
 
 from brian2.core.preferences import prefs
 
-from ..cling import runtime
+from ..cling import jit, runtime
 
 __all__ = ["resolve", "apply", "split_loop_count", "set_split_threshold"]
 
@@ -31,8 +34,24 @@ def resolve(value):
     return int(value)
 
 
-def _pool():
+#: the unit that compiles the pool's code (once per process)
+POOL_UNIT = '#include "brian2cppyy/thread_pool.hpp"'
+
+#: whether this process compiled the pool's code (a forked child inherits it)
+_pool_compiled = False
+
+
+def _runtime():
     return runtime.start().gbl.brian2cppyy
+
+
+def _pool():
+    """The C++ namespace, with the pool's code compiled."""
+    global _pool_compiled
+    if not _pool_compiled:
+        jit.compile_runtime_unit(POOL_UNIT)
+        _pool_compiled = True
+    return _runtime()
 
 
 def apply():
@@ -59,10 +78,10 @@ def _stop():
 
 def split_loop_count():
     """How many loops were split over threads in this process so far."""
-    return int(_pool().split_loop_count())
+    return int(_pool().split_loop_count()) if _pool_compiled else 0
 
 
 def set_split_threshold(nanoseconds):
     """Split a loop when its estimated work per call exceeds this (0:
     always, for tests that must see the split code run)."""
-    _pool().set_split_threshold_ns(int(nanoseconds))
+    _runtime().set_split_threshold_ns(int(nanoseconds))

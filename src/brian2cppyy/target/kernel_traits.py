@@ -1,5 +1,5 @@
 """What a kernel's generated code does, as far as splitting its loop over
-threads is concerned (``thread_pool.hpp``): which arrays it writes and reads
+threads is concerned (``parallel_loops.hpp``): which arrays it writes and reads
 through which index, whether it draws random numbers, whether it calls
 users' C++ code.
 

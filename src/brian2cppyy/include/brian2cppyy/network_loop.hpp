@@ -24,7 +24,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "brian2cppyy/thread_pool.hpp"  // the kernels' parallel loops (compiled here, optimised)
+#include "brian2cppyy/parallel_loops.hpp"  // the kernels' parallel loops (compiled here, optimised)
 
 namespace brian2cppyy {
 

@@ -1,4 +1,5 @@
-// brian2cppyy: a thread pool of our own, and the parallel loops of kernels.
+// brian2cppyy: a thread pool of our own, which runs the parts of the
+// kernels' split loops (parallel_loops.hpp).
 //
 // Why our own: OpenMP in Cling would need -fopenmp when Cling starts, a
 // rebuilt precompiled header and LLVM's OpenMP runtime (libgomp lacks the
@@ -6,28 +7,11 @@
 // std::thread works in JIT code as long as worker threads never call into
 // Python and catch everything that could leave them.
 //
-// A kernel whose loop over indices may be split (the template decides that
-// from what the generated code does: kernel_traits.py) calls
-// parallel_parts(site, n, body): the index range [0, n) is cut into one
-// contiguous part per thread (part_begin), part 0 runs on the calling
-// thread, the others on the pool's workers, and the call returns when all
-// are done. Results equal the serial loop's bit for bit, because every index
-// is computed by the same code from the same inputs, whichever thread runs
-// it: on the same path of the vectorised loop (parts begin at whole blocks,
-// PART_ALIGNMENT) and in the calling thread's floating-point environment
-// (ParallelTask::environment); a template that compacts (thresholds) merges
-// the parts in index order (merge_compacted).
-//
-// Whether a loop is split is decided per call site (ParallelSite, a static
-// in the kernel): its first calls run serially and are timed; when the
-// estimated work of a call exceeds split_threshold_ns (waking the workers
-// and waiting for the slowest costs a few microseconds), its next calls are
-// split and timed, and it stays split only while that is faster, also when
-// another process takes a core; it measures again every SITE_USE_CALLS
-// calls. A small network, or one on a busy machine, does not get slower with
-// threads on. parallel_split is the general form (body(part,
-// parts), e.g. a synaptic pathway split by targets: part k takes the
-// synapses whose target is k modulo parts).
+// A split loop (ParallelTask) runs part 0 on the calling thread and part k
+// on worker k; the call returns when all are done. Each part runs in the
+// calling thread's floating-point environment (rounding, flushing denormals
+// to zero: Brian2's flush_denormals sets it on the thread that runs the
+// kernel), so that it computes as the calling thread would.
 //
 // Errors: each part runs inside a FaultScope of its thread (a SIGSEGV on a
 // worker jumps back to the worker's own jump point) and catches C++
@@ -45,15 +29,16 @@
 // while workers still run its loop; the parts are bounded loops of
 // generated code (kernels that call users' code run serially).
 //
-// Lifetime: one pool per process, created when a split loop first needs it,
-// its workers started for the thread count set from Python
-// (set_thread_count, from the preference codegen.runtime.cppyy.threads) and
-// joined when the count goes back to 1 and at exit (stop_thread_pool,
-// registered with Python's atexit by loop/threads.py, before Cling goes).
-// A child forked from the process (sweep workers) does not have the
-// parent's workers: it starts a pool of its own when it needs one.
-//
-// Included by network_loop.hpp (compiled with optimisation).
+// Lifetime: this header is compiled (loop/threads.py) in a process that
+// first sets more than one thread, not when Cling starts: the pool's code
+// costs Cling's start a few hundred milliseconds that one thread never
+// needs. One pool per process, its workers started for the thread count set
+// from Python (set_thread_count, from the preference
+// codegen.runtime.cppyy.threads) and joined when the count goes back to 1
+// and at exit (stop_thread_pool, registered with Python's atexit by
+// loop/threads.py, before Cling goes). A child forked from the process
+// (sweep workers) does not have the parent's workers: it starts a pool of
+// its own when it needs one.
 #ifndef BRIAN2CPPYY_THREAD_POOL_HPP
 #define BRIAN2CPPYY_THREAD_POOL_HPP
 
@@ -70,29 +55,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "brian2cppyy/parallel_loops.hpp"
+
 namespace brian2cppyy {
-
-// At most this many threads (parts of one loop)
-const int32_t MAX_THREADS = 256;
-
-// Parts begin at multiples of this many indices. The vectorised loop of a
-// kernel computes blocks of (vector width x interleave) indices, at most 64
-// with AVX-512 and floats, and leaves the remainder to a scalar loop whose
-// fast-math rounding may differ from the vector code's by an ulp. A part that
-// begins at a multiple of the block computes each index on the same path as
-// the serial loop from 0 does: the bit-identity of split loops rests on it.
-// (It also keeps parts of a double array off each other's cache lines.)
-const size_t PART_ALIGNMENT = 128;
-
-// The first index of part `part` of [0, n) cut into `parts` contiguous
-// parts, each a whole number of PART_ALIGNMENT blocks (but the last, which
-// ends at n), their block counts differing by at most one
-// (part_begin(n, parts, parts) == n; parts may be empty when n is small).
-inline size_t part_begin(size_t n, size_t parts, size_t part) {
-    const size_t blocks = (n + PART_ALIGNMENT - 1) / PART_ALIGNMENT;
-    const size_t block = part * (blocks / parts) + std::min(part, blocks % parts);
-    return std::min(n, block * PART_ALIGNMENT);
-}
 
 // What one part of a split loop did
 struct PartOutcome {
@@ -101,23 +66,16 @@ struct PartOutcome {
     std::string message;      // a C++ exception's message
 };
 
-// One split loop: function(context, part, parts) for each part
-typedef void (*PartFunction)(void* context, size_t part, size_t parts);
-struct ParallelTask {
-    PartFunction function;
-    void* context;
-    size_t parts;
+// A split loop as the pool runs it
+struct PoolTask {
+    const ParallelTask* loop;
     PartOutcome* outcomes;  // one per part (the pool's)
-    // The calling thread's floating-point environment (rounding, flushing
-    // denormals to zero: Brian2's flush_denormals sets it on the thread that
-    // runs the kernel), set on each worker before its part, so that a part
-    // computes as the calling thread would.
-    std::fenv_t environment;
+    std::fenv_t environment;  // the calling thread's
 };
 
 // Runs one part of a task; a kernel-shaped function, so that a FaultScope
 // can guard it: the part's fault details in its SLOT_ERROR_RECORD, then the
-// task and the part (PART_SLOT_TASK, PART_SLOT_PART).
+// PoolTask and the part (PART_SLOT_TASK, PART_SLOT_PART).
 enum PartSlot { PART_SLOT_TASK = SLOT_FIRST_ARGUMENT, PART_SLOT_PART, PART_SLOTS };
 int64_t run_part(Slot* slots);
 
@@ -144,7 +102,7 @@ public:
     // reports the first failure as described above. Returns false, having
     // run nothing, if the pool is busy with a loop of another thread (the
     // caller then runs the loop serially).
-    bool run(ParallelTask& task);
+    bool run(const ParallelTask& loop);
 
     PoolCounters counters;
 
@@ -164,7 +122,7 @@ private:
     std::atomic<uint64_t> generation_{0};
     std::atomic<int32_t> pending_{0};
     std::atomic<bool> stopping_{false};
-    ParallelTask* task_ = nullptr;
+    PoolTask* task_ = nullptr;
 };
 
 // The process's pool (a forked child makes its own: the parent's workers
@@ -174,231 +132,18 @@ ThreadPool& thread_pool();
 // Whether the pool exists in this process, without creating it
 bool thread_pool_exists();
 
-// The threads a loop may be split over: the pool's count as last set in
-// this process (set_thread_count). Read on every call of a split site,
-// without a system call; the pool itself (thread_pool(), which checks the
-// process id: a forked child does not have its parent's workers) is only
-// reached when a loop is split.
-inline std::atomic<int32_t>& loop_threads() {
-    static std::atomic<int32_t> threads{1};
-    return threads;
-}
-
-// Estimated work (ns) above which a loop is split
-inline std::atomic<int64_t>& split_threshold_ns() {
-    static std::atomic<int64_t> threshold{20000};
-    return threshold;
-}
-
-// One split loop in a kernel (a static there), and whether to split its
-// next call. A site alternates between probing and using:
-//
-// * probing: its next SITE_PROBE_CALLS calls run serially and are timed;
-//   if a call's estimated work (median time per index times n) is below
-//   split_threshold_ns, the site stays serial; otherwise the next
-//   SITE_PROBE_CALLS calls are split and timed, and the site uses the mode
-//   with the lower median time per index (a loop whose parts each scan the
-//   whole input, like a synaptic pathway split by targets, may not gain);
-// * using: for SITE_USE_CALLS calls, then it probes again (the network's
-//   activity and the machine's load change). While it splits, it keeps
-//   timing its split calls, and goes back to serial for the rest of the
-//   period as soon as SITE_CHECK_CALLS of them took longer per index than
-//   the serial calls did (a split call waits for its slowest part, and a
-//   worker whose core another process took makes it slower than one
-//   thread); it then probes again after SITE_RETRY_CALLS calls.
-//
-// Medians, not means or minima: a core that another process (or the host of
-// a virtual machine) takes delays most split calls (the median sees it), a
-// rare preemption of one thread delays one call (it does not), and the least
-// time is the lucky call.
-const int32_t SITE_PROBE_CALLS = 8;
-const int32_t SITE_CHECK_CALLS = 32;
-const int64_t SITE_USE_CALLS = 4096;
-const int64_t SITE_RETRY_CALLS = 512;  // after going back to serial
-
-// Timed calls of one mode (at most SITE_CHECK_CALLS): time per index of each
-struct SiteTimes {
-    double per_index[SITE_CHECK_CALLS];
-    double indices = 0.0;
-    int32_t calls = 0;
-
-    void add(size_t n, double call_ns) {
-        if (calls < SITE_CHECK_CALLS)
-            per_index[calls] = call_ns / (double)n;
-        indices += (double)n;
-        calls++;
-    }
-    double median_ns_per_index() const {
-        const int32_t count = std::min(calls, SITE_CHECK_CALLS);
-        if (count == 0)
-            return 0.0;
-        double sorted[SITE_CHECK_CALLS];
-        std::copy(per_index, per_index + count, sorted);
-        std::nth_element(sorted, sorted + count / 2, sorted + count);
-        return sorted[count / 2];
-    }
-    double mean_indices() const { return calls > 0 ? indices / calls : 0.0; }
-};
-
-struct ParallelSite {
-    enum Phase { PROBE_SERIAL, PROBE_SPLIT, USE };
-    Phase phase = PROBE_SERIAL;
-    SiteTimes serial, split, recent;  // recent: split calls since the last check
-    double serial_ns_per_index = 0.0;  // the serial probe's median
-    bool use_split = false;
-    int64_t used = 0;  // calls since the site began using its choice
-
-    // Whether this call of n indices should be split; *timed: whether to
-    // time it (and report it to record())
-    bool choose_split(size_t n, bool* timed) {
-        const int64_t threshold = split_threshold_ns().load(std::memory_order_relaxed);
-        *timed = false;
-        if (threshold == 0)
-            return true;  // every call (tests)
-        if (phase == USE && ++used >= SITE_USE_CALLS)
-            probe_again();
-        if (phase != USE) {
-            *timed = true;
-            return phase == PROBE_SPLIT;
-        }
-        if (!use_split || serial_ns_per_index * (double)n < (double)threshold)
-            return false;
-        *timed = true;
-        return true;
-    }
-
-    // A timed call: n indices in ns, split or not
-    void record(bool was_split, size_t n, double ns) {
-        if (n == 0)
-            return;
-        const double threshold = (double)split_threshold_ns().load(std::memory_order_relaxed);
-        if (phase == PROBE_SERIAL && !was_split) {
-            serial.add(n, ns);
-            if (serial.calls == SITE_PROBE_CALLS) {
-                serial_ns_per_index = serial.median_ns_per_index();
-                phase = serial_ns_per_index * serial.mean_indices() < threshold ? USE
-                                                                               : PROBE_SPLIT;
-            }
-        } else if (phase == PROBE_SPLIT && was_split) {
-            split.add(n, ns);
-            if (split.calls == SITE_PROBE_CALLS) {
-                phase = USE;
-                use_split = split.median_ns_per_index() < serial_ns_per_index;
-            }
-        } else if (phase == USE && was_split) {
-            recent.add(n, ns);
-            if (recent.calls == SITE_CHECK_CALLS) {
-                if (recent.median_ns_per_index() > serial_ns_per_index) {
-                    use_split = false;  // and probe again sooner than usual
-                    used = std::max<int64_t>(used, SITE_USE_CALLS - SITE_RETRY_CALLS);
-                }
-                recent = SiteTimes();
-            }
-        }
-    }
-
-  private:
-    void probe_again() {
-        phase = PROBE_SERIAL;
-        serial = split = recent = SiteTimes();
-        serial_ns_per_index = 0.0;
-        use_split = false;
-        used = 0;
-    }
-};
-
-// Runs part `part` of a split loop on a copy of its body. A body is a
-// closure that captures by copy (the scalar code's values, the array
-// pointers); the original's address goes to the pool, so the compiler must
-// assume that a store through an array pointer may change what it captured,
-// and reloads those values after every store (a store to a char array,
-// not_refractory, keeps a refractory model's loop scalar). The copy's address
-// does not escape: its values stay in registers. Copying costs a few words
-// per part and call.
-template <typename Body>
-inline void run_body_copy(const Body& body, size_t part, size_t parts) {
-    Body part_body = body;
-    part_body(part, parts);
-}
-
-template <typename Body>
-void call_part(void* context, size_t part, size_t parts) {
-    run_body_copy(*static_cast<const Body*>(context), part, parts);
-}
-
 // Throws the failure of a part on the calling thread (see the top); does not
 // return for a failure.
 void report_part_failure(const PartOutcome& outcome);
 
-// Runs body(part, parts) for part = 0 .. parts - 1, one part per thread of
-// the pool, when a loop over n indices is worth splitting (ParallelSite),
-// else body(0, 1) on the calling thread; each part on its own copy of body
-// (run_body_copy). Returns the number of parts.
-template <typename Body>
-size_t parallel_split(ParallelSite& site, size_t n, const Body& body) {
-    const int32_t threads = loop_threads().load(std::memory_order_relaxed);
-    if (threads > 1 && n >= (size_t)threads) {
-        bool timed;
-        const bool split = site.choose_split(n, &timed);
-        const auto t0 = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
-        size_t parts = 1;
-        if (split) {
-            ParallelTask task{&call_part<Body>, const_cast<void*>(static_cast<const void*>(&body)),
-                              (size_t)threads, nullptr};
-            ThreadPool& pool = thread_pool();
-            if (pool.run(task)) {
-                parts = (size_t)threads;
-            } else {
-                run_body_copy(body, 0, 1);  // busy, or a forked child's pool:
-                if (pool.threads() == 1)    // one thread until set again
-                    loop_threads().store(1, std::memory_order_relaxed);
-            }
-        } else {
-            run_body_copy(body, 0, 1);
-        }
-        if (timed) {
-            const double ns = std::chrono::duration<double, std::nano>(
-                std::chrono::steady_clock::now() - t0).count();
-            site.record(parts > 1, n, ns);
-        }
-        return parts;
-    }
-    run_body_copy(body, 0, 1);
-    return 1;
-}
-
-// Runs body(part, begin, end) over [0, n) cut into contiguous parts
-// [part_begin(n, parts, k), part_begin(n, parts, k + 1)) (parallel_split;
-// each part on its own copy of body). Returns the number of parts.
-template <typename Body>
-size_t parallel_parts(ParallelSite& site, size_t n, const Body& body) {
-    return parallel_split(site, n, [body, n](size_t part, size_t parts) __attribute__((always_inline)) {
-        body(part, part_begin(n, parts, part), part_begin(n, parts, part + 1));
-    });
-}
-
-// The events of a compacting loop's parts moved together, in index order:
-// part k wrote its counts[k] events at out + part_begin(n, parts, k).
-// Returns their number.
-inline int32_t merge_compacted(int32_t* out, const int32_t* counts, size_t n, size_t parts) {
-    size_t total = 0;
-    for (size_t k = 0; k < parts; k++) {
-        const size_t begin = part_begin(n, parts, k);
-        if (begin != total && counts[k] > 0)
-            std::memmove(out + total, out + begin, sizeof(int32_t) * (size_t)counts[k]);
-        total += (size_t)counts[k];
-    }
-    return (int32_t)total;
-}
-
 // ---------------------------------------------------------------------------
-// Definitions (compiled once, with network_loop.hpp)
+// Definitions (compiled once per process)
 
 int64_t run_part(Slot* slots) {
-    ParallelTask& task = *static_cast<ParallelTask*>(slots[PART_SLOT_TASK].p);
+    PoolTask& task = *static_cast<PoolTask*>(slots[PART_SLOT_TASK].p);
     const size_t part = (size_t)slots[PART_SLOT_PART].i;
     try {
-        task.function(task.context, part, task.parts);
+        task.loop->function(task.loop->context, part, task.loop->parts);
     } catch (...) {
         const int64_t status = current_exception_status();
         if (status == ERR_CPP_EXCEPTION)
@@ -409,7 +154,7 @@ int64_t run_part(Slot* slots) {
 }
 
 // Runs part `part` of `task` in a FaultScope of the current thread
-inline void run_part_guarded(ParallelTask& task, size_t part) {
+inline void run_part_guarded(PoolTask& task, size_t part) {
     PartOutcome& outcome = task.outcomes[part];
     Slot slots[PART_SLOTS] = {};
     slots[SLOT_ERROR_RECORD].p = &outcome.fault;
@@ -468,8 +213,8 @@ void ThreadPool::worker_main(size_t part) {
         if (stopping_.load())
             return;
         seen = generation_.load(std::memory_order_acquire);
-        ParallelTask* task = task_;
-        if (part < task->parts) {
+        PoolTask* task = task_;
+        if (part < task->loop->parts) {
             std::fesetenv(&task->environment);
             run_part_guarded(*task, part);
             counters.worker_parts.fetch_add(1, std::memory_order_relaxed);
@@ -530,13 +275,15 @@ void ThreadPool::wait_for_workers() {
     }
 }
 
-bool ThreadPool::run(ParallelTask& task) {
+bool ThreadPool::run(const ParallelTask& loop) {
     std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
-    if (!busy.owns_lock() || workers_.empty() || task.parts != workers_.size() + 1)
+    if (!busy.owns_lock() || workers_.empty() || loop.parts != workers_.size() + 1)
         return false;
     counters.split_loops.fetch_add(1, std::memory_order_relaxed);
     for (PartOutcome& outcome : outcomes_)
         outcome.status = OK;
+    PoolTask task;
+    task.loop = &loop;
     task.outcomes = outcomes_.data();
     std::fegetenv(&task.environment);
     task_ = &task;
@@ -550,9 +297,9 @@ bool ThreadPool::run(ParallelTask& task) {
     wait_for_workers();
     task_ = nullptr;
     size_t failed = 0;
-    while (failed < task.parts && outcomes_[failed].status == OK)
+    while (failed < loop.parts && outcomes_[failed].status == OK)
         failed++;
-    if (failed == task.parts)
+    if (failed == loop.parts)
         return true;
     // the first failure in index order, reported with the pool released (a
     // fault leaves this function by siglongjmp: no destructor runs)
@@ -593,6 +340,20 @@ bool thread_pool_exists() {
     return holder.pool != nullptr && holder.owner == getpid();
 }
 
+// The pool's RunTaskFunction (parallel_loops.hpp): a forked child's pool has
+// no workers, and its loops run on one thread until the count is set again.
+bool run_pool_task(const ParallelTask& loop) {
+    ThreadPool& pool = thread_pool();
+    if (pool.run(loop))
+        return true;
+    if (pool.threads() == 1)
+        loop_threads().store(1, std::memory_order_relaxed);
+    return false;
+}
+
+static const bool thread_pool_registered =
+    (pool_run_task().store(&run_pool_task, std::memory_order_release), true);
+
 // Entry points for Python (cppyy calls, rare: a change of the preference)
 int32_t set_thread_count(int32_t threads) {
     if (threads <= 1 && !thread_pool_exists()) {
@@ -608,10 +369,6 @@ void stop_thread_pool() {
     loop_threads().store(1);
     if (thread_pool_exists())
         thread_pool().set_threads(1);
-}
-
-void set_split_threshold_ns(int64_t threshold) {
-    split_threshold_ns().store(threshold < 0 ? 0 : threshold);
 }
 
 int64_t split_loop_count() {

@@ -1,7 +1,7 @@
 {#  Runs the reset statements for the neurons in the event space (the last
     entry of the event space is the number of events). The events are
     distinct neurons: a reset that only writes to the event's own index
-    (_traits.per_index) may split them over threads (thread_pool.hpp). #}
+    (_traits.per_index) may split them over threads (parallel_loops.hpp). #}
 {% extends 'common_group.cpp' %}
 {% block maincode %}
     {% set _eventspace = get_array_name(eventspace_variable) %}

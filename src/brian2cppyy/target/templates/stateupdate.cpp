@@ -4,7 +4,7 @@
 {#
   Kernels whose vector code only writes to the loop's own index
   (_traits.per_index, see kernel_traits.py) split the loop over the pool's
-  threads (thread_pool.hpp); the others run it on one thread.
+  threads (parallel_loops.hpp); the others run it on one thread.
 
   The loop runs inside a lambda that takes the array pointers as parameters,
   declared as Brian2 declares them (array_pointers, from the code generator:

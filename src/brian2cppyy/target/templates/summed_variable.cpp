@@ -2,7 +2,7 @@
 {#  A (summed) variable: sets the target variable to the sum of the synaptic
     expression over all synapses that point to each target neuron. When the
     expression writes nothing (_traits.per_index), the targets are split
-    over threads (thread_pool.hpp). #}
+    over threads (parallel_loops.hpp). #}
 {% extends 'common_group.cpp' %}
 {% block maincode %}
     {% set _target_var_array = get_array_name(_target_var) %}

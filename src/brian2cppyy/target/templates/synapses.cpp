@@ -7,7 +7,7 @@
     A pathway whose writes of different synapses cannot meet when split by
     target (_traits.target_index: e.g. only `v_post += w` and synaptic
     variables), or that writes only synaptic variables (_traits.per_index),
-    may be split over threads (thread_pool.hpp). #}
+    may be split over threads (parallel_loops.hpp). #}
 {% extends 'common_group.cpp' %}
 {% block maincode %}
     std::vector<int32_t>* const _spiking_synapses = _queue_capsule->peek();

@@ -5,7 +5,7 @@
     event space has N+1 entries: the indices of the neurons that emitted the
     event, then their count in the last entry. A threshold whose vector code
     only writes to the loop's own index (_traits.per_index) may be split over
-    threads (thread_pool.hpp). #}
+    threads (parallel_loops.hpp). #}
 {% extends 'common_group.cpp' %}
 {% block maincode %}
     {% set _eventspace = get_array_name(eventspace_variable) %}
