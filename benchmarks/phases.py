@@ -6,7 +6,7 @@ Phases (each an *exclusive* time: a phase nested in another is subtracted
 from the outer one, so that the phases add up):
 
 ``cling_start``
-    ``brian2cppyy.cling.start``: importing cppyy, starting Cling with its
+    ``brian2cppyy.cling.runtime.start``: importing cppyy, starting Cling with its
     precompiled header, loading the runtime headers (cppyy target only).
 ``analysis``
     ``brian2.stateupdaters.base.StateUpdateMethod.apply_stateupdater``:
@@ -15,8 +15,8 @@ from the outer one, so that the phases add up):
     the rest of ``brian2.codegen.codeobject.create_runner_codeobj`` and of
     ``device.code_object``: templates, code generation, variable bookkeeping.
 ``compile``
-    cppyy: ``brian2cppyy.cling.jit.compile_unit`` (Cling compiling a unit; the same
-    interval as ``brian2cppyy.stats()['compile_seconds']``); cython:
+    cppyy: ``brian2cppyy.cling.jit._compile_once`` (Cling compiling a unit: a
+    kernel, or runtime code compiled for the kernels that need it); cython:
     ``CythonExtensionManager.create_extension`` (the cache lookup, and on a
     miss Cython and the C++ compiler); numpy: ``NumpyCodeObject.compile_block``.
 ``run``
@@ -116,8 +116,10 @@ def install(target, time_runs=False):
 
     _patch_attribute(clock, "codegen", Device, "code_object", missing)
     if target == "cppyy":
-        for module_name, name, phase in (("brian2cppyy.cling", "start", "cling_start"),
-                                         ("brian2cppyy.cling.jit", "compile_unit", "compile")):
+        # every compilation goes through jit._compile_once (kernels and the
+        # runtime units they need); Cling starts inside the first one
+        for module_name, name, phase in (("brian2cppyy.cling.runtime", "start", "cling_start"),
+                                         ("brian2cppyy.cling.jit", "_compile_once", "compile")):
             module = _module(module_name, missing)
             if module is not None:
                 _patch_attribute(clock, phase, module, name, missing)

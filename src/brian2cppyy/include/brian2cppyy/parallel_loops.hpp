@@ -24,9 +24,11 @@
 // calls. A small network, or one on a busy machine, does not get slower with
 // threads on.
 //
-// The pool's code is compiled only in a process that sets more than one
-// thread (loop/threads.py); until then pool_run_task() is null, loop_threads()
-// is 1 and every loop runs serially. Included by network_loop.hpp (compiled
+// The pool's code, and the sites' decisions, are compiled only in a process
+// that sets more than one thread (thread_pool.hpp, by loop/threads.py); until
+// then pool_split_loop() is null, loop_threads() is 1 and every loop runs
+// serially (the methods of ParallelSite, inline, are compiled where they are
+// used: with the pool). Included by network_loop.hpp (compiled
 // when Cling starts, with optimisation).
 #ifndef BRIAN2CPPYY_PARALLEL_LOOPS_HPP
 #define BRIAN2CPPYY_PARALLEL_LOOPS_HPP
@@ -62,24 +64,21 @@ inline size_t part_begin(size_t n, size_t parts, size_t part) {
     return std::min(n, block * PART_ALIGNMENT);
 }
 
-// One split loop: function(context, part, parts) for each part
+// One part of a split loop: function(context, part, parts)
 typedef void (*PartFunction)(void* context, size_t part, size_t parts);
-struct ParallelTask {
-    PartFunction function;
-    void* context;
-    size_t parts;
-};
 
-// Runs every part of a task, part 0 on the calling thread, and reports the
-// first failure on the calling thread (thread_pool.hpp); false, having run
-// nothing, when it cannot (the pool is busy with a loop of another thread,
-// or a forked child's pool has no workers).
-typedef bool (*RunTaskFunction)(const ParallelTask& task);
+struct ParallelSite;
 
-// The pool's RunTaskFunction, set when its code is compiled (thread_pool.hpp)
-inline std::atomic<RunTaskFunction>& pool_run_task() {
-    static std::atomic<RunTaskFunction> run_task{nullptr};
-    return run_task;
+// What parallel_split does when there are threads (thread_pool.hpp): asks
+// the site, runs the loop split over the pool or serially, times it for the
+// site. Returns the number of parts.
+typedef size_t (*SplitLoopFunction)(ParallelSite& site, size_t n, size_t threads,
+                                    PartFunction function, void* context);
+
+// The pool's SplitLoopFunction, set when its code is compiled (thread_pool.hpp)
+inline std::atomic<SplitLoopFunction>& pool_split_loop() {
+    static std::atomic<SplitLoopFunction> split_loop{nullptr};
+    return split_loop;
 }
 
 // The threads a loop may be split over: the pool's count as last set in
@@ -236,8 +235,13 @@ inline void run_body_copy(const Body& body, size_t part, size_t parts) {
     part_body(part, parts);
 }
 
+// One part of a split loop, out of line: the kernel's loop is compiled once
+// (here), whether the calling thread runs it serially or as part 0, or a
+// worker runs another part. Inlined into the serial call it would be
+// compiled twice per kernel, doubling the -O3 code generation of its
+// largest piece.
 template <typename Body>
-void call_part(void* context, size_t part, size_t parts) {
+__attribute__((noinline)) void call_part(void* context, size_t part, size_t parts) {
     run_body_copy(*static_cast<const Body*>(context), part, parts);
 }
 
@@ -247,32 +251,14 @@ void call_part(void* context, size_t part, size_t parts) {
 // (run_body_copy). Returns the number of parts.
 template <typename Body>
 size_t parallel_split(ParallelSite& site, size_t n, const Body& body) {
+    void* const context = const_cast<void*>(static_cast<const void*>(&body));
     const int32_t threads = loop_threads().load(std::memory_order_relaxed);
     if (threads > 1 && n >= (size_t)threads) {
-        bool timed;
-        const bool split = site.choose_split(n, &timed);
-        const auto t0 = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
-        size_t parts = 1;
-        if (split) {
-            const ParallelTask task{&call_part<Body>,
-                                    const_cast<void*>(static_cast<const void*>(&body)),
-                                    (size_t)threads};
-            const RunTaskFunction run_task = pool_run_task().load(std::memory_order_acquire);
-            if (run_task != nullptr && run_task(task))
-                parts = (size_t)threads;
-            else
-                run_body_copy(body, 0, 1);  // the pool is busy (or absent)
-        } else {
-            run_body_copy(body, 0, 1);
-        }
-        if (timed) {
-            const double ns = std::chrono::duration<double, std::nano>(
-                std::chrono::steady_clock::now() - t0).count();
-            site.record(parts > 1, n, ns);
-        }
-        return parts;
+        const SplitLoopFunction split_loop = pool_split_loop().load(std::memory_order_acquire);
+        if (split_loop != nullptr)
+            return split_loop(site, n, (size_t)threads, &call_part<Body>, context);
     }
-    run_body_copy(body, 0, 1);
+    call_part<Body>(context, 0, 1);
     return 1;
 }
 

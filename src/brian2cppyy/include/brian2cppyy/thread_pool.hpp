@@ -66,6 +66,13 @@ struct PartOutcome {
     std::string message;      // a C++ exception's message
 };
 
+// One split loop: function(context, part, parts) for each part
+struct ParallelTask {
+    PartFunction function;
+    void* context;
+    size_t parts;
+};
+
 // A split loop as the pool runs it
 struct PoolTask {
     const ParallelTask* loop;
@@ -340,19 +347,34 @@ bool thread_pool_exists() {
     return holder.pool != nullptr && holder.owner == getpid();
 }
 
-// The pool's RunTaskFunction (parallel_loops.hpp): a forked child's pool has
-// no workers, and its loops run on one thread until the count is set again.
-bool run_pool_task(const ParallelTask& loop) {
+// parallel_split's work when there are threads (SplitLoopFunction,
+// parallel_loops.hpp): ask the site, run the loop split or serially, time it
+// for the site. A forked child's pool has no workers: its loops run on one
+// thread until the count is set again.
+size_t split_loop(ParallelSite& site, size_t n, size_t threads, PartFunction function,
+                  void* context) {
+    bool timed;
+    const bool split = site.choose_split(n, &timed);
+    const auto t0 = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+    size_t parts = 1;
     ThreadPool& pool = thread_pool();
-    if (pool.run(loop))
-        return true;
-    if (pool.threads() == 1)
-        loop_threads().store(1, std::memory_order_relaxed);
-    return false;
+    if (split && pool.run(ParallelTask{function, context, threads})) {
+        parts = threads;
+    } else {
+        if (split && pool.threads() == 1)
+            loop_threads().store(1, std::memory_order_relaxed);
+        function(context, 0, 1);  // not worth it, or the pool is busy
+    }
+    if (timed) {
+        const double ns = std::chrono::duration<double, std::nano>(
+            std::chrono::steady_clock::now() - t0).count();
+        site.record(parts > 1, n, ns);
+    }
+    return parts;
 }
 
 static const bool thread_pool_registered =
-    (pool_run_task().store(&run_pool_task, std::memory_order_release), true);
+    (pool_split_loop().store(&split_loop, std::memory_order_release), true);
 
 // Entry points for Python (cppyy calls, rare: a change of the preference)
 int32_t set_thread_count(int32_t threads) {
