@@ -357,14 +357,16 @@ size_t split_loop(ParallelSite& site, size_t n, size_t threads, PartFunction fun
     const bool split = site.choose_split(n, &timed);
     const auto t0 = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     size_t parts = 1;
-    ThreadPool& pool = thread_pool();
-    if (split && pool.run(ParallelTask{function, context, threads})) {
-        parts = threads;
-    } else {
-        if (split && pool.threads() == 1)
+    if (split) {
+        // only here: thread_pool() checks the process id, a system call
+        ThreadPool& pool = thread_pool();
+        if (pool.run(ParallelTask{function, context, threads}))
+            parts = threads;
+        else if (pool.threads() == 1)
             loop_threads().store(1, std::memory_order_relaxed);
-        function(context, 0, 1);  // not worth it, or the pool is busy
     }
+    if (parts == 1)
+        function(context, 0, 1);  // not worth it, or the pool is busy
     if (timed) {
         const double ns = std::chrono::duration<double, std::nano>(
             std::chrono::steady_clock::now() - t0).count();
