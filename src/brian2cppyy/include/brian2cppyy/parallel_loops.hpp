@@ -35,10 +35,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <cstring>
-#include <type_traits>
 
 namespace brian2cppyy {
 
@@ -213,14 +211,6 @@ struct ParallelSite {
     }
 };
 
-// Runs part `part` of a split loop on a copy of its body. A body is a
-// closure that captures by copy (the scalar code's values, the array
-// pointers); the original's address goes to the pool, so the compiler must
-// assume that a store through an array pointer may change what it captured,
-// and reloads those values after every store (a store to a char array,
-// not_refractory, keeps a refractory model's loop scalar). The copy's address
-// does not escape: its values stay in registers. Copying costs a few words
-// per part and call.
 // Runs part `part` of a split loop on a copy of its body. A body is a
 // closure that captures by copy (the scalar code's values, the array
 // pointers); the original's address goes to the pool, so the compiler must
