@@ -7,7 +7,7 @@
 // std::thread works in JIT code as long as worker threads never call into
 // Python and catch everything that could leave them.
 //
-// A split loop (ParallelTask) runs part 0 on the calling thread and part k
+// A split loop (PoolTask) runs part 0 on the calling thread and part k
 // on worker k; the call returns when all are done. Each part runs in the
 // calling thread's floating-point environment (rounding, flushing denormals
 // to zero: Brian2's flush_denormals sets it on the thread that runs the
@@ -66,16 +66,12 @@ struct PartOutcome {
     std::string message;      // a C++ exception's message
 };
 
-// One split loop: function(context, part, parts) for each part
-struct ParallelTask {
+// A split loop as the pool runs it: function(context, part, parts) for each
+// part
+struct PoolTask {
     PartFunction function;
     void* context;
     size_t parts;
-};
-
-// A split loop as the pool runs it
-struct PoolTask {
-    const ParallelTask* loop;
     PartOutcome* outcomes;  // one per part (the pool's)
     std::fenv_t environment;  // the calling thread's
 };
@@ -109,7 +105,7 @@ public:
     // reports the first failure as described above. Returns false, having
     // run nothing, if the pool is busy with a loop of another thread (the
     // caller then runs the loop serially).
-    bool run(const ParallelTask& loop);
+    bool run(PartFunction function, void* context, size_t parts);
 
     PoolCounters counters;
 
@@ -150,7 +146,7 @@ int64_t run_part(Slot* slots) {
     PoolTask& task = *static_cast<PoolTask*>(slots[PART_SLOT_TASK].p);
     const size_t part = (size_t)slots[PART_SLOT_PART].i;
     try {
-        task.loop->function(task.loop->context, part, task.loop->parts);
+        task.function(task.context, part, task.parts);
     } catch (...) {
         const int64_t status = current_exception_status();
         if (status == ERR_CPP_EXCEPTION)
@@ -221,7 +217,7 @@ void ThreadPool::worker_main(size_t part) {
             return;
         seen = generation_.load(std::memory_order_acquire);
         PoolTask* task = task_;
-        if (part < task->loop->parts) {
+        if (part < task->parts) {
             std::fesetenv(&task->environment);
             run_part_guarded(*task, part);
             counters.worker_parts.fetch_add(1, std::memory_order_relaxed);
@@ -282,15 +278,17 @@ void ThreadPool::wait_for_workers() {
     }
 }
 
-bool ThreadPool::run(const ParallelTask& loop) {
+bool ThreadPool::run(PartFunction function, void* context, size_t parts) {
     std::unique_lock<std::mutex> busy(busy_, std::try_to_lock);
-    if (!busy.owns_lock() || workers_.empty() || loop.parts != workers_.size() + 1)
+    if (!busy.owns_lock() || workers_.empty() || parts != workers_.size() + 1)
         return false;
     counters.split_loops.fetch_add(1, std::memory_order_relaxed);
     for (PartOutcome& outcome : outcomes_)
         outcome.status = OK;
     PoolTask task;
-    task.loop = &loop;
+    task.function = function;
+    task.context = context;
+    task.parts = parts;
     task.outcomes = outcomes_.data();
     std::fegetenv(&task.environment);
     task_ = &task;
@@ -304,9 +302,9 @@ bool ThreadPool::run(const ParallelTask& loop) {
     wait_for_workers();
     task_ = nullptr;
     size_t failed = 0;
-    while (failed < loop.parts && outcomes_[failed].status == OK)
+    while (failed < parts && outcomes_[failed].status == OK)
         failed++;
-    if (failed == loop.parts)
+    if (failed == parts)
         return true;
     // the first failure in index order, reported with the pool released (a
     // fault leaves this function by siglongjmp: no destructor runs)
@@ -360,7 +358,7 @@ size_t split_loop(ParallelSite& site, size_t n, size_t threads, PartFunction fun
     if (split) {
         // only here: thread_pool() checks the process id, a system call
         ThreadPool& pool = thread_pool();
-        if (pool.run(ParallelTask{function, context, threads}))
+        if (pool.run(function, context, threads))
             parts = threads;
         else if (pool.threads() == 1)
             loop_threads().store(1, std::memory_order_relaxed);
