@@ -56,18 +56,23 @@ def child(model, out_path):
     mark("import brian2cppyy")
     import cppyy
     mark("import cppyy")
-    cppdef = cppyy.cppdef
 
-    def timed_cppdef(source):
-        start = time.process_time()
-        try:
-            return cppdef(source)
-        finally:
-            compiles.append(time.process_time() - start)
+    def timed(compile_function):
+        def timed_compile(source):
+            start = time.process_time()
+            try:
+                return compile_function(source)
+            finally:
+                compiles.append(time.process_time() - start)
 
-    cppyy.cppdef = timed_cppdef
+        return timed_compile
+
+    cppyy.cppdef = timed(cppyy.cppdef)
     from brian2cppyy.cling import runtime
     from brian2cppyy.target import codeobject
+
+    if hasattr(runtime, "declare"):  # kernels' units (trees after 2026-12-07)
+        runtime.declare = timed(runtime.declare)
 
     runtime.start()
     mark("Cling start")
@@ -84,8 +89,13 @@ def child(model, out_path):
 
     codeobject.CppyyCodeObject.compile_block = timed_block
     from brian2 import ms, prefs
+    from brian2.core.preferences import PreferenceError
 
     prefs.codegen.target = "cppyy"
+    try:  # each unit's cost on its own: compiled when its code object is made
+        prefs["codegen.runtime.cppyy.compile_in_background"] = False
+    except PreferenceError:
+        pass  # a tree without the compile thread
     if model == "trivial":
         network = _trivial()
     else:

@@ -6,7 +6,7 @@ Phases (each an *exclusive* time: a phase nested in another is subtracted
 from the outer one, so that the phases add up):
 
 ``cling_start``
-    ``brian2cppyy.cling.runtime.start``: importing cppyy, starting Cling with its
+    ``brian2cppyy.cling.runtime.launch``: importing cppyy, starting Cling with its
     precompiled header, loading the runtime headers (cppyy target only).
 ``analysis``
     ``brian2.stateupdaters.base.StateUpdateMethod.apply_stateupdater``:
@@ -16,20 +16,25 @@ from the outer one, so that the phases add up):
     ``device.code_object``: templates, code generation, variable bookkeeping.
 ``compile``
     cppyy: ``brian2cppyy.cling.jit._compile_once`` (Cling compiling a unit: a
-    kernel, or runtime code compiled for the kernels that need it); cython:
+    kernel, or runtime code compiled for the kernels that need it) on the
+    main thread, and the main thread's waits for the compile thread
+    (``compile_thread.wait_for`` and ``wait_idle``: kernels compile there while
+    Brian2 goes on, and only the wait is time the user waits); cython:
     ``CythonExtensionManager.create_extension`` (the cache lookup, and on a
     miss Cython and the C++ compiler); numpy: ``NumpyCodeObject.compile_block``.
 ``run``
     the time-step loops (``device._last_run_time`` of every run; for example
     scripts, whose loops are not timed apart; nested in no other phase).
 
-Wrapping changes no result: each wrapper calls the original with the same
-arguments and returns its value.  A hook whose function is missing (a renamed
+Only the main thread's time counts (a call on another thread, e.g. the
+compile thread's, is not timed).  Wrapping changes no result: each wrapper
+calls the original with the same arguments and returns its value.  A hook whose function is missing (a renamed
 function in a later version) is skipped and listed under ``missing_hooks``.
 """
 
 import functools
 import importlib
+import threading
 import time
 
 #: the phases this module measures, in the order of a run
@@ -48,6 +53,8 @@ class PhaseClock:
     def wrap(self, phase, function):
         @functools.wraps(function)
         def timed(*args, **kwargs):
+            if threading.current_thread() is not threading.main_thread():
+                return function(*args, **kwargs)
             frame = [phase, time.perf_counter(), 0.0]
             self._stack.append(frame)
             try:
@@ -118,8 +125,12 @@ def install(target, time_runs=False):
     if target == "cppyy":
         # every compilation goes through jit._compile_once (kernels and the
         # runtime units they need); Cling starts inside the first one
-        for module_name, name, phase in (("brian2cppyy.cling.runtime", "start", "cling_start"),
-                                         ("brian2cppyy.cling.jit", "_compile_once", "compile")):
+        for module_name, name, phase in (("brian2cppyy.cling.runtime", "launch", "cling_start"),
+                                         ("brian2cppyy.cling.jit", "_compile_once", "compile"),
+                                         ("brian2cppyy.cling.compile_thread", "wait_for",
+                                          "compile"),
+                                         ("brian2cppyy.cling.compile_thread", "wait_idle",
+                                          "compile")):
             module = _module(module_name, missing)
             if module is not None:
                 _patch_attribute(clock, phase, module, name, missing)

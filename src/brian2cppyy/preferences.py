@@ -181,6 +181,18 @@ prefs.register_preferences(
         thread. Sweep workers use 1 unless the swept function sets it.
         """,
     ),
+    compile_in_background=BrianPreference(
+        default=True,
+        validator=_valid_type("compile_in_background", bool, "use True or False"),
+        docs="""
+        Whether Cling compiles a network's kernels on a thread of its own
+        while Brian2 generates the code of the next ones (on two or more
+        cores the two overlap). A kernel waits for its compilation when it
+        is first called, and a compilation error is raised there. If
+        ``False``, each kernel compiles when its code object is created.
+        Results are the same.
+        """,
+    ),
     dump_dir=BrianPreference(
         default=None,
         validator=_valid_type("dump_dir", str, "use None or a directory (a string)", True),

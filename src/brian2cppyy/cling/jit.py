@@ -13,7 +13,6 @@ import hashlib
 import os
 import re
 import time
-import warnings
 from dataclasses import dataclass
 
 from . import contract, runtime
@@ -64,6 +63,8 @@ class CompilationError(Exception):
         self.lines = tuple(lines)
 
 
+#: an error in Cling's diagnostics (cppyy.cppdef's test, as a pattern)
+_ERROR = re.compile(r"input_line_\d+:\d+:\d+: (fatal )?error")
 _LOCATION = re.compile(r"input_line_\d+:(\d+):(\d+): (error|fatal error|warning): (.*)")
 
 
@@ -86,14 +87,12 @@ def _offending_lines(diagnostics, source):
     return found
 
 
-def _log_compiler_warnings(name, caught):
+def _log_compiler_warnings(name, diagnostics):
     """Cling's warnings about generated code go to Brian2's debug log, not to
     the user's console (they are about Brian2's code, not the model)."""
-    if not caught:
-        return
-    logger = get_logger(__name__)
-    for w in caught:
-        logger.debug(f"Cling warning in unit {name}: {clean_diagnostics(str(w.message))}")
+    if diagnostics:
+        get_logger(__name__).debug(
+            f"Cling warning in unit {name}: {clean_diagnostics(diagnostics)}")
 
 
 def unit_name(source):
@@ -147,20 +146,17 @@ def _compile_once(name, source, dump_path=None):
         runtime.warn_if_flags_differ()
         start = time.perf_counter()
         try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", SyntaxWarning)
-                cppyy.cppdef(source)
-            _log_compiler_warnings(name, caught)
-        except SyntaxError as exc:
-            _stats.failed += 1
-            diagnostics = clean_diagnostics(str(exc))
-            raise CompilationError(
-                diagnostics,
-                diagnostics=diagnostics,
-                lines=_offending_lines(str(exc), source),
-            ) from None
+            compiled, diagnostics = runtime.declare(source)
         finally:
             _stats.compile_seconds += time.perf_counter() - start
+        if not compiled or _ERROR.search(diagnostics):
+            _stats.failed += 1
+            raise CompilationError(
+                clean_diagnostics(diagnostics) or "Cling could not compile the unit.",
+                diagnostics=clean_diagnostics(diagnostics),
+                lines=_offending_lines(diagnostics, source),
+            )
+        _log_compiler_warnings(name, diagnostics)
         _units.add(name)
         _stats.compiled += 1
         return name

@@ -10,16 +10,21 @@ What Python shares with the runtime (statuses, layouts, entry points) is
 
 Threads: everything that touches Cling holds `lock` (Cling is not
 thread-safe); kernels run without it (and without the GIL, through ctypes).
+Kernels compile on the compile thread (`compile_thread`) while Python goes
+on: `start` hands cppyy out only when that thread is idle, and `declare`
+compiles without holding the GIL.
 """
 
+import ctypes
 import os
 import sys
 import threading
 
-from . import precompiled_header
+from . import compile_thread, precompiled_header
 from ..log import get_logger
 
-__all__ = ["start", "started", "lock", "info", "warn_if_flags_differ", "INCLUDE_DIR"]
+__all__ = ["start", "launch", "declare", "started", "lock", "info", "warn_if_flags_differ",
+           "INCLUDE_DIR"]
 
 #: our C++ runtime headers (``#include "brian2cppyy/runtime.hpp"``)
 INCLUDE_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "include")
@@ -76,7 +81,17 @@ def _set_flags():
 
 def start():
     """Start Cling (once per process) with the flags from the preferences and
-    load the runtime headers. Returns the ``cppyy`` module."""
+    load the runtime headers. Returns the ``cppyy`` module, for the caller
+    to use: first waits until the compile thread has compiled what it was
+    given (unless the caller is that thread)."""
+    cppyy = launch()
+    compile_thread.wait_idle()
+    return cppyy
+
+
+def launch():
+    """Start Cling (once per process) as `start` does, without waiting for
+    the compile thread: for code that only hands units to that thread."""
     global _cppyy, _started_flags
     if _cppyy is not None:
         return _cppyy
@@ -94,6 +109,34 @@ def start():
         _started_flags = os.environ.get("EXTRA_CLING_ARGS", flags)
         _cppyy = cppyy
     return _cppyy
+
+
+#: the C API of cppyy's backend: ``int cppyy_compile(const char* code)``
+#: declares code to Cling (cppyy.cppdef's call, without cppyy's Python
+#: layer); through ctypes it runs without the GIL
+_cppyy_compile = None
+
+
+def declare(source):
+    """Have Cling compile ``source``; returns ``(compiled, diagnostics)``
+    (Cling's messages, warnings included). Python runs meanwhile (ctypes
+    releases the GIL); the caller holds `lock`."""
+    global _cppyy_compile
+    cppyy = launch()
+    if _cppyy_compile is None:
+        function = ctypes.CDLL(None).cppyy_compile  # the backend is loaded RTLD_GLOBAL
+        function.argtypes = [ctypes.c_char_p]
+        function.restype = ctypes.c_int
+        _cppyy_compile = function
+    capture = cppyy._backend  # cppyy.cppdef's capture of Cling's diagnostics
+    capture._begin_capture_stderr()
+    try:
+        compiled = bool(_cppyy_compile(source.encode("utf-8")))
+    finally:
+        diagnostics = capture._end_capture_stderr()
+    if isinstance(diagnostics, bytes):
+        diagnostics = diagnostics.decode("utf-8", "replace")
+    return compiled, diagnostics or ""
 
 
 def started():

@@ -31,6 +31,7 @@ their loops over it (``parallel_loops.hpp``, ``thread_pool.hpp``) with results e
 import time
 
 import numpy as np
+from brian2.core.base import BrianObjectException
 from brian2.core.clocks import Clock
 from brian2.core.namespace import get_local_namespace
 from brian2.core.network import profiling_summary
@@ -41,11 +42,13 @@ from brian2.units.allunits import second
 from brian2.units.fundamentalunits import check_units
 
 from .. import brian2_compat as compat
-from ..cling import contract
+from ..cling import compile_thread, contract
+from ..cling.jit import CompilationError
 from ..target import random_buffers
 from . import run_reuse, threads
 from ..log import get_logger
 from ..target.codeobject import CppyyCodeObject
+from ..target.kernel import Kernel
 from .deferred_interrupt import DeferredInterrupt
 from .progress_report import ProgressReport
 
@@ -139,7 +142,12 @@ class _FusedRun:
         compat.collect_unused_objects()  # cheap: the imports are frozen (unused_objects)
         self.clocks = compat.set_interval(self.net, self.all_objects, self.t_end)
         with run_reuse.reusing(self.all_objects):  # unchanged code objects run again
-            self.net.before_run(namespace)
+            try:
+                self.net.before_run(namespace)
+            except BaseException:
+                compile_thread.wait_idle()  # nothing compiles on behind the error
+                raise
+        _wait_for_kernels(self.all_objects)
 
     def simulate(self, report, report_period):
         """The time steps: the C++ loop and the Python work it returns for."""
@@ -179,6 +187,25 @@ class _FusedRun:
         compat.store_profiling_info(net, self.schedule.profiling_info() if self.profile else None)
         if self.profile:
             brian2_network_logger.debug(f"\n{str(profiling_summary(net))}")
+
+
+def _wait_for_kernels(objects):
+    """Wait until every kernel of the objects has compiled (they compile on
+    the compile thread while ``before_run`` goes on); a kernel that did not
+    compile is reported as Brian2 reports an object whose preparation
+    failed."""
+    for obj in objects:
+        if not obj.active:
+            continue
+        for codeobj in compat.code_objects(obj):
+            for kernel in getattr(codeobj, "compiled_code", {}).values():
+                if not isinstance(kernel, Kernel):
+                    continue
+                try:
+                    kernel.function_address  # noqa: B018 - waits for it
+                except CompilationError as exc:
+                    raise BrianObjectException(
+                        "An error occurred when preparing an object.", obj) from exc
 
 
 def _calls_only_its_kernel(codeobj):

@@ -60,7 +60,7 @@ import os
 import sys
 import threading
 
-from ..cling import runtime
+from ..cling import compile_thread, runtime
 
 __all__ = ["Connection", "EMBEDDED_CLUSTER_CONFIG", "FORK_MEMORY_SHARE", "start_method",
            "fork_allowed"]
@@ -147,6 +147,7 @@ def _install_fork_hooks():
         def before():
             held.value = _forking_clusters > 0
             if held.value:
+                compile_thread.wait_idle()  # its jobs take the lock
                 runtime.lock.acquire()
 
         def after():

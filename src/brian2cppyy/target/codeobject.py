@@ -27,7 +27,7 @@ from brian2.core.functions import Function
 from brian2.core.preferences import prefs
 from brian2.devices.device import get_device
 
-from ..cling import compiler_settings, jit, runtime_support
+from ..cling import compile_thread, compiler_settings, jit, runtime, runtime_support
 from . import template_specifiers, user_code
 from .array_names import ArrayNames
 from .generator import CppyyCodeGenerator
@@ -126,6 +126,11 @@ class CppyyCodeObject(CodeObject):
         return self.code if block == "run" else ""
 
     def compile_block(self, block):
+        """The block's `Kernel`; its unit compiles on the compile thread
+        (`compile_thread`, unless ``codegen.runtime.cppyy.compile_in_background``
+        is off) while Brian2 goes on, and the kernel waits for it when it is
+        first called. A unit that does not compile raises
+        `CppyyCompilationError` there."""
         source = self._block_source(block).strip()
         if not source or "EMPTY_CODE_BLOCK" in source:
             return None
@@ -135,25 +140,33 @@ class CppyyCodeObject(CodeObject):
         dump_dir = prefs["codegen.runtime.cppyy.dump_dir"]
         if dump_dir:
             dump_path = os.path.join(dump_dir, f"{self.name}_{block}.cpp")
+        pragmas = compiler_settings.pragmas(
+            compiler_settings.current(), self.specifiers.block_runs_once(block)
+        )
+        unit = (block, source, preamble, epilogue, dump_path, pragmas)
+        if prefs["codegen.runtime.cppyy.compile_in_background"]:
+            runtime.launch()  # Cling starts on this thread
+            compiled = compile_thread.submit(self._compile_unit, *unit)
+        else:
+            compiled = self._compile_unit(*unit)
+        slots, keepalive = self.argument_layout().fill(self.device)
+        site = KernelSite(self.name, self.template_name, block, self.owner,
+                          tuple(self.functions_with_code()), self.kernel_exceptions())
+        return Kernel(compiled, slots, keepalive, site)
+
+    def _compile_unit(self, block, source, preamble, epilogue, dump_path, pragmas):
+        """Compile a block's unit (with the runtime code it needs first);
+        returns the kernel's address."""
         try:
             if runtime_support.HEADER in self.specifiers.includes:
                 runtime_support.prepare_for(self.variables)
-            address = jit.compile_kernel(
-                source, preamble, epilogue, dump_path,
-                compiler_settings.pragmas(
-                    compiler_settings.current(), self.specifiers.block_runs_once(block)
-                ),
-            )
+            return jit.compile_kernel(source, preamble, epilogue, dump_path, pragmas)
         except jit.CompilationError as exc:
             raise CppyyCompilationError(
                 self._compile_error_message(block, exc),
                 diagnostics=exc.diagnostics,
                 lines=exc.lines,
             ) from None
-        slots, keepalive = self.argument_layout().fill(self.device)
-        site = KernelSite(self.name, self.template_name, block, self.owner,
-                          tuple(self.functions_with_code()), self.kernel_exceptions())
-        return Kernel(address, slots, keepalive, site)
 
     def _unit_frame(self):
         """``(preamble, epilogue)``: what goes before and after the kernel's

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from brian2.core.base import BrianObjectException
 
-from ..cling import contract
+from ..cling import compile_thread, contract
 from . import faults, kernel_status, random_buffers
 
 __all__ = ["Kernel", "KernelSite"]
@@ -50,24 +50,38 @@ class KernelSite:
 class Kernel:
     """A compiled block bound to its slot array (uint64, see
     `kernel_arguments`). ``slots`` and ``keepalive`` must live as long as
-    the kernel may run: the kernel holds them."""
+    the kernel may run: the kernel holds them. ``compiled`` is the kernel's
+    address, or the compile thread's `Future` of it: the kernel waits for
+    it when it is first called (`function_address`), and raises its
+    compilation error there."""
 
-    __slots__ = ("function_address", "slots", "slots_address", "keepalive", "site", "error",
-                 "_call", "_call_pointer", "_guarded_call")
+    __slots__ = ("_compiled", "_address", "slots", "slots_address", "keepalive", "site",
+                 "error", "_call", "_call_pointer", "_guarded_call")
 
-    def __init__(self, address, slots, keepalive, site):
+    def __init__(self, compiled, slots, keepalive, site):
         random_buffers.connect()  # before any kernel can draw
         C = contract.values()
-        self.function_address = address
+        self._compiled = compiled
+        self._address = None
         self.site = site
         self.error = contract.ErrorRecord()
         slots[C.SLOT_ERROR_RECORD] = ctypes.addressof(self.error)
         self.slots = slots
         self.slots_address = slots.ctypes.data
         self.keepalive = keepalive
-        self._call = contract.KernelCall(address, self.slots_address)
-        self._call_pointer = ctypes.pointer(self._call)
         self._guarded_call = contract.entry_points().guarded_kernel_call
+
+    @property
+    def function_address(self):
+        """The compiled kernel's address (waits for its compilation)."""
+        if self._address is None:
+            compiled = self._compiled
+            address = compiled if isinstance(compiled, int) else compile_thread.wait_for(compiled)
+            self._call = contract.KernelCall(address, self.slots_address)
+            self._call_pointer = ctypes.pointer(self._call)
+            self._address = address
+            self._compiled = None
+        return self._address
 
     def set_return_buffer(self, address):
         """Where a template that returns an array writes it (0: none)."""
@@ -76,6 +90,8 @@ class Kernel:
     def run(self):
         """Call the kernel from Python; its status (>= 0), or the error
         raised as Brian2 raises a code object's errors."""
+        if self._address is None:
+            self.function_address  # noqa: B018 - waits for the compilation
         faults.keep_handlers_installed()
         try:
             status = self._guarded_call(self._call_pointer)

@@ -131,13 +131,15 @@ def include_header(header):
 
 
 def add_include_dir(path):
-    """Add a directory to Cling's include path (once)."""
-    cppyy = runtime.start()
+    """Add a directory to Cling's include path (once: without touching Cling
+    again, so that kernels compiling on the compile thread go on)."""
     path = os.path.abspath(path)
+    if path in _include_dirs:
+        return
+    cppyy = runtime.start()
     with runtime.lock:
         cppyy.add_include_path(path)
-        if path not in _include_dirs:
-            _include_dirs.append(path)
+        _include_dirs.append(path)
 
 
 def load_library(name, library_dirs=()):

@@ -1,0 +1,104 @@
+"""The compile thread: Cling compiles kernels on a thread of its own while
+Python goes on generating the code of the next ones.
+
+A network's code objects are generated one after the other in Brian2's
+``before_run`` (Python: templates, code generation) and each kernel is only
+called later, when the run starts. Compiling (Cling, without the GIL:
+`runtime.declare`) and generating then overlap on two cores: a code object
+hands its blocks to this thread (`submit`) and gets a `Future` for each,
+which is waited for when the kernel is first called.
+
+One thread, one queue: units compile in the order they were submitted, as
+they would on the main thread (a kernel may need a runtime unit compiled
+before it). Cling is not thread-safe: every other use of cppyy goes through
+`runtime.start`, which waits until this thread is idle (`wait_idle`) before
+it hands cppyy out; a job holds `runtime.lock` while it compiles.
+
+Processes: the thread starts on the first job. Before a fork every queued
+job is finished (a child has no compile thread: it starts its own); at exit
+too, so that Cling never compiles while the interpreter shuts down.
+"""
+
+import atexit
+import os
+import queue
+import threading
+from concurrent.futures import Future
+
+__all__ = ["submit", "wait_for", "wait_idle", "on_compile_thread"]
+
+
+class _CompileThread:
+    """One daemon thread that runs the submitted jobs in order."""
+
+    def __init__(self):
+        self.jobs = queue.Queue()
+        self.thread = None
+        self.owner = os.getpid()
+
+    def submit(self, function, args):
+        future = Future()
+        self.jobs.put((future, function, args))
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._work, name="brian2cppyy-compile",
+                                           daemon=True)
+            self.thread.start()
+        return future
+
+    def _work(self):
+        while True:
+            future, function, args = self.jobs.get()
+            try:
+                if future.set_running_or_notify_cancel():
+                    try:
+                        future.set_result(function(*args))
+                    except BaseException as exc:  # noqa: BLE001 - handed to the waiter
+                        future.set_exception(exc)
+            finally:
+                # nothing of the job stays alive here until the next one
+                # (Brian2 names objects after those still alive)
+                del future, function, args
+                self.jobs.task_done()
+
+    def wait_idle(self):
+        if self.thread is not None and threading.current_thread() is not self.thread:
+            self.jobs.join()
+
+
+_compiler = _CompileThread()
+
+
+def _current():
+    global _compiler
+    if _compiler.owner != os.getpid():  # a forked child: the thread is not here
+        _compiler = _CompileThread()
+    return _compiler
+
+
+def submit(function, *args):
+    """Run ``function(*args)`` on the compile thread, after every job
+    submitted before; returns its `Future` (the result, or the exception it
+    raised)."""
+    return _current().submit(function, args)
+
+
+def wait_for(future):
+    """The result of a submitted job, once it is done (raises its
+    exception)."""
+    return future.result()
+
+
+def wait_idle():
+    """Return when every submitted job has finished (at once on the compile
+    thread itself)."""
+    _current().wait_idle()
+
+
+def on_compile_thread():
+    """Whether the caller runs on the compile thread."""
+    thread = _current().thread
+    return thread is not None and threading.current_thread() is thread
+
+
+os.register_at_fork(before=wait_idle)
+atexit.register(wait_idle)
