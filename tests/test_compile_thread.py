@@ -13,7 +13,7 @@ from brian2 import (Network, NeuronGroup, SpikeMonitor, Synapses, check_units, i
 from brian2.core.base import BrianObjectException
 
 from brian2cppyy import CppyyCompilationError
-from brian2cppyy.cling import compile_thread, runtime
+from brian2cppyy.cling import compile_thread, jit, runtime
 from helpers import cause_of_type
 
 
@@ -121,3 +121,28 @@ def test_a_fork_waits_for_the_compile_thread_and_the_child_compiles_on_its_own()
     os.close(write)
     assert os.read(read, 1) == b"1"
     os.waitpid(pid, 0)
+
+
+def test_a_compilation_on_the_main_thread_waits_for_queued_jobs_without_a_deadlock():
+    # queued: a job that takes the lock (as every compilation on the thread
+    # does) behind a slow one; meanwhile a kernel compiled on another thread
+    # (as with compile_in_background off)
+    runtime.start()
+
+    def job_taking_the_lock():
+        with runtime.lock:
+            pass
+
+    compile_thread.submit(time.sleep, 0.3)
+    compile_thread.submit(job_taking_the_lock)
+    done = []
+
+    def compile_here():
+        done.append(jit.compile_kernel(
+            "int64_t _kernel(brian2cppyy::Slot*) { return 7; }  // no deadlock test"))
+
+    caller = threading.Thread(target=compile_here)
+    caller.start()
+    caller.join(timeout=60)
+    assert not caller.is_alive(), "the compilation waited for the compile thread forever"
+    assert done and done[0] != 0

@@ -25,7 +25,7 @@ import queue
 import threading
 from concurrent.futures import Future
 
-__all__ = ["submit", "wait_for", "wait_idle", "on_compile_thread"]
+__all__ = ["submit", "wait_for", "wait_idle"]
 
 
 class _CompileThread:
@@ -92,12 +92,6 @@ def wait_idle():
     """Return when every submitted job has finished (at once on the compile
     thread itself)."""
     _current().wait_idle()
-
-
-def on_compile_thread():
-    """Whether the caller runs on the compile thread."""
-    thread = _current().thread
-    return thread is not None and threading.current_thread() is thread
 
 
 os.register_at_fork(before=wait_idle)

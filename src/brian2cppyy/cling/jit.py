@@ -170,6 +170,7 @@ def compile_kernel(body, preamble="", epilogue="", dump_path=None, pragmas=("", 
         f"{body}\n"
         "static const bool _kernel_registered = brian2cppyy::register_kernel(&_kernel);\n"
     )
+    runtime.start()  # outside the lock: it may wait for the compile thread, which takes it
     with runtime.lock:
         name = compile_unit(body, preamble, epilogue, dump_path, pragmas)
         address = _kernel_addresses.get(name)
