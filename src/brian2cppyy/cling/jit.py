@@ -63,8 +63,6 @@ class CompilationError(Exception):
         self.lines = tuple(lines)
 
 
-#: an error in Cling's diagnostics (cppyy.cppdef's test, as a pattern)
-_ERROR = re.compile(r"input_line_\d+:\d+:\d+: (fatal )?error")
 _LOCATION = re.compile(r"input_line_\d+:(\d+):(\d+): (error|fatal error|warning): (.*)")
 
 
@@ -136,7 +134,7 @@ def _compile_once(name, source, dump_path=None):
     this process; returns ``name``. The source goes to ``dump_path`` either
     way: a user who sets ``dump_dir`` sees every block of their model, also
     those identical to one compiled earlier in the process."""
-    cppyy = runtime.start()
+    runtime.start()  # on the main thread: waits for the compile thread
     with runtime.lock:
         if dump_path is not None:
             _dump(source, dump_path)
@@ -149,13 +147,12 @@ def _compile_once(name, source, dump_path=None):
             compiled, diagnostics = runtime.declare(source)
         finally:
             _stats.compile_seconds += time.perf_counter() - start
-        if not compiled or _ERROR.search(diagnostics):
+        errors = _offending_lines(diagnostics, source)
+        if not compiled or errors:
             _stats.failed += 1
-            raise CompilationError(
-                clean_diagnostics(diagnostics) or "Cling could not compile the unit.",
-                diagnostics=clean_diagnostics(diagnostics),
-                lines=_offending_lines(diagnostics, source),
-            )
+            cleaned = clean_diagnostics(diagnostics)
+            raise CompilationError(cleaned or "Cling could not compile the unit.",
+                                   diagnostics=cleaned, lines=errors)
         _log_compiler_warnings(name, diagnostics)
         _units.add(name)
         _stats.compiled += 1
