@@ -338,11 +338,11 @@ def test_a_site_splits_only_while_splitting_is_faster():
     after SITE_CHECK_CALLS calls and probes again SITE_RETRY_CALLS calls later;
     while splitting pays, it probes again every SITE_USE_CALLS calls;
     a loop whose calls are cheaper than the threshold is never split."""
-    import cppyy
-
     from brian2cppyy.cling import runtime
 
     runtime.start()
+    import cppyy.ll
+
     ns = cppyy.gbl.brian2cppyy
     probe, check = int(ns.SITE_PROBE_CALLS), int(ns.SITE_CHECK_CALLS)
     use, retry = int(ns.SITE_USE_CALLS), int(ns.SITE_RETRY_CALLS)

@@ -21,6 +21,10 @@ The hooks, all of them (`install`):
     Brian2's derivation of a state updater (sympy for ``exact``: seconds).
     On the cppyy target it is answered from the on-disk analysis cache when it
     can be (`analysis_cache.hooks.apply_stateupdater`); otherwise Brian2's.
+``RuntimeDevice.add_array``
+    Brian2's allocation of a variable's array. On the cppyy target a model's
+    first one starts Cling in the background (`cling.runtime.launch`), then
+    Brian2's runs: Cling starts while the model is being built.
 ``GSLContainer.get_codeobj_class``
     Brian2's GSL state updaters choose their code-object class for the Cython
     target and the standalone device only. On the cppyy target the container
@@ -110,6 +114,23 @@ def _brian2_apply_stateupdater(*args, **kwds):
     return brian2_original(StateUpdateMethod, "apply_stateupdater")(*args, **kwds)
 
 
+def _add_array(device, var):
+    """``RuntimeDevice.add_array`` on the cppyy target: a model's first array
+    (its first group's variables) is the first sign that it is built for
+    this target, so Cling starts now, on the compile thread
+    (`runtime.launch`), while Brian2 builds the rest of the model; then
+    Brian2's own. Starting early only saves time: if it fails, the first
+    compilation reports it (Cling's start is tried again there)."""
+    from .cling import runtime
+
+    if not runtime.launched():
+        try:
+            runtime.launch()
+        except Exception:  # noqa: BLE001 - reported by the first compilation
+            pass
+    return brian2_original(RuntimeDevice, "add_array")(device, var)
+
+
 def _gsl_codeobj_class(container):
     """``GSLContainer.get_codeobj_class`` on the cppyy target."""
     from .target import gsl
@@ -129,4 +150,5 @@ def install():
     dispatch(StateUpdateMethod, "apply_stateupdater",
              staticmethod(functools.partial(analysis_hooks.apply_stateupdater,
                                             _brian2_apply_stateupdater)))
+    dispatch(RuntimeDevice, "add_array", _add_array)
     dispatch(GSLContainer, "get_codeobj_class", _gsl_codeobj_class)

@@ -10,9 +10,10 @@ which is waited for when the kernel is first called.
 
 One thread, one queue: units compile in the order they were submitted, as
 they would on the main thread (a kernel may need a runtime unit compiled
-before it). Cling is not thread-safe: every other use of cppyy goes through
-`runtime.start`, which waits until this thread is idle (`wait_idle`) before
-it hands cppyy out; a job holds `runtime.lock` while it compiles.
+before it; Cling's own start is the first job, `runtime.launch`). Cling is
+not thread-safe: every other use of Cling goes through `runtime.ready` (or
+`runtime.start`, which also hands cppyy out), which waits until this thread
+is idle (`wait_idle`); a job holds `runtime.lock` while it compiles.
 
 Processes: the thread starts on the first job. Before a fork every queued
 job is finished (a child has no compile thread: it starts its own); at exit

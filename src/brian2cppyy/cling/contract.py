@@ -6,7 +6,8 @@ every number and layout the two share.
   indices, the fused loop's entry columns, state slots, times and results,
   ``MAX_CLOCKS``) and every constant (`CONSTANTS`: ``CLOCK_EPSILON_DT``) is
   read from the running Cling once, as attributes of `values()`
-  (``values().ERR_FAULT``). Python writes none of them down.
+  (``values().ERR_FAULT``). Python writes none of them down: the names of
+  the enumerators come from the header's text, their values from Cling.
 * Layouts: the structs Python reads and writes through ctypes
   (`ErrorRecord`, `KernelCall`, `EntryPoints`) are declared here, with the
   ctypes signature of each entry point next to its name.
@@ -21,12 +22,14 @@ Reading the contract starts Cling (`runtime.start`).
 """
 
 import ctypes
+import os
+import re
 import types
 
 from . import runtime
 
 __all__ = ["ENUMS", "CONSTANTS", "ErrorRecord", "KernelCall", "EntryPoints", "KERNEL_FUNCTION",
-           "values", "entry_points", "signature", "address_of"]
+           "values", "enumerators", "entry_points", "signature", "address_of"]
 
 #: the enums of contract.hpp whose enumerators Python reads
 ENUMS = ("KernelSlot", "Status", "LoopLimit", "LoopEntryColumn", "LoopEntryKind",
@@ -89,20 +92,27 @@ def values():
     the running Cling once, as a namespace (``values().ERR_FAULT``)."""
     global _values
     if _values is None:
-        cppyy = runtime.start()
-        namespace = cppyy.gbl.brian2cppyy
-        read = {}
-        for enum in ENUMS:
-            members = getattr(namespace, enum).__dict__
-            read.update({name: int(members[name]) for name in _enumerators(members)})
-        read.update({name: float(getattr(namespace, name)) for name in CONSTANTS})
-        _values = types.SimpleNamespace(**read)
+        names = [name for enum in ENUMS for name in enumerators(enum)]
+        numbers = runtime.read_values([f"brian2cppyy::{name}" for name in names])
+        constants = runtime.read_values([f"brian2cppyy::{name}" for name in CONSTANTS],
+                                        ctypes.c_double)
+        _values = types.SimpleNamespace(**dict(zip(names, numbers, strict=True)),
+                                        **dict(zip(CONSTANTS, constants, strict=True)))
     return _values
 
 
-def _enumerators(members):
-    """The enumerators in a cppyy enum type's ``__dict__``."""
-    return [name for name in members if not name.startswith("_")]
+def _header_text():
+    """contract.hpp without its comments."""
+    with open(os.path.join(runtime.INCLUDE_DIR, "brian2cppyy", "contract.hpp")) as f:
+        return re.sub(r"//[^\n]*|/\*.*?\*/", "", f.read(), flags=re.S)
+
+
+def enumerators(enum):
+    """The names of the enumerators of contract.hpp's enum ``enum``."""
+    found = re.search(r"\benum\s+" + enum + r"\b[^{;]*\{(.*?)\}", _header_text(), re.S)
+    if found is None:
+        raise LookupError(f"contract.hpp declares no enum {enum}")
+    return [item.split("=")[0].strip() for item in found.group(1).split(",") if item.strip()]
 
 
 def entry_points():
@@ -110,11 +120,7 @@ def entry_points():
     (ctypes, mapped onto the C++ object once)."""
     global _entry_points
     if _entry_points is None:
-        cppyy = runtime.start()
-        import cppyy.ll
-
-        with runtime.lock:
-            address = cppyy.ll.addressof(cppyy.gbl.brian2cppyy.entry_points)
+        (address,) = runtime.read_values(["&brian2cppyy::entry_points"])
         _entry_points = EntryPoints.from_address(address)
     return _entry_points
 

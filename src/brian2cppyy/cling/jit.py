@@ -134,7 +134,7 @@ def _compile_once(name, source, dump_path=None):
     this process; returns ``name``. The source goes to ``dump_path`` either
     way: a user who sets ``dump_dir`` sees every block of their model, also
     those identical to one compiled earlier in the process."""
-    runtime.start()  # on the main thread: waits for the compile thread
+    runtime.ready()  # on the main thread: waits for the compile thread
     with runtime.lock:
         if dump_path is not None:
             _dump(source, dump_path)
@@ -167,7 +167,7 @@ def compile_kernel(body, preamble="", epilogue="", dump_path=None, pragmas=("", 
         f"{body}\n"
         "static const bool _kernel_registered = brian2cppyy::register_kernel(&_kernel);\n"
     )
-    runtime.start()  # outside the lock: it may wait for the compile thread, which takes it
+    runtime.ready()  # outside the lock: it may wait for the compile thread, which takes it
     with runtime.lock:
         name = compile_unit(body, preamble, epilogue, dump_path, pragmas)
         address = _kernel_addresses.get(name)

@@ -1,21 +1,31 @@
 """Starting Cling, once per process, with the C++ runtime
-(``include/brian2cppyy/*.hpp``) loaded.
+(``include/brian2cppyy/*.hpp``) loaded; compiling code in it.
 
-Cling starts on the first compilation, not when ``brian2cppyy`` is imported,
-with the flags of the ``codegen.runtime.cppyy`` preferences (they are fixed
-from then on: a later change is reported, not applied).
+Cling starts when the first model object is built for the ``cppyy`` target
+(or, at the latest, on the first compilation), not when ``brian2cppyy`` is
+imported, with the flags of the ``codegen.runtime.cppyy`` preferences (they
+are fixed from then on: a later change is reported, not applied).
+
+Cling starts through cppyy's C API, without cppyy's Python module: `launch`
+loads cppyy's backend library (ctypes, which releases the GIL), and Cling
+compiles the runtime headers through ``cppyy_compile`` (`declare`), on the
+compile thread (`compile_thread`) while Python goes on. Importing cppyy
+itself (0.2 s, holding the GIL) is left to the code that needs it: users'
+functions, reflection (`start`). Python reads what it needs of the runtime
+(addresses, the contract's values) through units that write them into its
+memory (`read_values`); Cling's diagnostics come back through
+``cling_diagnostics.hpp``.
 
 What Python shares with the runtime (statuses, layouts, entry points) is
 ``contract.hpp``, read by `brian2cppyy.cling.contract`.
 
 Threads: everything that touches Cling holds `lock` (Cling is not
 thread-safe); kernels run without it (and without the GIL, through ctypes).
-Kernels compile on the compile thread (`compile_thread`) while Python goes
-on: `start` hands cppyy out only when that thread is idle, and `declare`
-compiles without holding the GIL.
+`ready` and `start` return once the compile thread is idle.
 """
 
 import ctypes
+import itertools
 import os
 import sys
 import threading
@@ -23,8 +33,8 @@ import threading
 from . import compile_thread, precompiled_header
 from ..log import get_logger
 
-__all__ = ["start", "launch", "declare", "started", "lock", "info", "warn_if_flags_differ",
-           "INCLUDE_DIR"]
+__all__ = ["launch", "launched", "ready", "start", "in_order", "declare", "read_values", "add_include_path",
+           "started", "lock", "info", "warn_if_flags_differ", "ClingStartError", "INCLUDE_DIR"]
 
 #: our C++ runtime headers (``#include "brian2cppyy/runtime.hpp"``)
 INCLUDE_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "include")
@@ -38,11 +48,33 @@ lock = threading.RLock()
 #: entry points of every time step are in network_loop.hpp
 _RUNTIME_HEADERS = (("brian2cppyy/runtime.hpp", 0), ("brian2cppyy/network_loop.hpp", None))
 
+#: the header whose functions capture Cling's diagnostics (compiled first),
+#: and their ctypes types: ``void begin()``, ``const char* end()`` (not part
+#: of contract.hpp, which is compiled after them; only this module calls them)
+_DIAGNOSTICS_HEADER = "brian2cppyy/cling_diagnostics.hpp"
+_DIAGNOSTICS_BEGIN = ctypes.CFUNCTYPE(None)
+_DIAGNOSTICS_END = ctypes.CFUNCTYPE(ctypes.c_char_p)
+
+
+class ClingStartError(RuntimeError):
+    """Cling could not start with brian2cppyy's runtime (a broken
+    installation of cppyy or of brian2cppyy): every later compilation in the
+    process raises it again."""
+
+
+_launched = False
+_ready = False
+_start_error = None
 _cppyy = None
 _started_flags = None
 #: flag sets a compilation was asked for after Cling had started with others
 _ignored_flags = set()
 _versions = None
+#: ``int cppyy_compile(const char*)`` of cppyy's backend (ctypes: without the GIL)
+_cppyy_compile = None
+#: cling_diagnostics.hpp's begin() and end() (ctypes)
+_capture = None
+_read_units = itertools.count()
 
 
 def _brian2_include_dirs():
@@ -79,69 +111,207 @@ def _set_flags():
     return flags
 
 
-def start():
-    """Start Cling (once per process) with the flags from the preferences and
-    load the runtime headers. Returns the ``cppyy`` module, for the caller
-    to use: first waits until the compile thread has compiled what it was
-    given (unless the caller is that thread)."""
-    cppyy = launch()
-    compile_thread.wait_idle()
-    return cppyy
+def _prepare_backend():
+    """What cppyy's own import does before it loads its backend, on the main
+    thread (cppyy's loader changes the working directory while it checks
+    the precompiled header, and may build one): the precompiled header cppyy
+    ships, or ours (`precompiled_header`), and C++'s standard library loaded
+    globally (as cppyy's ``_stdcpp_fix``)."""
+    from cppyy_backend import loader
+
+    shipped = precompiled_header.expected_path()
+    if "CLING_STANDARD_PCH" not in os.environ and shipped is not None:
+        os.environ["CLING_STANDARD_PCH"] = shipped
+    loader.set_cling_compile_options()
+    loader.ensure_precompiled_header()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libstdc++.so.6", ctypes.RTLD_GLOBAL)
+        except OSError:
+            pass
 
 
 def launch():
-    """Start Cling (once per process) as `start` does, without waiting for
-    the compile thread: for code that only hands units to that thread."""
-    global _cppyy, _started_flags
-    if _cppyy is not None:
-        return _cppyy
+    """Start Cling (once per process) with the flags from the preferences:
+    on the compile thread, so that this returns at once (unless
+    ``codegen.runtime.cppyy.compile_in_background`` is off). Units
+    submitted to that thread afterwards compile once Cling has started;
+    `ready` waits for it."""
+    global _launched, _started_flags
+    if _launched:  # without the lock, which the start holds while it compiles
+        return
     with lock:
-        if _cppyy is not None:
-            return _cppyy
+        if _launched:
+            return
         flags = _set_flags()
-        import cppyy
-
-        for path in _brian2_include_dirs() + [INCLUDE_DIR]:
-            cppyy.add_include_path(path)
-        for header, level in _RUNTIME_HEADERS:
-            pragma = "" if level is None else f"#pragma cling optimize({level})\n"
-            cppyy.cppdef(f'{pragma}#include "{header}"')
+        _prepare_backend()
         _started_flags = os.environ.get("EXTRA_CLING_ARGS", flags)
-        _cppyy = cppyy
+        _launched = True
+    in_order(_start_cling)
+
+
+def launched():
+    """Whether Cling's start was asked for in this process (`launch`)."""
+    return _launched
+
+
+def _start_cling():
+    """Load cppyy's backend (Cling starts in it) and compile the runtime
+    headers; raises `ClingStartError` (now and on every later call) if
+    either fails."""
+    global _ready, _start_error
+    with lock:
+        if _ready:
+            return
+        if _start_error is not None:
+            raise ClingStartError(str(_start_error))
+        try:
+            _load_backend()
+            for header, level in _RUNTIME_HEADERS:
+                pragma = "" if level is None else f"#pragma cling optimize({level})\n"
+                compiled, diagnostics = _compile_captured(f'{pragma}#include "{header}"')
+                if not compiled:
+                    raise ClingStartError(
+                        f"Cling could not compile brian2cppyy's runtime header {header} "
+                        f"(a broken installation?):\n{diagnostics.strip()}")
+        except BaseException as exc:
+            _start_error = exc if isinstance(exc, ClingStartError) else ClingStartError(
+                f"Cling could not start: {exc}")
+            raise _start_error from exc
+        _ready = True
+
+
+def _load_backend():
+    """cppyy's backend loaded (ctypes), the include paths set, and the
+    functions that capture Cling's diagnostics compiled (their own
+    compilation is not captured: Cling's messages, if any, go to stderr)."""
+    global _cppyy_compile, _capture
+    from cppyy_backend import loader
+
+    loader.load_cpp_backend()
+    function = ctypes.CDLL(None).cppyy_compile  # the backend is loaded RTLD_GLOBAL
+    function.argtypes = [ctypes.c_char_p]
+    function.restype = ctypes.c_int
+    _cppyy_compile = function
+    paths = _brian2_include_dirs() + [INCLUDE_DIR]
+    pragmas = "".join(f"#pragma cling add_include_path({_string_literal(p)})\n" for p in paths)
+    addresses, source = _value_writer(("&brian2cppyy::cling_diagnostics::begin",
+                                       "&brian2cppyy::cling_diagnostics::end"), ctypes.c_int64)
+    if not _cppyy_compile(f'{pragmas}#include "{_DIAGNOSTICS_HEADER}"\n{source}'.encode()):
+        raise ClingStartError("Cling could not compile brian2cppyy's "
+                              f"{_DIAGNOSTICS_HEADER} (its messages are on stderr).")
+    _capture = (_DIAGNOSTICS_BEGIN(addresses[0]), _DIAGNOSTICS_END(addresses[1]))
+
+
+def in_order(function, *args):
+    """Call ``function(*args)`` (which uses Cling) after everything handed to
+    Cling before: on the compile thread, without waiting, when kernels
+    compile there (``codegen.runtime.cppyy.compile_in_background``); now
+    otherwise. Starts Cling (`launch`) first."""
+    from brian2 import prefs
+
+    launch()
+    if prefs["codegen.runtime.cppyy.compile_in_background"]:
+        compile_thread.submit(function, *args)
+    else:
+        function(*args)
+
+
+def add_include_path(path):
+    """Add ``path`` to Cling's include path."""
+    with lock:
+        compiled, diagnostics = declare(f"#pragma cling add_include_path({_string_literal(path)})")
+    if not compiled:
+        raise ClingStartError(f"Cling could not add the include path {path}: {diagnostics}")
+
+
+def _string_literal(text):
+    """``text`` as a C string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def ready():
+    """Start Cling (`launch`) and return once it runs with the runtime
+    loaded and the compile thread is idle (unless the caller is that
+    thread): then Cling may be used on this thread. Raises
+    `ClingStartError` if Cling could not start."""
+    launch()
+    compile_thread.wait_idle()
+    if not _ready:
+        _start_cling()
+
+
+def start():
+    """`ready`, and the ``cppyy`` module, imported once (0.2 s: for the code
+    that needs cppyy's Python layer, e.g. users' headers and libraries,
+    reflection)."""
+    global _cppyy
+    ready()
+    if _cppyy is None:
+        with lock:
+            if _cppyy is None:
+                import cppyy
+
+                _cppyy = cppyy
     return _cppyy
 
 
-#: the C API of cppyy's backend: ``int cppyy_compile(const char* code)``
-#: declares code to Cling (cppyy.cppdef's call, without cppyy's Python
-#: layer); through ctypes it runs without the GIL
-_cppyy_compile = None
+def _compile_captured(source):
+    """``(compiled, diagnostics)`` of ``source`` compiled by Cling (the caller
+    holds `lock`; Python runs meanwhile: ctypes releases the GIL)."""
+    begin, end = _capture
+    begin()
+    try:
+        compiled = bool(_cppyy_compile(source.encode("utf-8")))
+    finally:
+        diagnostics = end()
+    return compiled, (diagnostics or b"").decode("utf-8", "replace")
 
 
 def declare(source):
     """Have Cling compile ``source``; returns ``(compiled, diagnostics)``
-    (Cling's messages, warnings included). Python runs meanwhile (ctypes
-    releases the GIL); the caller holds `lock`."""
-    global _cppyy_compile
-    cppyy = launch()
-    if _cppyy_compile is None:
-        function = ctypes.CDLL(None).cppyy_compile  # the backend is loaded RTLD_GLOBAL
-        function.argtypes = [ctypes.c_char_p]
-        function.restype = ctypes.c_int
-        _cppyy_compile = function
-    capture = cppyy._backend  # cppyy.cppdef's capture of Cling's diagnostics
-    capture._begin_capture_stderr()
-    try:
-        compiled = bool(_cppyy_compile(source.encode("utf-8")))
-    finally:
-        diagnostics = capture._end_capture_stderr()
-    if isinstance(diagnostics, bytes):
-        diagnostics = diagnostics.decode("utf-8", "replace")
-    return compiled, diagnostics or ""
+    (Cling's messages, warnings included). Starts Cling first if it has
+    not started. Python runs meanwhile (ctypes releases the GIL); the
+    caller holds `lock`."""
+    launch()
+    if not _ready:
+        _start_cling()
+    return _compile_captured(source)
+
+
+def _value_writer(expressions, ctype):
+    """A ctypes array of ``ctype`` and the C++ source of a unit that writes
+    the value of each C++ expression in ``expressions`` into it (converted
+    with a C-style cast: enumerators, pointers, functions' addresses)."""
+    values = (ctype * len(expressions))()
+    cpp_type = {ctypes.c_int64: "int64_t", ctypes.c_double: "double"}[ctype]
+    target = f"reinterpret_cast<{cpp_type}*>({ctypes.addressof(values):#x})"
+    writes = "".join(f"    {target}[{i}] = ({cpp_type})({expression});\n"
+                     for i, expression in enumerate(expressions))
+    name = f"_b2c_read_{next(_read_units)}"
+    source = (f"namespace {name} {{\nconst bool written = [] {{\n{writes}    return true;\n"
+              f"}}();\n}}  // namespace {name}\n")
+    return values, source
+
+
+def read_values(expressions, ctype=ctypes.c_int64):
+    """The values of C++ expressions in the running Cling, as a list of
+    ``ctype`` values (``ctypes.c_int64`` or ``ctypes.c_double``): a unit
+    writes them into Python's memory, so no cppyy call (and no wrapper for
+    Cling to compile) is needed. Waits until Cling is `ready`."""
+    ready()
+    with lock:
+        values, source = _value_writer(tuple(expressions), ctype)
+        compiled, diagnostics = declare(source)
+        if not compiled:
+            raise RuntimeError(f"Cling could not read {', '.join(expressions)}:\n"
+                               f"{diagnostics.strip()}")
+        return list(values)
 
 
 def started():
-    """Whether Cling runs in this process."""
-    return _cppyy is not None
+    """Whether Cling runs in this process (with the runtime loaded)."""
+    return _ready
 
 
 def warn_if_flags_differ():
@@ -170,25 +340,17 @@ def info():
     (``__cplusplus``) and ``pch`` (the precompiled header Cling was told to
     use: ``CLING_STANDARD_PCH``, or ``None``)."""
     global _versions
-    cppyy = start()
-    with lock:
-        if _versions is None:
-            cppyy.cppdef(
-                "namespace brian2cppyy_info {\n"
-                "const char* clang_version() { return __clang_version__; }\n"
-                "long cplusplus() { return __cplusplus; }\n"
-                "}\n"
-            )
-            namespace = cppyy.gbl.brian2cppyy_info
-            _versions = {
-                "clang": str(namespace.clang_version()).strip(),
-                "cplusplus": int(namespace.cplusplus()),
-            }
+    if _versions is None:
+        clang, cplusplus = read_values(("__clang_version__", "__cplusplus"))
+        _versions = {
+            "clang": ctypes.string_at(clang).decode("utf-8", "replace").strip(),
+            "cplusplus": int(cplusplus),
+        }
     version = precompiled_header.distribution_version
     pch = os.environ.get("CLING_STANDARD_PCH")
     return {
         "flags": _started_flags,
-        "cppyy": getattr(cppyy, "__version__", "unknown"),
+        "cppyy": version("cppyy"),
         "cppyy_cling": version("cppyy-cling"),
         "cppyy_backend": version("cppyy-backend"),
         "CPyCppyy": version("CPyCppyy"),

@@ -51,7 +51,7 @@ def _started_report():
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            runtime.start()
+            runtime.ready()
     except Exception as exc:  # noqa: BLE001 - reported
         report["start_error"] = f"{type(exc).__name__}: {exc}"
         return report

@@ -222,7 +222,7 @@ class Connection:
 
     def _prepare_caller_for_forks(self):
         global _forking_clusters
-        runtime.start()  # once, here, instead of in every worker
+        runtime.ready()  # once, here, instead of in every worker
         _install_fork_hooks()
         _forking_clusters += 1
         self.forking = True

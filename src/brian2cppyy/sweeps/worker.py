@@ -148,7 +148,7 @@ def prepare_process(preferences=None):
     if preferences is not None:
         _apply(preferences)
     _use_runtime_device()
-    runtime.start()
+    runtime.ready()
     handler = signal.getsignal(signal.SIGINT)
     if not getattr(handler, "counts_sigints", False):  # a forked process has it already
         signal.signal(signal.SIGINT, _count_sigint(handler))

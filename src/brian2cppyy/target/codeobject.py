@@ -145,7 +145,7 @@ class CppyyCodeObject(CodeObject):
         )
         unit = (block, source, preamble, epilogue, dump_path, pragmas)
         if prefs["codegen.runtime.cppyy.compile_in_background"]:
-            runtime.launch()  # Cling starts on this thread
+            runtime.launch()  # if it has not started: on the compile thread too
             compiled = compile_thread.submit(self._compile_unit, *unit)
         else:
             compiled = self._compile_unit(*unit)

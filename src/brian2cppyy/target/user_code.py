@@ -131,15 +131,14 @@ def include_header(header):
 
 
 def add_include_dir(path):
-    """Add a directory to Cling's include path (once: without touching Cling
-    again, so that kernels compiling on the compile thread go on)."""
+    """Add a directory to Cling's include path (once), after everything
+    handed to Cling before: on the compile thread when kernels compile there
+    (`runtime.in_order`), so that Python does not wait for it."""
     path = os.path.abspath(path)
     if path in _include_dirs:
         return
-    cppyy = runtime.start()
-    with runtime.lock:
-        cppyy.add_include_path(path)
-        _include_dirs.append(path)
+    _include_dirs.append(path)
+    runtime.in_order(runtime.add_include_path, path)
 
 
 def load_library(name, library_dirs=()):
