@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 
 def _run_python(code, timeout=300):
     """Run ``code`` in a fresh interpreter; return the completed process."""
@@ -72,3 +74,35 @@ def test_a_runtime_header_that_does_not_compile_is_reported_at_every_compilation
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split("\n")[:3] == ["ClingStartError True True"] * 2 + ["alive"]
+
+
+def test_units_compiled_after_the_start_get_optimised_machine_code():
+    """Cling generates machine code at -O0 for every unit once it has run
+    code of a unit compiled at -O0; the start must not do so (the runtime's
+    -O0 header has no static initialiser). Seen through FMA contraction,
+    which only optimised code generation does: under flush-to-zero,
+    ``a * g + g`` with a denormal product keeps ``g`` unless fused."""
+    proc = _run_python(
+        """
+        import brian2cppyy
+        from brian2cppyy.cling import runtime
+        runtime.ready()
+        (has_fma,) = runtime.read_values(["[] { \\n#ifdef __FMA__\\nreturn 1;\\n#else\\nreturn 0;\\n#endif\\n}()"])
+        with runtime.lock:
+            compiled, _ = runtime.declare(
+                "#pragma cling optimize(3)\\n#pragma float_control(push)\\n"
+                "#pragma float_control(precise, off)\\n"
+                "namespace fma_probe { double f(double a, double g) { return (a * g) + g; } }\\n"
+                "#pragma float_control(pop)\\n")
+        (fused,) = runtime.read_values([
+            "[] { unsigned csr = __builtin_ia32_stmxcsr(); __builtin_ia32_ldmxcsr(csr | (1 << 15));"
+            " volatile double a = -0.1, g = 2.1e-307; const double r = fma_probe::f(a, g);"
+            " __builtin_ia32_ldmxcsr(csr); return r != 2.1e-307; }()"])
+        print(has_fma, compiled, fused)
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    has_fma, compiled, fused = proc.stdout.split()
+    if has_fma == "0":
+        pytest.skip("this CPU has no FMA instructions (-march=native)")
+    assert (compiled, fused) == ("True", "1")

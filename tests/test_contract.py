@@ -46,7 +46,8 @@ def _kind(ctype):
     """``kind<T>()`` of the reflection helper for a ctypes type."""
     if ctype is None:
         return "void"
-    if ctype is ctypes.c_void_p or issubclass(ctype, (ctypes._Pointer, ctypes._CFuncPtr)):
+    if ctype in (ctypes.c_void_p, ctypes.c_char_p) or issubclass(
+            ctype, (ctypes._Pointer, ctypes._CFuncPtr)):
         return "pointer"
     bits = 8 * ctypes.sizeof(ctype)
     if ctype in (ctypes.c_float, ctypes.c_double):

@@ -78,6 +78,7 @@ class EntryPoints(ctypes.Structure):
         ("guarded_kernel_call", ctypes.CFUNCTYPE(_int64, ctypes.POINTER(KernelCall))),
         ("install_fault_handlers", ctypes.CFUNCTYPE(_int64)),
         ("fill_uniform", ctypes.CFUNCTYPE(None, _pointer, _int32, _pointer, _pointer)),
+        ("last_error_message", ctypes.CFUNCTYPE(ctypes.c_char_p)),
         ("refill_callback", ctypes.CFUNCTYPE(_int, _int, _pointer, _int)),
         ("last_kernel", KERNEL_FUNCTION),
     ]

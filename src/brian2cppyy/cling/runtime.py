@@ -45,7 +45,10 @@ lock = threading.RLock()
 #: the headers loaded when Cling starts, with the optimisation level of each
 #: (None: Cling's default): runtime.hpp's own code only runs when something
 #: fails or a random buffer is refilled (-O0 halves its compile time); the
-#: entry points of every time step are in network_loop.hpp
+#: entry points are registered by network_loop.hpp. A unit compiled at -O0
+#: must not run code when it is compiled (a static initialiser): Cling then
+#: generates machine code at -O0 for every later unit, whatever its level
+#: (tests/test_cling_start.py)
 _RUNTIME_HEADERS = (("brian2cppyy/runtime.hpp", 0), ("brian2cppyy/network_loop.hpp", None))
 
 #: the header whose functions capture Cling's diagnostics (compiled first),

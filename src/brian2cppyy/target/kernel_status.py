@@ -8,7 +8,7 @@ keeps a message for each (``tests/test_contract.py`` checks that every
 status has one).
 """
 
-from ..cling import contract, runtime
+from ..cling import contract
 from . import faults, random_buffers
 
 __all__ = ["status_message", "last_cpp_exception_message", "exception"]
@@ -38,9 +38,8 @@ def status_message(status):
 
 def last_cpp_exception_message():
     """The message of the last C++ exception a kernel caught in this thread."""
-    cppyy = runtime.start()
-    with runtime.lock:
-        return str(cppyy.gbl.brian2cppyy.last_error_message())
+    message = contract.entry_points().last_error_message()
+    return (message or b"").decode("utf-8", "replace")
 
 
 def exception(status, error, site):

@@ -160,6 +160,7 @@ struct EntryPoints {
     int64_t (*guarded_kernel_call)(const KernelCall* call);
     int64_t (*install_fault_handlers)();
     void (*fill_uniform)(double* buffer, int32_t size, NextDouble next, void* state);
+    const char* (*last_error_message)();
     // set by Python before a kernel runs: the random-buffer refill
     RefillCallback refill_callback;
     // set by each compiled unit's static initialiser (register_kernel), read

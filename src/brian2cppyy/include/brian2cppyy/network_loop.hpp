@@ -121,14 +121,15 @@ inline int64_t run_network_loop(const int64_t* entries, int32_t n_entries,
 
 // The entry points Python calls (contract.hpp's EntryPoints), set (and so
 // compiled) here, with optimisation: runtime.hpp, which defines the others,
-// is compiled at -O0 (see there). Our signal handlers are installed when
-// Cling starts (after cppyy's own) and stay: a signal outside an armed
-// kernel goes on to the handler before.
+// is compiled at -O0 and must run nothing (see there). Our signal handlers
+// are installed when Cling starts (after cppyy's own) and stay: a signal
+// outside an armed kernel goes on to the handler before.
 static const bool network_loop_registered =
     (entry_points.run_network_loop = &run_network_loop,
      entry_points.guarded_kernel_call = &guarded_kernel_call,
      entry_points.install_fault_handlers = &install_fault_handlers,
      entry_points.fill_uniform = &fill_uniform,
+     entry_points.last_error_message = &last_error_message,
      install_fault_handlers(), true);
 
 }  // namespace brian2cppyy

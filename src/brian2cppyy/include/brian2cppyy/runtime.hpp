@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cmath>
 #include <cstring>
+#include <cstdio>
 #include <climits>
 #include <cfloat>
 #include <vector>
@@ -53,12 +54,26 @@ inline bool register_kernel(KernelFunction kernel) {
     return true;
 }
 
-// The message of the last C++ exception caught in a kernel, per thread
-// (kernels of several Python threads may fail at the same time; Python reads
-// the message in the thread that called the kernel).
-inline std::string& last_error_message() {
-    thread_local std::string message;
+// The message of the last C++ exception caught in a kernel (or of GSL's
+// error), per thread (kernels of several Python threads may fail at the same
+// time; Python reads the message in the thread that called the kernel,
+// through entry_points.last_error_message). A fixed buffer per thread, longer
+// messages cut: a thread_local std::string made Cling's start 35 ms longer.
+constexpr size_t ERROR_MESSAGE_CAPACITY = 1024;
+
+inline char* error_message_buffer() {
+    thread_local char message[ERROR_MESSAGE_CAPACITY] = "";
     return message;
+}
+
+inline const char* last_error_message() {
+    return error_message_buffer();
+}
+
+inline void set_last_error_message(const char* text) {
+    char* message = error_message_buffer();
+    std::strncpy(message, text ? text : "", ERROR_MESSAGE_CAPACITY - 1);
+    message[ERROR_MESSAGE_CAPACITY - 1] = '\0';
 }
 
 // Thrown where a Python callback reported a failure (the callback stored the
@@ -88,10 +103,10 @@ int64_t current_exception_status() noexcept {
     } catch (const ZeroDivision&) {
         return ERR_ZERO_DIVISION;
     } catch (const std::exception& exc) {
-        last_error_message() = exc.what();
+        set_last_error_message(exc.what());
         return ERR_CPP_EXCEPTION;
     } catch (...) {
-        last_error_message() = "unknown C++ exception";
+        set_last_error_message("unknown C++ exception");
         return ERR_CPP_EXCEPTION;
     }
 }
@@ -108,11 +123,14 @@ int64_t current_exception_status() noexcept {
 namespace brian2cppyy {
 
 // The entry points Python calls (guarded_kernel_call, install_fault_handlers,
-// fill_uniform, run_network_loop) are registered, and so compiled, by
-// network_loop.hpp, with optimisation; cling.py compiles this header at -O0,
-// which halves its compile time: the non-inline functions here run only when
-// something fails or a random buffer is refilled, and the inline ones are
-// compiled into the kernels that use them.
+// fill_uniform, last_error_message, run_network_loop) are registered, and so
+// compiled, by network_loop.hpp, with optimisation; cling/runtime.py compiles
+// this header at -O0, which halves its compile time: the non-inline functions
+// here run only when something fails or a random buffer is refilled, and the
+// inline ones are compiled into the kernels that use them. Nothing here may
+// run when Cling compiles it (no static initialiser): Cling keeps generating
+// machine code at -O0 for every later unit once it has run code of a unit
+// compiled at -O0 (kernels then lose FMA contraction, and speed).
 
 // ---------------------------------------------------------------------------
 // Random numbers: the buffers are owned by Brian2's RuntimeDevice (numpy

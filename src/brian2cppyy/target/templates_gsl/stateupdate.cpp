@@ -36,14 +36,14 @@ struct _GSLDriverOwner {
 // errors are recorded instead (GSL's functions then return the error code).
 static void _GSL_record_error(const char* reason, const char* file, int line, int gsl_errno)
 {
-    brian2cppyy::last_error_message() = std::string(reason) + " (" + gsl_strerror(gsl_errno)
-        + ", " + file + ":" + std::to_string(line) + ")";
+    std::snprintf(brian2cppyy::error_message_buffer(), brian2cppyy::ERROR_MESSAGE_CAPACITY,
+                  "%s (%s, %s:%d)", reason, gsl_strerror(gsl_errno), file, line);
 }
 struct _GSLErrorHandlerScope {
     gsl_error_handler_t* const previous;
     _GSLErrorHandlerScope() : previous(gsl_set_error_handler(&_GSL_record_error))
     {
-        brian2cppyy::last_error_message().clear();
+        brian2cppyy::set_last_error_message("");
     }
     ~_GSLErrorHandlerScope() { gsl_set_error_handler(previous); }
     _GSLErrorHandlerScope(const _GSLErrorHandlerScope&) = delete;
@@ -76,7 +76,7 @@ struct _GSLErrorHandlerScope {
     gsl_odeiv2_driver* const _GSL_driver = _GSL_owner.driver;
     if (_GSL_driver == nullptr)
         throw std::runtime_error("GSL could not allocate the ODE driver: "
-                                 + brian2cppyy::last_error_message());
+                                 + std::string(brian2cppyy::last_error_message()));
     gsl_odeiv2_driver_set_nmax(_GSL_driver, {{ settings['max_steps'] }});
     gsl_odeiv2_driver_set_hmax(_GSL_driver, {{ settings['dt_start'] }});
 
@@ -101,7 +101,7 @@ struct _GSLErrorHandlerScope {
         {
             _error_record->value = (int64_t)_idx;
             _error_record->time = _GSL_t_start;
-            _error_record->has_message = brian2cppyy::last_error_message().empty() ? 0 : 1;
+            _error_record->has_message = brian2cppyy::last_error_message()[0] != '\0' ? 1 : 0;
             return brian2cppyy::ERR_GSL_INTEGRATION;
         }
         {% if settings['use_last_timestep'] %}
