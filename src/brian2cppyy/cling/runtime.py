@@ -225,7 +225,7 @@ def add_include_path(path):
     with lock:
         compiled, diagnostics = declare(f"#pragma cling add_include_path({_string_literal(path)})")
     if not compiled:
-        raise ClingStartError(f"Cling could not add the include path {path}: {diagnostics}")
+        raise RuntimeError(f"Cling could not add the include path {path}: {diagnostics}")
 
 
 def _string_literal(text):
