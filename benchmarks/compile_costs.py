@@ -10,6 +10,9 @@ phase side by side, e.g. this checkout against another one::
         new=src main=../main/src
 
 CPU time (``time.process_time``), not wall time: the machines are shared.
+Trees that start Cling through cppyy's C API (``runtime.ready``) import no
+cppyy module (``import cppyy`` is then 0) and start Cling on the main thread
+here (``compile_in_background`` off, so that each unit is timed on its own).
 ``kernels`` is the CPU time of every compilation after Cling's start (kernels
 and the runtime code they need); ``compile_block`` the time of each code
 object block, including what it had compiled for it.
@@ -54,7 +57,13 @@ def child(model, out_path):
     mark("import brian2")
     import brian2cppyy  # noqa: F401
     mark("import brian2cppyy")
-    import cppyy
+    from brian2cppyy.cling import runtime
+
+    # trees after 2026-12-08 start Cling through cppyy's C API and do not
+    # import cppyy's Python module; older ones import it here
+    c_api_start = hasattr(runtime, "ready")
+    if not c_api_start:
+        import cppyy
     mark("import cppyy")
 
     def timed(compile_function):
@@ -67,14 +76,19 @@ def child(model, out_path):
 
         return timed_compile
 
-    cppyy.cppdef = timed(cppyy.cppdef)
-    from brian2cppyy.cling import runtime
+    from brian2 import prefs
+    from brian2.core.preferences import PreferenceError
     from brian2cppyy.target import codeobject
 
+    if not c_api_start:
+        cppyy.cppdef = timed(cppyy.cppdef)
     if hasattr(runtime, "declare"):  # kernels' units (trees after 2026-12-07)
         runtime.declare = timed(runtime.declare)
-
-    runtime.start()
+    try:  # each unit's cost on its own: compiled when its code object is made
+        prefs["codegen.runtime.cppyy.compile_in_background"] = False
+    except PreferenceError:
+        pass  # a tree without the compile thread
+    (runtime.ready if c_api_start else runtime.start)()
     mark("Cling start")
     n_start = len(compiles)
     compile_block = codeobject.CppyyCodeObject.compile_block
@@ -88,14 +102,9 @@ def child(model, out_path):
                 blocks.append((f"{self.template_name}.{block}", time.process_time() - start))
 
     codeobject.CppyyCodeObject.compile_block = timed_block
-    from brian2 import ms, prefs
-    from brian2.core.preferences import PreferenceError
+    from brian2 import ms
 
     prefs.codegen.target = "cppyy"
-    try:  # each unit's cost on its own: compiled when its code object is made
-        prefs["codegen.runtime.cppyy.compile_in_background"] = False
-    except PreferenceError:
-        pass  # a tree without the compile thread
     if model == "trivial":
         network = _trivial()
     else:
