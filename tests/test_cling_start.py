@@ -87,7 +87,8 @@ def test_units_compiled_after_the_start_get_optimised_machine_code():
         import brian2cppyy
         from brian2cppyy.cling import runtime
         runtime.ready()
-        (has_fma,) = runtime.read_values(["[] { \\n#ifdef __FMA__\\nreturn 1;\\n#else\\nreturn 0;\\n#endif\\n}()"])
+        (has_fma,) = runtime.read_values(
+            ["[] {\\n#ifdef __FMA__\\nreturn 1;\\n#else\\nreturn 0;\\n#endif\\n}()"])
         with runtime.lock:
             compiled, _ = runtime.declare(
                 "#pragma cling optimize(3)\\n#pragma float_control(push)\\n"

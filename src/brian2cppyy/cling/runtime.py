@@ -33,8 +33,9 @@ import threading
 from . import compile_thread, precompiled_header
 from ..log import get_logger
 
-__all__ = ["launch", "launched", "ready", "start", "in_order", "declare", "read_values", "add_include_path",
-           "started", "lock", "info", "warn_if_flags_differ", "ClingStartError", "INCLUDE_DIR"]
+__all__ = ["launch", "launched", "ready", "start", "in_order", "declare", "read_values",
+           "add_include_path", "started", "lock", "info", "warn_if_flags_differ",
+           "ClingStartError", "INCLUDE_DIR"]
 
 #: our C++ runtime headers (``#include "brian2cppyy/runtime.hpp"``)
 INCLUDE_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "include")
@@ -177,7 +178,7 @@ def _start_cling():
                     raise ClingStartError(
                         f"Cling could not compile brian2cppyy's runtime header {header} "
                         f"(a broken installation?):\n{diagnostics.strip()}")
-        except BaseException as exc:
+        except Exception as exc:  # not a KeyboardInterrupt: the next start tries again
             _start_error = exc if isinstance(exc, ClingStartError) else ClingStartError(
                 f"Cling could not start: {exc}")
             raise _start_error from exc
