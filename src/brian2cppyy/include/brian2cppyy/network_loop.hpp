@@ -20,13 +20,21 @@
 #ifndef BRIAN2CPPYY_NETWORK_LOOP_HPP
 #define BRIAN2CPPYY_NETWORK_LOOP_HPP
 
-#include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <time.h>
 
 #include "brian2cppyy/parallel_loops.hpp"  // the kernels' parallel loops (compiled here, optimised)
 
 namespace brian2cppyy {
+
+// Seconds on the monotonic clock (std::chrono::steady_clock's; its templates
+// cost Cling's start 25 ms of compilation).
+inline double monotonic_seconds() {
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + 1e-9 * (double)now.tv_nsec;
+}
 
 // The numbers and layouts shared with Python (the entry table, the state
 // array, the times, the results) are contract.hpp's. profile: seconds per
@@ -35,13 +43,10 @@ inline int64_t run_network_loop(const int64_t* entries, int32_t n_entries,
                                 int64_t* const* timesteps, double* const* times_t,
                                 const double* dts, const int64_t* i_ends, int32_t n_clocks,
                                 int64_t* state, const double* times, double* profile) {
-    typedef std::chrono::steady_clock clock_type;
-    const clock_type::time_point started = clock_type::now();
+    const double started = monotonic_seconds();
     const bool has_limit = times[TIME_LIMIT] >= 0;
-    const clock_type::time_point check_at = started + std::chrono::duration_cast<clock_type::duration>(
-        std::chrono::duration<double>(times[TIME_NEXT_CHECK]));
-    const clock_type::time_point limit_at = started + std::chrono::duration_cast<clock_type::duration>(
-        std::chrono::duration<double>(has_limit ? times[TIME_LIMIT] : 0.0));
+    const double check_at = started + times[TIME_NEXT_CHECK];
+    const double limit_at = started + (has_limit ? times[TIME_LIMIT] : 0.0);
     install_fault_handlers();  // Python's signal.signal() replaces ours for SIGINT
     FaultScope fault_scope;
 
@@ -65,7 +70,7 @@ inline int64_t run_network_loop(const int64_t* entries, int32_t n_entries,
                     minclock = c;
             if (*timesteps[minclock] >= i_ends[minclock])
                 return LOOP_DONE;
-            if (!checked && clock_type::now() >= check_at) {
+            if (!checked && monotonic_seconds() >= check_at) {
                 state[STATE_RESUME] = RESUME_CHECKED;
                 return LOOP_CHECK;
             }
@@ -93,10 +98,10 @@ inline int64_t run_network_loop(const int64_t* entries, int32_t n_entries,
             Slot* slots = reinterpret_cast<Slot*>(row[ENTRY_SLOTS]);
             // one call site: each inlined copy of the guarded call costs
             // Cling's start about 15 ms of compilation
-            const clock_type::time_point t0 = profile ? clock_type::now() : clock_type::time_point();
+            const double t0 = profile ? monotonic_seconds() : 0.0;
             const int64_t status = fault_scope.call(kernel, slots);
             if (profile)
-                profile[entry] += std::chrono::duration<double>(clock_type::now() - t0).count();
+                profile[entry] += monotonic_seconds() - t0;
             if (status < 0) {
                 state[STATE_ENTRY] = entry;
                 state[STATE_KERNEL_STATUS] = status;
@@ -114,7 +119,7 @@ inline int64_t run_network_loop(const int64_t* entries, int32_t n_entries,
         entry = RESUME_NEW_STEP;
         state[STATE_RESUME] = RESUME_NEW_STEP;
         checked = false;
-        if (has_limit && clock_type::now() >= limit_at)
+        if (has_limit && monotonic_seconds() >= limit_at)
             return LOOP_TIME_LIMIT;
     }
 }
