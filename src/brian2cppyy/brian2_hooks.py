@@ -123,11 +123,10 @@ def _add_array(device, var):
     compilation reports it (Cling's start is tried again there)."""
     from .cling import runtime
 
-    if not runtime.launched():
-        try:
-            runtime.launch()
-        except Exception:  # noqa: BLE001 - reported by the first compilation
-            pass
+    try:
+        runtime.launch()  # returns at once once launched
+    except Exception:  # noqa: BLE001 - reported by the first compilation
+        pass
     return brian2_original(RuntimeDevice, "add_array")(device, var)
 
 

@@ -22,6 +22,7 @@ Reading the contract starts Cling (`runtime.start`).
 """
 
 import ctypes
+import functools
 import os
 import re
 import types
@@ -102,8 +103,9 @@ def values():
     return _values
 
 
+@functools.cache
 def _header_text():
-    """contract.hpp without its comments."""
+    """contract.hpp without its comments (read once)."""
     with open(os.path.join(runtime.INCLUDE_DIR, "brian2cppyy", "contract.hpp")) as f:
         return re.sub(r"//[^\n]*|/\*.*?\*/", "", f.read(), flags=re.S)
 

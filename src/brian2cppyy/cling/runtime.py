@@ -33,7 +33,7 @@ import threading
 from . import compile_thread, precompiled_header
 from ..log import get_logger
 
-__all__ = ["launch", "launched", "ready", "start", "in_order", "declare", "read_values",
+__all__ = ["launch", "ready", "start", "in_order", "declare", "read_values",
            "add_include_path", "started", "lock", "info", "warn_if_flags_differ",
            "ClingStartError", "INCLUDE_DIR"]
 
@@ -152,11 +152,6 @@ def launch():
         _started_flags = os.environ.get("EXTRA_CLING_ARGS", flags)
         _launched = True
     in_order(_start_cling)
-
-
-def launched():
-    """Whether Cling's start was asked for in this process (`launch`)."""
-    return _launched
 
 
 def _start_cling():

@@ -145,7 +145,7 @@ class CppyyCodeObject(CodeObject):
         )
         unit = (block, source, preamble, epilogue, dump_path, pragmas)
         if prefs["codegen.runtime.cppyy.compile_in_background"]:
-            runtime.launch()  # if it has not started: on the compile thread too
+            runtime.launch()  # here: its preparation must not run on the compile thread
             compiled = compile_thread.submit(self._compile_unit, *unit)
         else:
             compiled = self._compile_unit(*unit)
