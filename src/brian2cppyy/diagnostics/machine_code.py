@@ -81,8 +81,9 @@ class KernelCode:
     scalar: int  #: scalar double-precision instructions (``...sd``)
     calls: list  #: calls on the main path (functions that were not inlined)
     opcodes: Counter  #: count per mnemonic
-    #: packed instructions of the functions it calls directly (a loop the
-    #: compiler kept out of line, e.g. the body a thread-pool dispatch calls)
+    #: packed instructions of the functions it calls or hands on directly (a
+    #: loop the compiler kept out of line, e.g. the part a thread-pool
+    #: dispatch calls)
     called_packed: int = 0
 
     @property
@@ -98,20 +99,33 @@ def packed_count(instructions):
                for i in instructions)
 
 
-def _call_targets(instructions):
-    """The addresses of the calls among ``instructions`` that Cling's code
-    makes through a register loaded with an absolute address
-    (``movabs $0x...,%rax`` ... ``call *%rax``)."""
-    loaded, targets = {}, []
+def _executable_ranges():
+    """The (start, end) of this process's executable memory mappings."""
+    ranges = []
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.split()
+            if "x" in fields[1]:
+                ranges.append(tuple(int(v, 16) for v in fields[0].split("-")))
+    return ranges
+
+
+def _code_addresses(instructions):
+    """The addresses of code among the absolute addresses that
+    ``instructions`` load (``movabs $0x...,%reg``): the functions Cling's
+    code calls (``call *%reg``) or hands to another function (the part of a
+    loop that the thread pool's dispatch calls); constants' addresses, outside
+    executable memory, are left out."""
+    ranges = _executable_ranges()
+    found = []
     for instruction in instructions:
         mnemonic, _, operands = instruction.partition(" ")
         operands = operands.strip()
         if mnemonic == "movabs" and operands.startswith("$0x") and ",%" in operands:
-            value, register = operands[1:].split(",", 1)
-            loaded[register] = int(value, 16)
-        elif mnemonic == "call" and operands.startswith("*%") and operands[1:] in loaded:
-            targets.append(loaded[operands[1:]])
-    return targets
+            value = int(operands[1:].split(",", 1)[0], 16)
+            if any(start <= value < end for start, end in ranges):
+                found.append(value)
+    return found
 
 
 def kernel_code(code_object, block="run"):
@@ -125,7 +139,7 @@ def kernel_code(code_object, block="run"):
     # (landing pads, with their calls into the C++ runtime) follow it
     main_path = instructions[: mnemonics.index("ret") + 1] if "ret" in mnemonics else instructions
     called_packed = 0
-    for target in set(_call_targets(main_path)):
+    for target in set(_code_addresses(main_path)):
         try:
             called_packed += packed_count(disassemble(target))
         except ValueError:  # not mapped: not code of this process

@@ -211,7 +211,26 @@ struct ParallelSite {
     }
 };
 
-// Runs part `part` of a split loop on a copy of its body. A body is a
+// Runs function(context, part, parts) for part = 0 .. parts - 1, one part
+// per thread of the pool, when a loop over n indices is worth splitting
+// (ParallelSite), else function(context, 0, 1) on the calling thread.
+// Returns the number of parts. Not inline: compiled once, when Cling starts
+// (as a part of the kernels' templates, its code and the thread checks cost
+// each kernel about 17 ms of -O3 code generation).
+size_t split_parts(ParallelSite& site, size_t n, PartFunction function, void* context) {
+    const int32_t threads = loop_threads().load(std::memory_order_relaxed);
+    if (threads > 1 && n >= (size_t)threads) {
+        const SplitLoopFunction split_loop = pool_split_loop().load(std::memory_order_acquire);
+        if (split_loop != nullptr)
+            return split_loop(site, n, (size_t)threads, function, context);
+    }
+    function(context, 0, 1);
+    return 1;
+}
+
+// One part of a split loop, out of line: the kernel's loop is compiled once
+// (here), whether the calling thread runs it serially or as part 0, or a
+// worker runs another part. It runs on a copy of the body. A body is a
 // closure that captures by copy (the scalar code's values, the array
 // pointers); the original's address goes to the pool, so the compiler must
 // assume that a store through an array pointer may change what it captured,
@@ -220,46 +239,39 @@ struct ParallelSite {
 // does not escape: its values stay in registers. Copying costs a few words
 // per part and call.
 template <typename Body>
-inline void run_body_copy(const Body& body, size_t part, size_t parts) {
-    Body part_body = body;
+__attribute__((noinline)) void call_part(void* context, size_t part, size_t parts) {
+    Body part_body = *static_cast<const Body*>(context);
     part_body(part, parts);
 }
 
-// One part of a split loop, out of line: the kernel's loop is compiled once
-// (here), whether the calling thread runs it serially or as part 0, or a
-// worker runs another part. Inlined into the serial call it would be
-// compiled twice per kernel, doubling the -O3 code generation of its
-// largest piece.
+// Runs body(part, parts) for the parts of a loop over n indices (split_parts;
+// each part on its own copy of body). Returns the number of parts.
 template <typename Body>
-__attribute__((noinline)) void call_part(void* context, size_t part, size_t parts) {
-    run_body_copy(*static_cast<const Body*>(context), part, parts);
+__attribute__((always_inline)) inline size_t parallel_split(ParallelSite& site, size_t n, const Body& body) {
+    return split_parts(site, n, &call_part<Body>, const_cast<Body*>(&body));
 }
 
-// Runs body(part, parts) for part = 0 .. parts - 1, one part per thread of
-// the pool, when a loop over n indices is worth splitting (ParallelSite),
-// else body(0, 1) on the calling thread; each part on its own copy of body
-// (run_body_copy). Returns the number of parts.
+// What call_range gets: the body and the number of indices.
+struct RangeContext {
+    const void* body;
+    size_t n;
+};
+
+// One part of parallel_parts' range, out of line (as call_part).
 template <typename Body>
-size_t parallel_split(ParallelSite& site, size_t n, const Body& body) {
-    void* const context = const_cast<void*>(static_cast<const void*>(&body));
-    const int32_t threads = loop_threads().load(std::memory_order_relaxed);
-    if (threads > 1 && n >= (size_t)threads) {
-        const SplitLoopFunction split_loop = pool_split_loop().load(std::memory_order_acquire);
-        if (split_loop != nullptr)
-            return split_loop(site, n, (size_t)threads, &call_part<Body>, context);
-    }
-    call_part<Body>(context, 0, 1);
-    return 1;
+__attribute__((noinline)) void call_range(void* context, size_t part, size_t parts) {
+    const RangeContext& range = *static_cast<const RangeContext*>(context);
+    Body part_body = *static_cast<const Body*>(range.body);
+    part_body(part, part_begin(range.n, parts, part), part_begin(range.n, parts, part + 1));
 }
 
 // Runs body(part, begin, end) over [0, n) cut into contiguous parts
-// [part_begin(n, parts, k), part_begin(n, parts, k + 1)) (parallel_split;
+// [part_begin(n, parts, k), part_begin(n, parts, k + 1)) (split_parts;
 // each part on its own copy of body). Returns the number of parts.
 template <typename Body>
-size_t parallel_parts(ParallelSite& site, size_t n, const Body& body) {
-    return parallel_split(site, n, [body, n](size_t part, size_t parts) __attribute__((always_inline)) {
-        body(part, part_begin(n, parts, part), part_begin(n, parts, part + 1));
-    });
+__attribute__((always_inline)) inline size_t parallel_parts(ParallelSite& site, size_t n, const Body& body) {
+    RangeContext range{&body, n};
+    return split_parts(site, n, &call_range<Body>, &range);
 }
 
 // The events of a compacting loop's parts moved together, in index order:

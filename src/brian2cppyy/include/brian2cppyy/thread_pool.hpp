@@ -345,7 +345,7 @@ bool thread_pool_exists() {
     return holder.pool != nullptr && holder.owner == getpid();
 }
 
-// parallel_split's work when there are threads (SplitLoopFunction,
+// split_parts' work when there are threads (SplitLoopFunction,
 // parallel_loops.hpp): ask the site, run the loop split or serially, time it
 // for the site. A forked child's pool has no workers: its loops run on one
 // thread until the count is set again.
