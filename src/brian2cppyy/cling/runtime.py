@@ -30,7 +30,7 @@ import os
 import sys
 import threading
 
-from . import compile_thread, precompiled_header
+from . import brian2_machine_code, compile_thread, precompiled_header
 from ..log import get_logger
 
 __all__ = ["launch", "ready", "start", "in_order", "declare", "read_values",
@@ -120,7 +120,8 @@ def _prepare_backend():
     thread (cppyy's loader changes the working directory while it checks
     the precompiled header, and may build one): the precompiled header cppyy
     ships, or ours (`precompiled_header`), and C++'s standard library loaded
-    globally (as cppyy's ``_stdcpp_fix``)."""
+    globally (as cppyy's ``_stdcpp_fix``), then Brian2's extension modules
+    (`brian2_machine_code`)."""
     from cppyy_backend import loader
 
     shipped = precompiled_header.expected_path()
@@ -133,6 +134,7 @@ def _prepare_backend():
             ctypes.CDLL("libstdc++.so.6", ctypes.RTLD_GLOBAL)
         except OSError:
             pass
+        brian2_machine_code.share()
 
 
 def launch():
