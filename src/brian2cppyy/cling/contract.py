@@ -5,20 +5,21 @@ every number and layout the two share.
 * Numbers: every enumerator of the header's enums (`ENUMS`: statuses, slot
   indices, the fused loop's entry columns, state slots, times and results,
   ``MAX_CLOCKS``) and every constant (`CONSTANTS`: ``CLOCK_EPSILON_DT``) is
-  read from the running Cling once, as attributes of `values()`
-  (``values().ERR_FAULT``). Python writes none of them down: the names of
-  the enumerators come from the header's text, their values from Cling.
+  read from the header's text once, as attributes of `values()`
+  (``values().ERR_FAULT``): Python writes none of them down, and code
+  generation needs no running Cling (it goes on while Cling starts). The
+  header gives each a literal (an enumerator without one is the previous
+  plus one, as in C++); anything else is an error here.
 * Layouts: the structs Python reads and writes through ctypes
   (`ErrorRecord`, `KernelCall`, `EntryPoints`) are declared here, with the
   ctypes signature of each entry point next to its name.
   ``tests/test_contract.py`` compares them with C++: every field's offset
   and size, every entry point's signature, every enumerator.
 * Entry points: `entry_points()` is the header's one ``EntryPoints``
-  instance, mapped once onto its address; Python calls its C++ functions
-  and sets its callbacks through it (no cppyy call, so no wrapper for Cling
-  to compile).
-
-Reading the contract starts Cling (`runtime.start`).
+  instance, mapped once onto its address (read when Cling starts,
+  `runtime.entry_points_address`); Python calls its C++ functions and sets
+  its callbacks through it (no cppyy call, so no wrapper for Cling to
+  compile).
 """
 
 import ctypes
@@ -91,15 +92,12 @@ _entry_points = None
 
 def values():
     """Every enumerator of `ENUMS` and every one of `CONSTANTS`, read from
-    the running Cling once, as a namespace (``values().ERR_FAULT``)."""
+    contract.hpp once, as a namespace (``values().ERR_FAULT``)."""
     global _values
     if _values is None:
-        names = [name for enum in ENUMS for name in enumerators(enum)]
-        numbers = runtime.read_values([f"brian2cppyy::{name}" for name in names])
-        constants = runtime.read_values([f"brian2cppyy::{name}" for name in CONSTANTS],
-                                        ctypes.c_double)
-        _values = types.SimpleNamespace(**dict(zip(names, numbers, strict=True)),
-                                        **dict(zip(CONSTANTS, constants, strict=True)))
+        numbers = dict(item for enum in ENUMS for item in _enum_values(enum))
+        numbers.update((name, _constant(name)) for name in CONSTANTS)
+        _values = types.SimpleNamespace(**numbers)
     return _values
 
 
@@ -110,21 +108,49 @@ def _header_text():
         return re.sub(r"//[^\n]*|/\*.*?\*/", "", f.read(), flags=re.S)
 
 
-def enumerators(enum):
-    """The names of the enumerators of contract.hpp's enum ``enum``."""
+def _enum_values(enum):
+    """``(name, value)`` of each enumerator of contract.hpp's enum ``enum``."""
     found = re.search(r"\benum\s+" + enum + r"\b[^{;]*\{(.*?)\}", _header_text(), re.S)
     if found is None:
         raise LookupError(f"contract.hpp declares no enum {enum}")
-    return [item.split("=")[0].strip() for item in found.group(1).split(",") if item.strip()]
+    items, value = [], -1
+    for item in found.group(1).split(","):
+        name, _, literal = (part.strip() for part in item.partition("="))
+        if not name:
+            continue
+        value = _literal(literal, int, f"{enum}::{name}") if literal else value + 1
+        items.append((name, value))
+    return items
+
+
+def _constant(name):
+    """The value of contract.hpp's ``const double name``."""
+    found = re.search(r"\bconst\s+double\s+" + name + r"\s*=\s*([^;]*);", _header_text())
+    if found is None:
+        raise LookupError(f"contract.hpp declares no constant double {name}")
+    return _literal(found.group(1).strip(), float, name)
+
+
+def _literal(text, kind, name):
+    """The number a C++ literal of ``kind`` (int or float) spells."""
+    try:
+        return int(text, 0) if kind is int else float(text)
+    except ValueError:
+        raise ValueError(f"contract.hpp: {name} = {text}, not a literal: Python reads "
+                         "the contract's numbers from the header's text") from None
+
+
+def enumerators(enum):
+    """The names of the enumerators of contract.hpp's enum ``enum``."""
+    return [name for name, _ in _enum_values(enum)]
 
 
 def entry_points():
     """The C++ runtime's ``brian2cppyy::entry_points`` as an `EntryPoints`
-    (ctypes, mapped onto the C++ object once)."""
+    (ctypes, mapped onto the C++ object once; waits for Cling's start)."""
     global _entry_points
     if _entry_points is None:
-        (address,) = runtime.read_values(["&brian2cppyy::entry_points"])
-        _entry_points = EntryPoints.from_address(address)
+        _entry_points = EntryPoints.from_address(runtime.entry_points_address())
     return _entry_points
 
 

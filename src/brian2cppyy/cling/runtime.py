@@ -33,7 +33,7 @@ import threading
 from . import brian2_machine_code, compile_thread, precompiled_header
 from ..log import get_logger
 
-__all__ = ["launch", "ready", "start", "in_order", "declare", "read_values",
+__all__ = ["launch", "ready", "start", "in_order", "declare", "read_values", "entry_points_address",
            "add_include_path", "started", "lock", "info", "warn_if_flags_differ",
            "ClingStartError", "INCLUDE_DIR"]
 
@@ -68,6 +68,11 @@ class ClingStartError(RuntimeError):
 
 _launched = False
 _ready = False
+#: the compile thread's job that starts Cling (None when it started here)
+_start_job = None
+#: the address of contract.hpp's ``brian2cppyy::entry_points``, read when
+#: Cling starts
+_entry_points_address = None
 _start_error = None
 _cppyy = None
 _started_flags = None
@@ -143,7 +148,7 @@ def launch():
     ``codegen.runtime.cppyy.compile_in_background`` is off). Units
     submitted to that thread afterwards compile once Cling has started;
     `ready` waits for it."""
-    global _launched, _started_flags
+    global _launched, _started_flags, _start_job
     if _launched:  # without the lock, which the start holds while it compiles
         return
     with lock:
@@ -153,14 +158,14 @@ def launch():
         _prepare_backend()
         _started_flags = os.environ.get("EXTRA_CLING_ARGS", flags)
         _launched = True
-    in_order(_start_cling)
+    _start_job = in_order(_start_cling)
 
 
 def _start_cling():
     """Load cppyy's backend (Cling starts in it) and compile the runtime
     headers; raises `ClingStartError` (now and on every later call) if
     either fails."""
-    global _ready, _start_error
+    global _ready, _start_error, _entry_points_address
     with lock:
         if _ready:
             return
@@ -168,9 +173,13 @@ def _start_cling():
             raise ClingStartError(str(_start_error))
         try:
             _load_backend()
+            address, reader = _value_writer(("&brian2cppyy::entry_points",), ctypes.c_int64)
             for header, level in _RUNTIME_HEADERS:
                 pragma = "" if level is None else f"#pragma cling optimize({level})\n"
-                compiled, diagnostics = _compile_captured(f'{pragma}#include "{header}"')
+                # the last unit (optimised) also reads where the entry points are
+                last = header == _RUNTIME_HEADERS[-1][0]
+                compiled, diagnostics = _compile_captured(
+                    f'{pragma}#include "{header}"\n{reader if last else ""}')
                 if not compiled:
                     raise ClingStartError(
                         f"Cling could not compile brian2cppyy's runtime header {header} "
@@ -179,6 +188,7 @@ def _start_cling():
             _start_error = exc if isinstance(exc, ClingStartError) else ClingStartError(
                 f"Cling could not start: {exc}")
             raise _start_error from exc
+        _entry_points_address = address[0]
         _ready = True
 
 
@@ -207,15 +217,15 @@ def _load_backend():
 def in_order(function, *args):
     """Call ``function(*args)`` (which uses Cling) after everything handed to
     Cling before: on the compile thread, without waiting, when kernels
-    compile there (``codegen.runtime.cppyy.compile_in_background``); now
-    otherwise. Starts Cling (`launch`) first."""
+    compile there (``codegen.runtime.cppyy.compile_in_background``: returns
+    the job's `Future`); now otherwise. Starts Cling (`launch`) first."""
     from brian2 import prefs
 
     launch()
     if prefs["codegen.runtime.cppyy.compile_in_background"]:
-        compile_thread.submit(function, *args)
-    else:
-        function(*args)
+        return compile_thread.submit(function, *args)
+    function(*args)
+    return None
 
 
 def add_include_path(path):
@@ -240,6 +250,23 @@ def ready():
     compile_thread.wait_idle()
     if not _ready:
         _start_cling()
+
+
+def entry_points_address():
+    """The address of the runtime's ``brian2cppyy::entry_points``
+    (contract.hpp), read when Cling started: waits for Cling's start, not for
+    the units handed to the compile thread after it. Raises `ClingStartError`
+    if Cling could not start."""
+    launch()
+    job = _start_job
+    if not _ready and job is not None:
+        try:
+            compile_thread.wait_for(job)
+        except ClingStartError:
+            pass  # raised again below
+    if not _ready:
+        ready()
+    return _entry_points_address
 
 
 def start():

@@ -59,7 +59,6 @@ class Kernel:
                  "error", "_call", "_call_pointer", "_guarded_call")
 
     def __init__(self, compiled, slots, keepalive, site):
-        random_buffers.connect()  # before any kernel can draw
         C = contract.values()
         self._compiled = compiled
         self._address = None
@@ -69,14 +68,19 @@ class Kernel:
         self.slots = slots
         self.slots_address = slots.ctypes.data
         self.keepalive = keepalive
-        self._guarded_call = contract.entry_points().guarded_kernel_call
+        self._guarded_call = None
 
     @property
     def function_address(self):
-        """The compiled kernel's address (waits for its compilation)."""
+        """The compiled kernel's address (waits for its compilation). Every
+        kernel is called through it first, also by the fused loop: the
+        refill callback of the random buffers is then connected (not when the
+        kernel is made: code generation goes on while Cling starts)."""
         if self._address is None:
             compiled = self._compiled
             address = compiled if isinstance(compiled, int) else compile_thread.wait_for(compiled)
+            random_buffers.connect()  # before any kernel can draw
+            self._guarded_call = contract.entry_points().guarded_kernel_call
             self._call = contract.KernelCall(address, self.slots_address)
             self._call_pointer = ctypes.pointer(self._call)
             self._address = address

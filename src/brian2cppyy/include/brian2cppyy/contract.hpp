@@ -5,8 +5,9 @@
 // describes its error, the fixed slots of a kernel's argument array, the
 // fused loop's entry table, state array and results, and the entry points
 // (a struct of function pointers, one instance, whose address Python reads
-// once). Python reads the values from the running Cling (cling/contract.py)
-// and declares the layouts with ctypes next to their names;
+// once). Python reads the numbers from this header's text, so they are
+// literals here (cling/contract.py), and declares the layouts with ctypes
+// next to their names;
 // tests/test_contract.py compares that whole table with this header
 // (every enumerator, sizeof and offsetof of each struct field, the
 // signature of each entry point).
@@ -82,7 +83,8 @@ struct ErrorRecord {
 // The clocks due in a step, one bit per clock: the loop takes at most
 // MAX_CLOCKS clocks.
 typedef uint64_t ClockMask;
-enum LoopLimit { MAX_CLOCKS = 8 * sizeof(ClockMask) };
+enum LoopLimit { MAX_CLOCKS = 64 };
+static_assert(MAX_CLOCKS == 8 * sizeof(ClockMask), "one bit of ClockMask per clock");
 
 // Clock.epsilon_dt: the tolerance of the same-time test, in units of the
 // smaller dt of the two clocks (Brian2's Clock.same_time; a run with a clock
