@@ -3,6 +3,9 @@ written, checked against what each template's code uses."""
 
 import glob
 import os
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -20,8 +23,10 @@ def test_specifiers_are_read_from_jinja_comments():
 {# OWNER_CALLS { before_run: initialise_queue, after_run: tidy } #}
 {# CPP_OBJECTS { _queue_capsule: CSpikeQueue } #}
 {# INCLUDES { brian2cppyy/spike_queue.hpp, brian2cppyy/monitor_arrays.hpp } #}
+{# PREPARES { brian2cppyy/spike_queue.hpp } #}
 """
     specifiers = template_specifiers.read(source, "example")
+    assert specifiers.prepares == ("brian2cppyy/spike_queue.hpp",)
     assert specifiers.includes == ("brian2cppyy/spike_queue.hpp", "brian2cppyy/monitor_arrays.hpp")
     assert specifiers.returns == template_specifiers.ReturnedArray("N", "int32")
     assert specifiers.owner_calls == {"before_run": "initialise_queue", "after_run": "tidy"}
@@ -32,7 +37,7 @@ def test_a_template_without_specifiers_has_none():
     specifiers = template_specifiers.read("{# USES_VARIABLES { N } #}", "plain")
     assert specifiers.returns is None
     assert specifiers.owner_calls == {} and specifiers.cpp_objects == {}
-    assert specifiers.includes == ()
+    assert specifiers.includes == () and specifiers.prepares == ()
 
 
 @pytest.mark.parametrize("source", [
@@ -75,3 +80,25 @@ def test_runs_once_names_blocks_and_before_and_after_run_always_do():
         True, False, True]
     with pytest.raises(ValueError, match="Template 'broken': 'step' in RUNS_ONCE is not a block"):
         template_specifiers.read("{# RUNS_ONCE { step } #}", "broken")
+
+
+def test_creating_synapses_prepares_the_spike_queue_before_a_pathway_needs_it():
+    """PREPARES of the synapse-creation templates: once the synapses exist
+    (and the compile thread is idle), spike_queue.hpp's push_spikes is
+    declared, before any pathway's code object was made (a fresh process:
+    in this one an earlier test may have included the header)."""
+    code = textwrap.dedent("""
+        import brian2cppyy
+        from brian2 import *
+        from brian2cppyy.cling import compile_thread, runtime
+        prefs.codegen.target = 'cppyy'
+        G = NeuronGroup(5, 'v : 1', threshold='v > 1')
+        S = Synapses(G, G, 'w : 1', on_pre='v += w')
+        S.connect(p=0.5)
+        compile_thread.wait_idle()
+        print(runtime.read_values(['(int64_t)&brian2cppyy::push_spikes'])[0] != 0)
+        """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "True"

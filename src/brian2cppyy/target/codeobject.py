@@ -28,6 +28,7 @@ from brian2.core.preferences import prefs
 from brian2.devices.device import get_device
 
 from ..cling import compile_thread, compiler_settings, jit, runtime, runtime_support
+from ..log import get_logger
 from . import template_specifiers, user_code
 from .array_names import ArrayNames
 from .generator import CppyyCodeGenerator
@@ -147,6 +148,8 @@ class CppyyCodeObject(CodeObject):
         if prefs["codegen.runtime.cppyy.compile_in_background"]:
             runtime.launch()  # here: its preparation must not run on the compile thread
             compiled = compile_thread.submit(self._compile_unit, *unit)
+            for header in self.specifiers.prepares:
+                compile_thread.submit(_prepare_header, header, compiler_settings.current())
         else:
             compiled = self._compile_unit(*unit)
         slots, keepalive = self.argument_layout().fill(self.device)
@@ -334,3 +337,14 @@ def _unknown_kwds_culprits(variables, owner):
         f"They come from the implementation of the function(s) {', '.join(culprits)}, "
         f"used by '{getattr(owner, 'name', '?')}'."
     )
+
+
+def _prepare_header(header, settings):
+    """Compile a runtime header (``PREPARES``) with the kernels' settings
+    (its non-inline code is compiled as a kernel that includes it would
+    compile it). Its errors are left to that kernel, which reports them."""
+    head, tail = compiler_settings.pragmas(settings)
+    try:
+        jit.compile_runtime_unit(f'{head}\n#include "{header}"\n{tail}\n')
+    except jit.CompilationError as exc:
+        get_logger(__name__).debug(f"Preparing {header} failed: {exc}")

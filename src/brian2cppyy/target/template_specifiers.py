@@ -18,6 +18,13 @@ template is written in the template.
     The runtime headers (``brian2cppyy/spike_queue.hpp``) the template's code
     uses: the code object includes them before the kernel's namespace (a
     header's guard keeps it from being parsed twice in a process).
+``PREPARES { header, ... }``
+    Runtime headers that the templates of code objects made after this one
+    are likely to include (a Synapses object that creates synapses has
+    pathways: ``brian2cppyy/spike_queue.hpp``). When its kernels compile on
+    the compile thread, the headers are compiled there next, while Brian2
+    generates the next code objects (the thread would wait for them): the
+    kernel that includes a header later finds it parsed.
 ``RUNS_ONCE { block, ... }``
     The blocks run once per call from Python (creating synapses, getting or
     setting a variable), not at every time step: they are compiled at the
@@ -66,6 +73,7 @@ class TemplateSpecifiers:
     cpp_objects: dict = field(default_factory=dict)  #: variable -> C++ type
     runs_once: frozenset = frozenset()  #: ``RUNS_ONCE``: blocks run once per call
     includes: tuple = ()  #: ``INCLUDES``: runtime headers, in order
+    prepares: tuple = ()  #: ``PREPARES``: runtime headers later templates include
 
     def block_runs_once(self, block):
         """Whether ``block`` runs once per call rather than every time step
@@ -134,4 +142,5 @@ def read(template_source, template_name="?"):
         cpp_objects=_pairs("CPP_OBJECTS", source, template_name),
         runs_once=_block_names("RUNS_ONCE", source, template_name),
         includes=_names("INCLUDES", source),
+        prepares=_names("PREPARES", source),
     )

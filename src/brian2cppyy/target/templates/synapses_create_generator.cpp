@@ -1,4 +1,5 @@
 {# INCLUDES { brian2cppyy/index_buffer.hpp, brian2cppyy/monitor_arrays.hpp, brian2cppyy/synapse_numbering.hpp } #}
+{# PREPARES { brian2cppyy/spike_queue.hpp } #}
 {# USES_VARIABLES { _synaptic_pre, _synaptic_post, rand, N,
                     N_incoming, N_outgoing, N_pre, N_post, _source_offset, _target_offset } #}
 {# WRITES_TO_READ_ONLY_VARIABLES { _synaptic_pre, _synaptic_post, N, N_incoming, N_outgoing } #}
