@@ -40,13 +40,13 @@ def test_array_kinds_are_read_from_the_code_objects_variables():
 
 def test_overloads_are_plain_functions_at_the_kernels_level():
     settings = compiler_settings.current()
-    source = runtime_support.overloads_source("float", 1, settings)
+    source = runtime_support.overloads_source([("float", 1), ("int8_t", 2)], settings)
     assert "float* append(DynamicArray1D<float>* array, size_t count)" in source
     assert "void resize(DynamicArray1D<float>* array, size_t size)" in source
+    assert "int8_t* append_row(DynamicArray2D<int8_t>* array)" in source
+    assert "append_row(DynamicArray2D<float>" not in source
     assert "template" not in source
     assert f"optimize({settings.level})" in source
-    assert "append_row(DynamicArray2D<float>* array)" in runtime_support.overloads_source(
-        "float", 2, settings)
 
 
 def test_types_without_overloads_grow_through_the_generic_templates():
