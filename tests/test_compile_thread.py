@@ -146,3 +146,19 @@ def test_a_compilation_on_the_main_thread_waits_for_queued_jobs_without_a_deadlo
     caller.join(timeout=60)
     assert not caller.is_alive(), "the compilation waited for the compile thread forever"
     assert done and done[0] != 0
+
+
+def test_jobs_submitted_for_idle_time_run_after_the_others_waiting_then():
+    """`submit_when_idle`: a job that prepares (a header a later kernel will
+    include) lets the kernels submitted after it compile first."""
+    order = []
+    release = threading.Event()
+    blocker = compile_thread.submit(release.wait, 30)
+    prepared = compile_thread.submit_when_idle(order.append, "prepared")
+    first = compile_thread.submit(order.append, "kernel 1")
+    second = compile_thread.submit(order.append, "kernel 2")
+    release.set()
+    for future in (blocker, prepared, first, second):
+        future.result(timeout=30)
+    assert order == ["kernel 1", "kernel 2", "prepared"]
+    compile_thread.wait_idle()  # waits for the idle-time jobs too

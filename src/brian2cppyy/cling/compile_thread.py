@@ -10,7 +10,9 @@ which is waited for when the kernel is first called.
 
 One thread, one queue: units compile in the order they were submitted, as
 they would on the main thread (a kernel may need a runtime unit compiled
-before it; Cling's own start is the first job, `runtime.launch`). Cling is
+before it; Cling's own start is the first job, `runtime.launch`). Jobs that
+only prepare what later units may need (`submit_when_idle`) wait until no
+other job does: they fill the time the thread would wait for Brian2. Cling is
 not thread-safe: every other use of Cling goes through `runtime.ready` (or
 `runtime.start`, which also hands cppyy out), which waits until this thread
 is idle (`wait_idle`); a job holds `runtime.lock` while it compiles.
@@ -21,25 +23,31 @@ too, so that Cling never compiles while the interpreter shuts down.
 """
 
 import atexit
+import itertools
 import os
 import queue
 import threading
 from concurrent.futures import Future
 
-__all__ = ["submit", "wait_for", "wait_idle"]
+__all__ = ["submit", "submit_when_idle", "wait_for", "wait_idle"]
+
+#: the queue's priorities: jobs in order, then those that wait for idle time
+_IN_ORDER, _WHEN_IDLE = 0, 1
 
 
 class _CompileThread:
-    """One daemon thread that runs the submitted jobs in order."""
+    """One daemon thread that runs the submitted jobs in order (by priority,
+    then in the order submitted)."""
 
     def __init__(self):
-        self.jobs = queue.Queue()
+        self.jobs = queue.PriorityQueue()
+        self.submitted = itertools.count()
         self.thread = None
         self.owner = os.getpid()
 
-    def submit(self, function, args):
+    def submit(self, function, args, priority=_IN_ORDER):
         future = Future()
-        self.jobs.put((future, function, args))
+        self.jobs.put((priority, next(self.submitted), future, function, args))
         if self.thread is None:
             self.thread = threading.Thread(target=self._work, name="brian2cppyy-compile",
                                            daemon=True)
@@ -48,7 +56,7 @@ class _CompileThread:
 
     def _work(self):
         while True:
-            future, function, args = self.jobs.get()
+            _, _, future, function, args = self.jobs.get()
             try:
                 if future.set_running_or_notify_cancel():
                     try:
@@ -81,6 +89,14 @@ def submit(function, *args):
     submitted before; returns its `Future` (the result, or the exception it
     raised)."""
     return _current().submit(function, args)
+
+
+def submit_when_idle(function, *args):
+    """Run ``function(*args)`` on the compile thread when no job submitted
+    with `submit` waits (e.g. parsing a header that a later kernel will
+    include: the kernels submitted meanwhile go first); returns its
+    `Future`."""
+    return _current().submit(function, args, _WHEN_IDLE)
 
 
 def wait_for(future):

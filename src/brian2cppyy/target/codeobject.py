@@ -149,7 +149,8 @@ class CppyyCodeObject(CodeObject):
             runtime.launch()  # here: its preparation must not run on the compile thread
             compiled = compile_thread.submit(self._compile_unit, *unit)
             for header in self.specifiers.prepares:
-                compile_thread.submit(_prepare_header, header, compiler_settings.current())
+                compile_thread.submit_when_idle(_prepare_header, header,
+                                                compiler_settings.current())
         else:
             compiled = self._compile_unit(*unit)
         slots, keepalive = self.argument_layout().fill(self.device)

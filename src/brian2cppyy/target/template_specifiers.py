@@ -22,9 +22,10 @@ template is written in the template.
     Runtime headers that the templates of code objects made after this one
     are likely to include (a Synapses object that creates synapses has
     pathways: ``brian2cppyy/spike_queue.hpp``). When its kernels compile on
-    the compile thread, the headers are compiled there next, while Brian2
-    generates the next code objects (the thread would wait for them): the
-    kernel that includes a header later finds it parsed.
+    the compile thread, the headers are compiled there as soon as no kernel
+    waits (`compile_thread.submit_when_idle`), while Brian2 generates the
+    next code objects: the kernel that includes a header later finds it
+    parsed.
 ``RUNS_ONCE { block, ... }``
     The blocks run once per call from Python (creating synapses, getting or
     setting a variable), not at every time step: they are compiled at the
