@@ -33,9 +33,9 @@ import threading
 from . import brian2_machine_code, compile_thread, precompiled_header
 from ..log import get_logger
 
-__all__ = ["launch", "ready", "start", "in_order", "declare", "read_values", "entry_points_address",
-           "add_include_path", "started", "lock", "info", "warn_if_flags_differ",
-           "ClingStartError", "INCLUDE_DIR"]
+__all__ = ["launch", "ready", "start", "in_order", "declare", "read_values",
+           "entry_points_address", "add_include_path", "started", "lock", "info",
+           "warn_if_flags_differ", "ClingStartError", "INCLUDE_DIR"]
 
 #: our C++ runtime headers (``#include "brian2cppyy/runtime.hpp"``)
 INCLUDE_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "include")

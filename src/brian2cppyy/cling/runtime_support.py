@@ -12,9 +12,9 @@ calls them compiles, `prepare_for` has Cling compile, once per element type
 and array kind, plain overloads that call the generic templates (those a
 kernel needs that the process lacks in one unit: one transaction, e.g. a
 SpikeMonitor's int32 and double arrays, 91 -> 80 ms); overload resolution
-prefers a plain function to a template, so the kernel then only calls them. A type without its overloads (none is ever missing: they are
-compiled from the kernel's own variables) would still compile, through the
-templates.
+prefers a plain function to a template, so the kernel then only calls them.
+A type without its overloads (none is ever missing: they are compiled from
+the kernel's own variables) would still compile, through the templates.
 
 The overloads are compiled with the kernels' settings (those in effect when a
 process first needs them; Cling cannot define a function twice). Not at the

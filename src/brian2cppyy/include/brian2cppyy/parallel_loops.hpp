@@ -247,7 +247,8 @@ __attribute__((noinline)) void call_part(void* context, size_t part, size_t part
 // Runs body(part, parts) for the parts of a loop over n indices (split_parts;
 // each part on its own copy of body). Returns the number of parts.
 template <typename Body>
-__attribute__((always_inline)) inline size_t parallel_split(ParallelSite& site, size_t n, const Body& body) {
+__attribute__((always_inline)) inline size_t parallel_split(ParallelSite& site, size_t n,
+                                                            const Body& body) {
     return split_parts(site, n, &call_part<Body>, const_cast<Body*>(&body));
 }
 
@@ -269,7 +270,8 @@ __attribute__((noinline)) void call_range(void* context, size_t part, size_t par
 // [part_begin(n, parts, k), part_begin(n, parts, k + 1)) (split_parts;
 // each part on its own copy of body). Returns the number of parts.
 template <typename Body>
-__attribute__((always_inline)) inline size_t parallel_parts(ParallelSite& site, size_t n, const Body& body) {
+__attribute__((always_inline)) inline size_t parallel_parts(ParallelSite& site, size_t n,
+                                                            const Body& body) {
     RangeContext range{&body, n};
     return split_parts(site, n, &call_range<Body>, &range);
 }
