@@ -12,6 +12,8 @@ rewrite maths the way gcc's ``-ffast-math`` does.
   becomes a square root times multiplications and ``exp(a)**b`` becomes
   ``exp(a*b)``. Brian2's Hodgkin-Huxley code is full of ``n**4`` and
   ``exp(v/mV)**0.0555``: gcc turns those into cheap code, Cling does not.
+* Repeated calls of pure maths functions in the vector code are computed
+  once per index (`common_calls`: exponential Euler repeats every ``exp``).
 * The template learns what the vector code does (``_traits``, a
   `kernel_traits.KernelTraits`): whether its loop may be split over threads.
 * Arrays are named after the code object's variables, not after their
@@ -37,7 +39,7 @@ from brian2.devices.device import get_device
 from brian2.parsing.rendering import CPPNodeRenderer
 
 from ..cling import compiler_settings
-from . import kernel_traits, random_buffers, support_code
+from . import common_calls, kernel_traits, random_buffers, support_code
 from .array_names import ArrayNames
 from .kernel_arguments import ArgumentLayout
 
@@ -145,6 +147,8 @@ class CppyyCodeGenerator(CPPCodeGenerator):
         return renderer.render_expr(expr).strip()
 
     def translate_statement_sequence(self, scalar_statements, vector_statements):
+        vector_statements = {block: common_calls.merge(statements, self.variables)
+                             for block, statements in vector_statements.items()}
         scalar_code, vector_code, kwds = super().translate_statement_sequence(
             scalar_statements, vector_statements)
         read, write = set(), set()
