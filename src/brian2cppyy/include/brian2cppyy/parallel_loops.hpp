@@ -67,7 +67,7 @@ typedef void (*PartFunction)(void* context, size_t part, size_t parts);
 
 struct ParallelSite;
 
-// What parallel_split does when there are threads (thread_pool.hpp): asks
+// What split_parts does when there are threads (thread_pool.hpp): asks
 // the site, runs the loop split over the pool or serially, times it for the
 // site. Returns the number of parts.
 typedef size_t (*SplitLoopFunction)(ParallelSite& site, size_t n, size_t threads,
