@@ -50,12 +50,14 @@ def merge(statements, variables):
     computed once (see the module docstring); the list is new, the
     statements it keeps are the originals or copies with new expressions."""
     pure = {name for name in PURE if variables.get(name) is DEFAULT_FUNCTIONS[name]}
-    if not pure:
-        return list(statements)
     statements = list(statements)
+    if not pure:
+        return statements
     names = (f"{PREFIX}{k}" for k in itertools.count(1))
+    found_calls = {}  # id(statement) -> its calls (`_statement_calls`), for those kept
+    start = 0
     while True:
-        found = _first_repeat(statements, pure)
+        found = _first_repeat(statements, start, lambda s: _statement_calls(s, pure, found_calls))
         if found is None:
             return statements
         start, end, call = found
@@ -64,6 +66,8 @@ def merge(statements, variables):
             statements[i] = _replaced(statements[i], call, name)
         statements.insert(start, Statement(name, ":=", ast.unparse(call), "", np.float64,
                                            constant=True))
+        # the statements before start have no repeat left: merging only
+        # takes calls away; the new one may hold a repeat of its own
 
 
 def _tree(statement):
@@ -102,23 +106,33 @@ def _calls(tree, pure):
             if _is_pure_power(node, pure) or (_is_pure_call(node, pure) and id(node) not in bases)]
 
 
-def _first_repeat(statements, pure):
-    """``(start, end, call)``: the first call that occurs twice or more in
-    statements ``start`` to ``end`` (``end``: the last one before a statement
-    that assigns what the call reads, or that statement), or None."""
-    calls = []  # per statement: {key: call}, and how often each occurs
-    for statement in statements:
-        tree = _tree(statement)
-        found = _calls(tree, pure) if tree is not None else []
-        keys = [ast.dump(call) for call in found]
-        calls.append((dict(zip(keys, found)), Counter(keys)))
-    for start, (candidates, _) in enumerate(calls):
-        for key, call in candidates.items():
+def _statement_calls(statement, pure, found_calls):
+    """``({key: call}, Counter of keys)`` of a statement's `_calls`
+    (``key``: ``ast.dump``), computed once per statement object."""
+    known = found_calls.get(id(statement))
+    if known is not None and known[0] is statement:
+        return known[1]
+    tree = _tree(statement)
+    found = _calls(tree, pure) if tree is not None else []
+    keys = [ast.dump(call) for call in found]
+    calls = (dict(zip(keys, found)), Counter(keys))
+    found_calls[id(statement)] = (statement, calls)
+    return calls
+
+
+def _first_repeat(statements, first, calls_of):
+    """``(start, end, call)``: the first call from statement ``first`` on that
+    occurs twice or more in statements ``start`` to ``end`` (``end``: the last
+    one before a statement that assigns what the call reads, or that
+    statement), or None. ``calls_of(statement)``: `_statement_calls`."""
+    for start in range(first, len(statements)):
+        for key, call in calls_of(statements[start])[0].items():
             reads = {node.id for node in ast.walk(call) if isinstance(node, ast.Name)}
             count, end = 0, start
             for i in range(start, len(statements)):
-                if calls[i][1][key]:
-                    count += calls[i][1][key]
+                occurrences = calls_of(statements[i])[1][key]
+                if occurrences:
+                    count += occurrences
                     end = i
                 if statements[i].var in reads:
                     break
