@@ -3,7 +3,9 @@ run on the ``'cppyy'`` target, checked against the exact solution, timed
 phase by phase (build, first run, run) with Cling's share of each phase.
 
 The phases follow each other without a gap, so their figures add up to the
-totals; every compilation of the self-test falls in one of them.
+totals; every compilation of the self-test falls in one of them: a phase ends
+when the compile thread is idle, so that a job it started (a header prepared
+in idle time, `compile_thread.submit_when_idle`) is not counted in the next.
 """
 
 import time
@@ -23,15 +25,18 @@ class _Phases:
     _COUNTERS = ("seconds", "compile_seconds", "kernels_compiled", "kernels_cached")
 
     def __init__(self):
-        from ..cling import jit
+        from ..cling import compile_thread, jit
 
         self._jit = jit
+        self._compile_thread = compile_thread
         self.rows = []
         self._start = time.perf_counter()
         self._stats = jit.stats()
 
     def end(self, name):
-        """Close the phase that started where the previous one ended."""
+        """Close the phase that started where the previous one ended, once the
+        compilations it started are done."""
+        self._compile_thread.wait_idle()
         now, stats = time.perf_counter(), self._jit.stats()
         self.rows.append({
             "name": name,
