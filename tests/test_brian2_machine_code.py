@@ -8,20 +8,9 @@ import pytest
 from brian2 import NeuronGroup, StateMonitor, ms, run
 
 from brian2cppyy.cling import brian2_machine_code, runtime
+from brian2cppyy.diagnostics import machine_code
 
 DYNAMIC_ARRAYS = "brian2.memory.cythondynamicarray"
-
-
-def _library_of(address):
-    """The file mapped at ``address`` in this process ('' for anonymous
-    memory, e.g. Cling's code)."""
-    with open("/proc/self/maps") as maps:
-        for line in maps:
-            fields = line.split()
-            start, end = (int(v, 16) for v in fields[0].split("-"))
-            if start <= address < end:
-                return fields[5] if len(fields) > 5 else ""
-    raise ValueError(f"{address:#x} is not mapped")
 
 
 @pytest.mark.skipif(importlib.util.find_spec(DYNAMIC_ARRAYS) is None,
@@ -43,7 +32,7 @@ def test_kernels_call_the_vector_code_of_brian2s_dynamic_arrays():
     assert compiled, diagnostics
     (address,) = runtime.read_values(["(int64_t)B2cTestVector::fill_insert_address()"])
     library = importlib.util.find_spec(DYNAMIC_ARRAYS).origin
-    assert _library_of(address) == library
+    assert machine_code.mapping_of(address)[3] == library
 
 
 def test_missing_modules_are_skipped(monkeypatch):

@@ -17,7 +17,7 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass
 
-__all__ = ["available", "has_avx2", "disassemble", "packed_count", "KernelCode", "kernel_code"]
+__all__ = ["available", "has_avx2", "mappings", "mapping_of", "disassemble", "packed_count", "KernelCode", "kernel_code"]
 
 #: how many bytes of a function are read at most
 MAX_FUNCTION_BYTES = 1 << 17
@@ -37,14 +37,28 @@ def has_avx2():
         return False
 
 
-def _mapped_bytes(address, limit):
-    """Up to ``limit`` bytes from ``address``, never past its memory mapping."""
+def mappings():
+    """This process's memory mappings: ``(start, end, permissions, path)``
+    each (``path`` is '' for anonymous memory, e.g. Cling's code)."""
     with open("/proc/self/maps") as maps:
         for line in maps:
-            start, end = (int(v, 16) for v in line.split()[0].split("-"))
-            if start <= address < end:
-                return ctypes.string_at(address, min(limit, end - address))
+            fields = line.split()
+            start, end = (int(v, 16) for v in fields[0].split("-"))
+            yield start, end, fields[1], fields[5] if len(fields) > 5 else ""
+
+
+def mapping_of(address):
+    """The mapping (as `mappings`) that holds ``address``."""
+    for mapping in mappings():
+        if mapping[0] <= address < mapping[1]:
+            return mapping
     raise ValueError(f"address {address:#x} is not mapped")
+
+
+def _mapped_bytes(address, limit):
+    """Up to ``limit`` bytes from ``address``, never past its memory mapping."""
+    _, end, _, _ = mapping_of(address)
+    return ctypes.string_at(address, min(limit, end - address))
 
 
 def disassemble(address, limit=MAX_FUNCTION_BYTES):
@@ -99,24 +113,13 @@ def packed_count(instructions):
                for i in instructions)
 
 
-def _executable_ranges():
-    """The (start, end) of this process's executable memory mappings."""
-    ranges = []
-    with open("/proc/self/maps") as maps:
-        for line in maps:
-            fields = line.split()
-            if "x" in fields[1]:
-                ranges.append(tuple(int(v, 16) for v in fields[0].split("-")))
-    return ranges
-
-
 def _code_addresses(instructions):
     """The addresses of code among the absolute addresses that
     ``instructions`` load (``movabs $0x...,%reg``): the functions Cling's
     code calls (``call *%reg``) or hands to another function (the part of a
     loop that the thread pool's dispatch calls); constants' addresses, outside
     executable memory, are left out."""
-    ranges = _executable_ranges()
+    ranges = [(start, end) for start, end, permissions, _ in mappings() if "x" in permissions]
     found = []
     for instruction in instructions:
         mnemonic, _, operands = instruction.partition(" ")
