@@ -17,7 +17,8 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass
 
-__all__ = ["available", "has_avx2", "mappings", "mapping_of", "disassemble", "packed_count", "KernelCode", "kernel_code"]
+__all__ = ["available", "has_avx2", "mappings", "mapping_of", "disassemble", "packed_count",
+           "KernelCode", "kernel_code"]
 
 #: how many bytes of a function are read at most
 MAX_FUNCTION_BYTES = 1 << 17
